@@ -1,0 +1,51 @@
+//! Catalog server functions. Each returns its data with the seq it is current
+//! as of, so the page can subscribe from there without missing a change.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{Category, Product, ProductSummary};
+use crate::protocol::Snapshot;
+
+#[server(endpoint = "list_categories")]
+pub async fn list_categories() -> Result<Vec<Category>, AppError> {
+    let ctx = crate::server::context::server_context()?;
+    crate::server::queries::catalog::list_categories(&ctx.db).await.map_err(AppError::internal)
+}
+
+/// Product summaries by name, optionally of one category.
+#[server(endpoint = "list_products")]
+pub async fn list_products(category: Option<String>) -> Result<Snapshot<Vec<ProductSummary>>, AppError> {
+    use crate::model::CategorySlug;
+    use crate::server::queries::catalog;
+
+    let ctx = crate::server::context::server_context()?;
+    let not_found = |c: &str| AppError::NotFound(format!("The category '{}'", c.chars().take(40).collect::<String>()));
+    let slug = match category.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            let slug = CategorySlug::parse(c).map_err(|_| not_found(c))?;
+            if !catalog::category_exists(&ctx.db, &slug).await.map_err(AppError::internal)? {
+                return Err(not_found(c));
+            }
+            Some(slug)
+        }
+    };
+    let seq = ctx.watermark.get();
+    let data = catalog::list_products(&ctx.db, slug.as_ref()).await.map_err(AppError::internal)?;
+    Ok(Snapshot { seq, data })
+}
+
+/// One product in full.
+#[server(endpoint = "get_product")]
+pub async fn get_product(id: i64) -> Result<Snapshot<Product>, AppError> {
+    use crate::model::ProductId;
+    use crate::server::queries::catalog;
+
+    let ctx = crate::server::context::server_context()?;
+    let seq = ctx.watermark.get();
+    match catalog::get_product(&ctx.db, ProductId(id)).await.map_err(AppError::internal)? {
+        Some(data) => Ok(Snapshot { seq, data }),
+        None => Err(AppError::NotFound(format!("Product {id}"))),
+    }
+}

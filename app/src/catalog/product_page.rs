@@ -1,0 +1,73 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use super::api::get_product;
+use crate::components::{ErrorBox, NotFound, Price, StockBadge};
+use crate::error::AppError;
+use crate::live::use_live_entity;
+use crate::model::{Product, ProductId};
+use crate::protocol::{Snapshot, Topic};
+
+/// `/products/{id}`: one product, live.
+#[component]
+pub fn ProductPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<ProductId>().ok()));
+    let product = Resource::new(move || id.get(), |id| async move {
+        match id {
+            Some(id) => get_product(id.0).await,
+            None => Err(AppError::NotFound("This product".into())),
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <div class="product product-skeleton" aria-busy="true"></div> }>
+            {move || Suspend::new(async move {
+                match product.await {
+                    Ok(snapshot) => view! { <LiveProduct snapshot/> }.into_any(),
+                    Err(AppError::NotFound(what)) => view! { <NotFound what/> }.into_any(),
+                    Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LiveProduct(snapshot: Snapshot<Product>) -> impl IntoView {
+    let topic = Topic::Product(snapshot.data.summary.id);
+    let product = use_live_entity(topic, snapshot);
+    move || match product.get() {
+        None => view! {
+            <section class="notice" data-test-id="product-gone">
+                <h1>"This product is no longer available"</h1>
+                <A href="/" attr:class="button">"Back to the shop"</A>
+            </section>
+        }
+        .into_any(),
+        Some(Product { summary, description }) => {
+            let category_href = format!("/?category={}", summary.category);
+            view! {
+                <leptos_meta::Title text=format!("{} · livecart", summary.name)/>
+                <nav class="crumbs" aria-label="Breadcrumb">
+                    <A href="/">"Shop"</A>
+                    " / "
+                    <A href=category_href>{summary.category.to_string()}</A>
+                </nav>
+                <article class="product" data-test-id="product" data-product-id=summary.id.0>
+                    <img class="product-image" src=summary.image.clone() alt=summary.name.clone() width="400" height="300"/>
+                    <div class="product-info">
+                        <h1 data-test-id="product-name">{summary.name.clone()}</h1>
+                        <Price amount=summary.price large=true/>
+                        <div class="product-meta">
+                            <StockBadge stock=summary.stock/>
+                            <span class="sold" data-test-id="units-sold">{summary.units_sold}" sold"</span>
+                        </div>
+                        <p class="description">{description}</p>
+                    </div>
+                </article>
+            }
+            .into_any()
+        }
+    }
+}

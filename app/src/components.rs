@@ -1,0 +1,12 @@
+//! Small components shared by pages. Leaf components take props and never talk
+//! to the server or the live feed.
+
+mod error_template;
+mod layout;
+mod money;
+mod stock_badge;
+
+pub use error_template::{ErrorBox, NotFound};
+pub use layout::{ConnectionBadge, Footer, Header};
+pub use money::Price;
+pub use stock_badge::StockBadge;

@@ -1,0 +1,124 @@
+//! The browser's live feed: one WebSocket per tab, shared by every view through
+//! context. Pages subscribe with the seq of the data they rendered; the client
+//! resumes from the last applied seq per topic after a reconnect and drops any
+//! frame it has already applied.
+
+#[cfg(feature = "hydrate")]
+mod client;
+mod use_topic;
+
+use leptos::prelude::*;
+use serde_json::value::RawValue;
+
+use crate::protocol::{Seq, Topic};
+pub use use_topic::{use_live_collection, use_live_entity};
+
+/// The socket's state, for the connection indicator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnStatus {
+    /// Rendered on the server, or the first connection is being made.
+    Connecting,
+    /// Connected and answering.
+    Live,
+    /// The connection dropped; retrying with backoff.
+    Reconnecting,
+}
+
+impl ConnStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            ConnStatus::Connecting => "Connecting…",
+            ConnStatus::Live => "Live",
+            ConnStatus::Reconnecting => "Reconnecting…",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnStatus::Connecting => "connecting",
+            ConnStatus::Live => "live",
+            ConnStatus::Reconnecting => "reconnecting",
+        }
+    }
+}
+
+/// What a subscription's handler receives, already checked for order and duplicates.
+#[derive(Debug)]
+pub enum LiveEvent<'a> {
+    /// The topic's full state (first answer, or a re-sync).
+    Snapshot(&'a RawValue),
+    /// One item upserted (collections) or the entity's new state.
+    Change(&'a RawValue),
+    /// An item or the entity is gone.
+    Removed(i64),
+}
+
+/// A subscription's handle, for [`LiveClient::unsubscribe`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubscriptionId(u64);
+
+/// The tab's one live connection. Cheap to copy; created once in `App`.
+#[derive(Clone, Copy)]
+pub struct LiveClient {
+    status: RwSignal<ConnStatus>,
+    #[cfg(feature = "hydrate")]
+    inner: StoredValue<client::Inner, LocalStorage>,
+}
+
+impl LiveClient {
+    pub fn new() -> Self {
+        Self {
+            status: RwSignal::new(ConnStatus::Connecting),
+            #[cfg(feature = "hydrate")]
+            inner: StoredValue::new_local(client::Inner::default()),
+        }
+    }
+
+    pub fn status(&self) -> Signal<ConnStatus> {
+        self.status.into()
+    }
+
+    /// Open the socket (in the browser; on the server this does nothing). Call it
+    /// from an `Effect`, which runs only after hydration.
+    pub fn start(&self) {
+        #[cfg(feature = "hydrate")]
+        client::start(*self);
+    }
+
+    /// Follow `topic` from `since` (the seq of the data already shown; `None`
+    /// asks for a snapshot first). A later subscription to the same topic
+    /// replaces this one.
+    pub fn subscribe(&self, topic: Topic, since: Option<Seq>, handler: impl Fn(LiveEvent<'_>) + 'static) -> SubscriptionId {
+        #[cfg(feature = "hydrate")]
+        {
+            client::subscribe(*self, topic, since, handler)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (topic, since, handler);
+            SubscriptionId(0)
+        }
+    }
+
+    pub fn unsubscribe(&self, id: SubscriptionId) {
+        #[cfg(feature = "hydrate")]
+        client::unsubscribe(*self, id);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = id;
+    }
+}
+
+impl Default for LiveClient {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Mark the document as hydrated (`<html data-hydrated="true">`), for tests and
+/// for CSS that should only apply once the page is interactive.
+pub fn mark_hydrated() {
+    #[cfg(feature = "hydrate")]
+    if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+        let _ = el.set_attribute("data-hydrated", "true");
+    }
+}

@@ -1,0 +1,71 @@
+//! Signals kept current by the live feed.
+
+use leptos::prelude::*;
+use serde::de::DeserializeOwned;
+
+use super::{LiveClient, LiveEvent};
+use crate::model::Keyed;
+use crate::protocol::{Snapshot, Topic};
+
+fn sorted<T: Keyed>(mut items: Vec<T>) -> Vec<T> {
+    items.sort_by_cached_key(|i| (i.sort_key(), i.key()));
+    items
+}
+
+fn upsert<T: Keyed>(items: &mut Vec<T>, item: T) {
+    items.retain(|i| i.key() != item.key());
+    let at = items.partition_point(|i| (i.sort_key(), i.key()) < (item.sort_key(), item.key()));
+    items.insert(at, item);
+}
+
+/// A live collection: starts as `snapshot`, then follows `topic` from its seq.
+pub fn use_live_collection<T>(topic: Topic, snapshot: Snapshot<Vec<T>>) -> Signal<Vec<T>>
+where
+    T: Keyed + DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let items = RwSignal::new(sorted(snapshot.data));
+    if let Some(live) = use_context::<LiveClient>() {
+        let id = live.subscribe(topic, Some(snapshot.seq), move |event| match event {
+            LiveEvent::Snapshot(raw) => match serde_json::from_str::<Vec<T>>(raw.get()) {
+                Ok(all) => {
+                    items.try_set(sorted(all));
+                }
+                Err(err) => leptos::logging::warn!("live feed: bad snapshot: {err}"),
+            },
+            LiveEvent::Change(raw) => match serde_json::from_str::<T>(raw.get()) {
+                Ok(item) => {
+                    items.try_update(|all| upsert(all, item));
+                }
+                Err(err) => leptos::logging::warn!("live feed: bad change: {err}"),
+            },
+            LiveEvent::Removed(key) => {
+                items.try_update(|all| all.retain(|i| i.key() != key));
+            }
+        });
+        on_cleanup(move || live.unsubscribe(id));
+    }
+    items.into()
+}
+
+/// A live entity: starts as `snapshot`, then follows `topic`; `None` once removed.
+pub fn use_live_entity<T>(topic: Topic, snapshot: Snapshot<T>) -> Signal<Option<T>>
+where
+    T: DeserializeOwned + Clone + Send + Sync + 'static,
+{
+    let entity = RwSignal::new(Some(snapshot.data));
+    if let Some(live) = use_context::<LiveClient>() {
+        let id = live.subscribe(topic, Some(snapshot.seq), move |event| match event {
+            LiveEvent::Snapshot(raw) | LiveEvent::Change(raw) => match serde_json::from_str::<Option<T>>(raw.get()) {
+                Ok(value) => {
+                    entity.try_set(value);
+                }
+                Err(err) => leptos::logging::warn!("live feed: bad entity: {err}"),
+            },
+            LiveEvent::Removed(_) => {
+                entity.try_set(None);
+            }
+        });
+        on_cleanup(move || live.unsubscribe(id));
+    }
+    entity.into()
+}

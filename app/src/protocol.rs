@@ -1,0 +1,278 @@
+//! The live feed's wire protocol: topics and the JSON frames on `/ws`.
+//!
+//! Topics are printed and parsed here and nowhere else.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::model::{CategorySlug, CustomerId, IdError, OrderId, ProductId};
+
+/// A position in the change log. Per topic it only grows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Seq(pub i64);
+
+impl fmt::Display for Seq {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Data as of a position in the change log: what a page renders and then
+/// subscribes from (`since = seq`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Snapshot<T> {
+    pub seq: Seq,
+    pub data: T,
+}
+
+/// Something a browser can subscribe to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Topic {
+    /// Every product, as summaries.
+    Catalog,
+    /// The products of one category, as summaries.
+    Category(CategorySlug),
+    /// One product in full.
+    Product(ProductId),
+    /// One customer's orders, as summaries.
+    Orders(CustomerId),
+    /// One order in full.
+    Order(OrderId),
+}
+
+/// Why a topic name did not parse.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TopicError {
+    #[error("unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, orders:<customer>, order:<id>)")]
+    Unknown(String),
+    #[error("bad topic '{topic}': {source}")]
+    BadId { topic: String, source: IdError },
+}
+
+impl Topic {
+    /// Whether anyone may subscribe, signed in or not.
+    pub fn is_public(&self) -> bool {
+        matches!(self, Topic::Catalog | Topic::Category(_) | Topic::Product(_))
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Topic::Catalog => f.write_str("catalog"),
+            Topic::Category(slug) => write!(f, "category:{slug}"),
+            Topic::Product(id) => write!(f, "product:{id}"),
+            Topic::Orders(id) => write!(f, "orders:{id}"),
+            Topic::Order(id) => write!(f, "order:{id}"),
+        }
+    }
+}
+
+impl FromStr for Topic {
+    type Err = TopicError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let short = || s.chars().take(80).collect::<String>();
+        let bad = |source| TopicError::BadId { topic: short(), source };
+        match s.split_once(':') {
+            None if s == "catalog" => Ok(Topic::Catalog),
+            Some(("category", slug)) => slug.parse().map(Topic::Category).map_err(bad),
+            Some(("product", id)) => id.parse().map(Topic::Product).map_err(bad),
+            Some(("orders", id)) => id.parse().map(Topic::Orders).map_err(bad),
+            Some(("order", id)) => id.parse().map(Topic::Order).map_err(bad),
+            _ => Err(TopicError::Unknown(short())),
+        }
+    }
+}
+
+impl TryFrom<String> for Topic {
+    type Error = TopicError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Topic> for String {
+    fn from(t: Topic) -> Self {
+        t.to_string()
+    }
+}
+
+/// A frame from the browser to the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMsg {
+    Subscribe {
+        topic: Topic,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<Seq>,
+    },
+    Unsubscribe {
+        topic: Topic,
+    },
+    Ping,
+}
+
+/// Why the server refused a frame. An error is an answer, not a disconnect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    BadRequest,
+    UnknownTopic,
+    Forbidden,
+    TooLarge,
+    RateLimited,
+}
+
+/// A frame from the server to the browser.
+///
+/// `data` stays raw JSON: the server forwards the change log's payload as it is
+/// (one serialisation per change, shared by every subscriber) and the browser
+/// decodes it into the topic's type.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", try_from = "ServerFrame")]
+pub enum ServerMsg {
+    Snapshot {
+        topic: Topic,
+        seq: Seq,
+        data: Box<RawValue>,
+    },
+    Change {
+        topic: Topic,
+        seq: Seq,
+        data: Box<RawValue>,
+    },
+    Removed {
+        topic: Topic,
+        seq: Seq,
+        id: i64,
+    },
+    Error {
+        /// The topic as the client sent it (it may not parse).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        topic: Option<String>,
+        code: ErrorCode,
+        message: String,
+    },
+    Pong,
+}
+
+/// How a server frame is read. serde buffers internally tagged enums, and a
+/// buffered value cannot become a `RawValue`; a flat struct reads `data` raw.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    topic: Option<String>,
+    seq: Option<Seq>,
+    data: Option<Box<RawValue>>,
+    id: Option<i64>,
+    code: Option<ErrorCode>,
+    message: Option<String>,
+}
+
+impl TryFrom<ServerFrame> for ServerMsg {
+    type Error = String;
+
+    fn try_from(f: ServerFrame) -> Result<Self, String> {
+        let missing = |field: &str| format!("'{}' frame without '{field}'", f.kind);
+        let topic = || -> Result<Topic, String> { f.topic.as_deref().ok_or_else(|| missing("topic"))?.parse().map_err(|e: TopicError| e.to_string()) };
+        let seq = f.seq.ok_or_else(|| missing("seq"));
+        Ok(match f.kind.as_str() {
+            "snapshot" => ServerMsg::Snapshot { topic: topic()?, seq: seq?, data: f.data.ok_or_else(|| missing("data"))? },
+            "change" => ServerMsg::Change { topic: topic()?, seq: seq?, data: f.data.ok_or_else(|| missing("data"))? },
+            "removed" => ServerMsg::Removed { topic: topic()?, seq: seq?, id: f.id.ok_or_else(|| missing("id"))? },
+            "error" => ServerMsg::Error {
+                topic: f.topic,
+                code: f.code.ok_or_else(|| missing("code"))?,
+                message: f.message.unwrap_or_default(),
+            },
+            "pong" => ServerMsg::Pong,
+            other => return Err(format!("unknown frame type '{other}'")),
+        })
+    }
+}
+
+impl ServerMsg {
+    pub fn error(topic: Option<String>, code: ErrorCode, message: impl Into<String>) -> Self {
+        ServerMsg::Error { topic, code, message: message.into() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_print_and_parse_back() {
+        let topics = [
+            Topic::Catalog,
+            Topic::Category(CategorySlug::parse("coffee-tea").expect("slug")),
+            Topic::Product(ProductId(42)),
+            Topic::Orders(CustomerId(7)),
+            Topic::Order(OrderId(9)),
+        ];
+        let printed: Vec<String> = topics.iter().map(ToString::to_string).collect();
+        assert_eq!(printed, ["catalog", "category:coffee-tea", "product:42", "orders:7", "order:9"]);
+        for (topic, text) in topics.iter().zip(&printed) {
+            assert_eq!(&text.parse::<Topic>().expect("parses"), topic);
+        }
+    }
+
+    #[test]
+    fn malformed_topics_are_refused_with_a_reason() {
+        for bad in ["", "catalog:1", "products", "product:", "product:x", "product:-3", "category:Bad Slug", "order:0"] {
+            let err = bad.parse::<Topic>().expect_err(bad);
+            assert!(!err.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn client_frames_match_the_documented_json() {
+        let sub: ClientMsg = serde_json::from_str(r#"{"type":"subscribe","topic":"product:42","since":130}"#).expect("subscribe");
+        assert_eq!(sub, ClientMsg::Subscribe { topic: Topic::Product(ProductId(42)), since: Some(Seq(130)) });
+        let sub: ClientMsg = serde_json::from_str(r#"{"type":"subscribe","topic":"catalog"}"#).expect("no since");
+        assert_eq!(sub, ClientMsg::Subscribe { topic: Topic::Catalog, since: None });
+        let un: ClientMsg = serde_json::from_str(r#"{"type":"unsubscribe","topic":"product:42"}"#).expect("unsubscribe");
+        assert_eq!(un, ClientMsg::Unsubscribe { topic: Topic::Product(ProductId(42)) });
+        assert_eq!(serde_json::to_string(&ClientMsg::Ping).ok().as_deref(), Some(r#"{"type":"ping"}"#));
+        for bad in [r#"{"type":"subscribe"}"#, r#"{"type":"dance"}"#, r#"{"topic":"catalog"}"#, "[1,2]", "not json"] {
+            assert!(serde_json::from_str::<ClientMsg>(bad).is_err(), "{bad} should not decode");
+        }
+    }
+
+    #[test]
+    fn server_frames_match_the_documented_json() {
+        let raw = |s: &str| RawValue::from_string(s.to_owned()).expect("raw json");
+        let cases = [
+            (
+                ServerMsg::Snapshot { topic: Topic::Catalog, seq: Seq(130), data: raw("[]") },
+                r#"{"type":"snapshot","topic":"catalog","seq":130,"data":[]}"#,
+            ),
+            (
+                ServerMsg::Change { topic: Topic::Catalog, seq: Seq(131), data: raw(r#"{"id":1}"#) },
+                r#"{"type":"change","topic":"catalog","seq":131,"data":{"id":1}}"#,
+            ),
+            (
+                ServerMsg::Removed { topic: Topic::Catalog, seq: Seq(132), id: 7 },
+                r#"{"type":"removed","topic":"catalog","seq":132,"id":7}"#,
+            ),
+            (
+                ServerMsg::error(Some("order:9".into()), ErrorCode::Forbidden, "sign in"),
+                r#"{"type":"error","topic":"order:9","code":"forbidden","message":"sign in"}"#,
+            ),
+            (ServerMsg::Pong, r#"{"type":"pong"}"#),
+        ];
+        for (msg, json) in cases {
+            assert_eq!(serde_json::to_string(&msg).expect("encodes"), json);
+            let back: ServerMsg = serde_json::from_str(json).expect("decodes");
+            assert_eq!(serde_json::to_string(&back).expect("encodes"), json);
+        }
+    }
+}

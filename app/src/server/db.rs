@@ -1,0 +1,246 @@
+//! The one database handle. SQLite (embedded, the default) or PostgreSQL
+//! (several instances, one database); callers never match on the backend.
+
+mod postgres;
+mod sqlite;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::postgres::{PgListener, PgPool};
+use sqlx::sqlite::SqlitePool;
+use tokio::sync::Notify;
+
+/// One row of `change_log`, as the feed reads it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ChangeRow {
+    pub seq: i64,
+    pub topic: String,
+    pub op: String,
+    pub entity_id: i64,
+    /// The topic's JSON for the entity (`op = 'change'`), or `None` (`op = 'removed'`).
+    pub payload: Option<String>,
+}
+
+/// Transactions still running when a batch was read (PostgreSQL only), from the
+/// snapshot the rows were read in: `xmin` is the oldest running xid, `xmax` the
+/// first xid not yet assigned, `running` how many ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlight {
+    pub xmin: i64,
+    pub xmax: i64,
+    pub running: i64,
+}
+
+/// Change-log rows after a position, in seq order.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeBatch {
+    pub rows: Vec<ChangeRow>,
+    /// `None` where seq order is commit order (SQLite: one writer), so a gap in
+    /// seq can never fill later.
+    pub in_flight: Option<InFlight>,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The database handle: a pool, plus the wake-up the feed waits on.
+#[derive(Clone)]
+pub struct Db {
+    backend: Backend,
+    commits: Arc<Notify>,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Db({})", self.backend_name())
+    }
+}
+
+macro_rules! dispatch {
+    ($self:ident . $f:ident ( $($arg:expr),* )) => {
+        match &$self.backend {
+            Backend::Sqlite(pool) => sqlite::$f(pool $(, $arg)*).await,
+            Backend::Postgres(pool) => postgres::$f(pool $(, $arg)*).await,
+        }
+    };
+}
+
+impl Db {
+    /// Connect to `sqlite://path` (created if missing) or `postgres://...`.
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(postgres::connect(url).await?)
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite(sqlite::connect(url).await?)
+        } else {
+            anyhow::bail!(
+                "DATABASE_URL must start with sqlite: or postgres:// (got '{}')",
+                url.split(':').next().unwrap_or_default()
+            );
+        };
+        Ok(Db { backend, commits: Arc::new(Notify::new()) })
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Apply the backend's migrations. A failure stops the start.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match &self.backend {
+            Backend::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await,
+            Backend::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
+        }
+        .with_context(|| format!("applying the {} migrations", self.backend_name()))
+    }
+
+    /// Close every pooled connection (tests and shutdown).
+    pub async fn close(&self) {
+        match &self.backend {
+            Backend::Sqlite(pool) => pool.close().await,
+            Backend::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        dispatch!(self.ping())
+    }
+
+    /// Tell the feed that this process committed a change, so it reads the log now
+    /// instead of at its next poll.
+    pub fn notify_commit(&self) {
+        self.commits.notify_one();
+    }
+
+    /// The wake-ups the feed waits on between reads of the log.
+    pub async fn wakeups(&self, poll: Duration) -> anyhow::Result<Wakeups> {
+        Ok(match &self.backend {
+            Backend::Sqlite(_) => Wakeups::Local { commits: self.commits.clone(), poll },
+            Backend::Postgres(pool) => {
+                let mut listener = PgListener::connect_with(pool).await.context("connecting the LISTEN connection")?;
+                listener.listen(postgres::CHANGES_CHANNEL).await.context("LISTEN on the change channel")?;
+                Wakeups::Notify { listener, commits: self.commits.clone(), poll }
+            }
+        })
+    }
+
+    pub async fn categories(&self) -> anyhow::Result<Vec<(String, String)>> {
+        dispatch!(self.categories())
+    }
+
+    pub async fn category_exists(&self, slug: &str) -> anyhow::Result<bool> {
+        dispatch!(self.category_exists(slug))
+    }
+
+    /// A JSON array of product summaries ordered by name.
+    pub async fn products_json(&self, category: Option<&str>) -> anyhow::Result<String> {
+        dispatch!(self.products_json(category))
+    }
+
+    /// One product's full JSON.
+    pub async fn product_json(&self, id: i64) -> anyhow::Result<Option<String>> {
+        dispatch!(self.product_json(id))
+    }
+
+    /// Rows with `seq > after`, at most `limit`, in seq order.
+    pub async fn read_changes(&self, after: i64, limit: i64) -> anyhow::Result<ChangeBatch> {
+        dispatch!(self.read_changes(after, limit))
+    }
+
+    /// One topic's rows with `after < seq <= upto`, in seq order.
+    pub async fn topic_changes(&self, topic: &str, after: i64, upto: i64) -> anyhow::Result<Vec<ChangeRow>> {
+        dispatch!(self.topic_changes(topic, after, upto))
+    }
+
+    /// Everything at or below this seq may have been pruned from the log.
+    pub async fn pruned_through(&self) -> anyhow::Result<i64> {
+        dispatch!(self.pruned_through())
+    }
+
+    /// Where a fresh feed starts reading: past every change that is already
+    /// settled, before any that may still commit.
+    pub async fn feed_start(&self) -> anyhow::Result<i64> {
+        dispatch!(self.feed_start())
+    }
+
+    /// Delete log rows older than `max_age` or beyond the newest `max_rows`, never
+    /// above `not_above` (what the feed has not published yet). Returns the new
+    /// `pruned_through`.
+    pub async fn prune_log(&self, max_age: Duration, max_rows: i64, not_above: i64) -> anyhow::Result<i64> {
+        let max_age_secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+        dispatch!(self.prune_log(max_age_secs, max_rows, not_above))
+    }
+
+    /// True when the catalog has no categories yet (a fresh database).
+    pub async fn catalog_is_empty(&self) -> anyhow::Result<bool> {
+        dispatch!(self.catalog_is_empty())
+    }
+
+    /// Insert the demo catalog in one transaction.
+    pub async fn insert_catalog(&self, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<()> {
+        dispatch!(self.insert_catalog(categories, products))?;
+        self.notify_commit();
+        Ok(())
+    }
+}
+
+/// A category to seed.
+#[derive(Debug, Clone)]
+pub struct SeedCategory {
+    pub slug: &'static str,
+    pub name: &'static str,
+}
+
+/// A product to seed.
+#[derive(Debug, Clone)]
+pub struct SeedProduct {
+    pub category: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub price_cents: i64,
+    pub stock: i64,
+    pub image: String,
+}
+
+/// What wakes the feed: this process's own commits, PostgreSQL notifications, and
+/// a poll for everything else (outside writers on SQLite, lost notifications).
+pub enum Wakeups {
+    Local { commits: Arc<Notify>, poll: Duration },
+    Notify { listener: PgListener, commits: Arc<Notify>, poll: Duration },
+}
+
+impl Wakeups {
+    /// Wait until the log may hold something new.
+    pub async fn next(&mut self) {
+        match self {
+            Wakeups::Local { commits, poll } => {
+                let _ = tokio::time::timeout(*poll, commits.notified()).await;
+            }
+            Wakeups::Notify { listener, commits, poll } => {
+                tokio::select! {
+                    got = listener.try_recv() => match got {
+                        Ok(Some(_)) => {}
+                        // The connection dropped and was re-made: notifications sent
+                        // meanwhile are gone, so the caller re-reads the log anyway.
+                        Ok(None) => tracing::warn!("LISTEN connection lost; reconnected, re-reading the change log"),
+                        Err(err) => {
+                            tracing::warn!(error = %err, "LISTEN connection failed; retrying");
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    },
+                    () = commits.notified() => {}
+                    () = tokio::time::sleep(*poll) => {}
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! PostgreSQL SQL. Several writers commit at once, so a later seq can commit
+//! before an earlier one; `read_changes` hands the feed the snapshot it read in,
+//! so the feed can tell a gap that may still fill from one that never will.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::Row as _;
+
+use super::{ChangeBatch, ChangeRow, InFlight, SeedCategory, SeedProduct};
+
+/// The NOTIFY channel `log_change()` wakes the feeds on (the migration names it too).
+pub const CHANGES_CHANNEL: &str = "livecart_changes";
+
+pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
+    PgPoolOptions::new()
+        .max_connections(16)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+        .context("connecting to PostgreSQL (is it running, and is DATABASE_URL right?)")
+}
+
+pub async fn ping(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+pub async fn categories(pool: &PgPool) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as("SELECT slug, name FROM categories ORDER BY position, name").fetch_all(pool).await?)
+}
+
+pub async fn category_exists(pool: &PgPool, slug: &str) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM categories WHERE slug = $1)")
+        .bind(slug)
+        .fetch_one(pool)
+        .await?)
+}
+
+pub async fn products_json(pool: &PgPool, category: Option<&str>) -> anyhow::Result<String> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(json_agg(summary ORDER BY lower(name), id), '[]')::text FROM product_json \
+         WHERE $1::text IS NULL OR category_slug = $1",
+    )
+    .bind(category)
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn product_json(pool: &PgPool, id: i64) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar(r#"SELECT "full"::text FROM product_json WHERE id = $1"#)
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
+}
+
+pub async fn read_changes(pool: &PgPool, after: i64, limit: i64) -> anyhow::Result<ChangeBatch> {
+    // One snapshot for both statements, so `in_flight` describes exactly the
+    // transactions the rows could not see.
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
+    let snap = sqlx::query(
+        "SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax, \
+                (SELECT count(*) FROM pg_snapshot_xip(s)) AS running \
+         FROM pg_current_snapshot() AS s",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let rows = sqlx::query_as::<_, ChangeRow>(
+        "SELECT seq, topic, op, entity_id, payload::text AS payload FROM change_log \
+         WHERE seq > $1 ORDER BY seq LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let in_flight = InFlight { xmin: snap.try_get("xmin")?, xmax: snap.try_get("xmax")?, running: snap.try_get("running")? };
+    Ok(ChangeBatch { rows, in_flight: Some(in_flight) })
+}
+
+pub async fn topic_changes(pool: &PgPool, topic: &str, after: i64, upto: i64) -> anyhow::Result<Vec<ChangeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, topic, op, entity_id, payload::text AS payload FROM change_log \
+         WHERE topic = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
+    )
+    .bind(topic)
+    .bind(after)
+    .bind(upto)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn pruned_through(pool: &PgPool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT pruned_through FROM feed_state WHERE id = 1").fetch_one(pool).await?)
+}
+
+/// With no transaction running, everything in the log is settled and the feed can
+/// start at its end; otherwise it starts at the retained log's floor and lets its
+/// gap rule sort out what is still in flight.
+pub async fn feed_start(pool: &PgPool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT CASE WHEN (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot())) = 0 \
+                     THEN greatest(coalesce((SELECT max(seq) FROM change_log), 0), f.pruned_through) \
+                     ELSE f.pruned_through END \
+         FROM feed_state f WHERE f.id = 1",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn prune_log(pool: &PgPool, max_age_secs: i64, max_rows: i64, not_above: i64) -> anyhow::Result<i64> {
+    let mut tx = pool.begin().await?;
+    let cutoff: i64 = sqlx::query_scalar(
+        "SELECT least($3, greatest(\
+            coalesce((SELECT max(seq) FROM change_log WHERE created_at < now() - make_interval(secs => $1)), 0), \
+            coalesce((SELECT max(seq) FROM change_log), 0) - $2))",
+    )
+    .bind(max_age_secs as f64)
+    .bind(max_rows)
+    .bind(not_above)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM change_log WHERE seq <= $1").bind(cutoff).execute(&mut *tx).await?;
+    let through: i64 = sqlx::query_scalar(
+        "UPDATE feed_state SET pruned_through = greatest(pruned_through, $1) WHERE id = 1 RETURNING pruned_through",
+    )
+    .bind(cutoff)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(through)
+}
+
+pub async fn catalog_is_empty(pool: &PgPool) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM categories)").fetch_one(pool).await?)
+}
+
+pub async fn insert_catalog(pool: &PgPool, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<()> {
+    let mut tx = pool.begin().await?;
+    for (position, c) in (0_i32..).zip(categories) {
+        sqlx::query("INSERT INTO categories (slug, name, position) VALUES ($1, $2, $3)")
+            .bind(c.slug)
+            .bind(c.name)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for p in products {
+        sqlx::query(
+            "INSERT INTO products (category_id, name, description, price_cents, stock, image) \
+             VALUES ((SELECT id FROM categories WHERE slug = $1), $2, $3, $4, $5, $6)",
+        )
+        .bind(p.category)
+        .bind(p.name)
+        .bind(p.description)
+        .bind(p.price_cents)
+        .bind(p.stock)
+        .bind(&p.image)
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("seeding product '{}'", p.name))?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! SQLite SQL. One writer at a time, so seq order is commit order.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use super::{ChangeBatch, ChangeRow, SeedCategory, SeedProduct};
+
+pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
+    let options = SqliteConnectOptions::from_str(url)
+        .with_context(|| format!("parsing the SQLite URL '{url}'"))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+    }
+    SqlitePoolOptions::new()
+        .max_connections(8)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("opening the SQLite database at {url}"))
+}
+
+pub async fn ping(pool: &SqlitePool) -> anyhow::Result<()> {
+    sqlx::query("SELECT 1").execute(pool).await?;
+    Ok(())
+}
+
+pub async fn categories(pool: &SqlitePool) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(sqlx::query_as("SELECT slug, name FROM categories ORDER BY position, name").fetch_all(pool).await?)
+}
+
+pub async fn category_exists(pool: &SqlitePool, slug: &str) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM categories WHERE slug = ?)")
+        .bind(slug)
+        .fetch_one(pool)
+        .await?)
+}
+
+pub async fn products_json(pool: &SqlitePool, category: Option<&str>) -> anyhow::Result<String> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(json_group_array(json(summary)), '[]') FROM \
+         (SELECT summary FROM product_json WHERE ?1 IS NULL OR category_slug = ?1 ORDER BY name COLLATE NOCASE, id)",
+    )
+    .bind(category)
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn product_json(pool: &SqlitePool, id: i64) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT full FROM product_json WHERE id = ?").bind(id).fetch_optional(pool).await?)
+}
+
+pub async fn read_changes(pool: &SqlitePool, after: i64, limit: i64) -> anyhow::Result<ChangeBatch> {
+    let rows = sqlx::query_as::<_, ChangeRow>(
+        "SELECT seq, topic, op, entity_id, payload FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(ChangeBatch { rows, in_flight: None })
+}
+
+pub async fn topic_changes(pool: &SqlitePool, topic: &str, after: i64, upto: i64) -> anyhow::Result<Vec<ChangeRow>> {
+    Ok(sqlx::query_as(
+        "SELECT seq, topic, op, entity_id, payload FROM change_log \
+         WHERE topic = ? AND seq > ? AND seq <= ? ORDER BY seq",
+    )
+    .bind(topic)
+    .bind(after)
+    .bind(upto)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn pruned_through(pool: &SqlitePool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT pruned_through FROM feed_state WHERE id = 1").fetch_one(pool).await?)
+}
+
+pub async fn feed_start(pool: &SqlitePool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT max(coalesce((SELECT max(seq) FROM change_log), 0), (SELECT pruned_through FROM feed_state WHERE id = 1))",
+    )
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn prune_log(pool: &SqlitePool, max_age_secs: i64, max_rows: i64, not_above: i64) -> anyhow::Result<i64> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let cutoff: i64 = sqlx::query_scalar(
+        "SELECT min(?3, max(\
+            coalesce((SELECT max(seq) FROM change_log WHERE created_at < unixepoch() - ?1), 0), \
+            coalesce((SELECT max(seq) FROM change_log), 0) - ?2))",
+    )
+    .bind(max_age_secs)
+    .bind(max_rows)
+    .bind(not_above)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM change_log WHERE seq <= ?").bind(cutoff).execute(&mut *tx).await?;
+    let through: i64 = sqlx::query_scalar(
+        "UPDATE feed_state SET pruned_through = max(pruned_through, ?) WHERE id = 1 RETURNING pruned_through",
+    )
+    .bind(cutoff)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(through)
+}
+
+pub async fn catalog_is_empty(pool: &SqlitePool) -> anyhow::Result<bool> {
+    Ok(sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM categories)").fetch_one(pool).await?)
+}
+
+pub async fn insert_catalog(pool: &SqlitePool, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<()> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    for (position, c) in (0_i64..).zip(categories) {
+        sqlx::query("INSERT INTO categories (slug, name, position) VALUES (?, ?, ?)")
+            .bind(c.slug)
+            .bind(c.name)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for p in products {
+        sqlx::query(
+            "INSERT INTO products (category_id, name, description, price_cents, stock, image) \
+             VALUES ((SELECT id FROM categories WHERE slug = ?), ?, ?, ?, ?, ?)",
+        )
+        .bind(p.category)
+        .bind(p.name)
+        .bind(p.description)
+        .bind(p.price_cents)
+        .bind(p.stock)
+        .bind(&p.image)
+        .execute(&mut *tx)
+        .await
+        .with_context(|| format!("seeding product '{}'", p.name))?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! The queries server functions and REST handlers share. Row-level SQL lives in
+//! `db/{sqlite,postgres}.rs`; these functions turn it into model types.
+
+pub mod catalog;

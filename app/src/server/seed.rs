@@ -1,0 +1,106 @@
+//! The demo catalog a fresh database starts with.
+
+use super::db::{SeedCategory, SeedProduct};
+use super::Db;
+
+const CATEGORIES: &[SeedCategory] = &[
+    SeedCategory { slug: "electronics", name: "Electronics" },
+    SeedCategory { slug: "confectionery", name: "Confectionery" },
+    SeedCategory { slug: "coffee-tea", name: "Coffee & Tea" },
+    SeedCategory { slug: "home", name: "Home & Kitchen" },
+];
+
+/// (category, name, description, price in cents, stock)
+const PRODUCTS: &[(&str, &str, &str, i64, i64)] = &[
+    ("electronics", "Wireless Headphones", "Over-ear, 30 hours of battery, active noise cancelling and a case that folds flat.", 12_900, 25),
+    ("electronics", "Mechanical Keyboard", "Tenkeyless, hot-swappable tactile switches, PBT keycaps and a braided USB-C cable.", 8_950, 40),
+    ("electronics", "4K Monitor 27\"", "IPS panel, 99% sRGB, USB-C with 65 W power delivery, height-adjustable stand.", 32_900, 12),
+    ("electronics", "Smart Speaker", "Room-filling sound in a fabric-wrapped cylinder; works over Wi-Fi and Bluetooth.", 7_900, 60),
+    ("electronics", "Portable Charger", "20,000 mAh, charges a laptop over USB-C PD and two phones at once.", 4_500, 120),
+    ("electronics", "Fitness Tracker", "Heart rate, sleep and steps; seven days per charge and water-resistant to 50 m.", 5_999, 35),
+    ("electronics", "Action Camera", "4K at 60 fps with stabilisation, waterproof without a case.", 24_900, 8),
+    ("confectionery", "Dark Chocolate Bar", "72% single-origin cacao from Ecuador, 100 g.", 450, 300),
+    ("confectionery", "Salted Caramels", "Hand-cut soft caramels with sea salt flakes, box of 16.", 1_200, 80),
+    ("confectionery", "Gummy Bears", "Fruit gummies in six flavours, no artificial colours, 250 g bag.", 399, 500),
+    ("confectionery", "Hazelnut Pralines", "Milk chocolate shells around roasted hazelnut cream, box of 12.", 1_650, 45),
+    ("confectionery", "Peppermint Drops", "Old-fashioned boiled sweets in a tin.", 550, 150),
+    ("confectionery", "Macaron Box", "Twelve Parisian macarons: pistachio, raspberry, vanilla and salted caramel.", 2_400, 20),
+    ("confectionery", "Licorice Twists", "Soft black licorice, 300 g.", 475, 90),
+    ("coffee-tea", "Espresso Beans", "Dark roast blend for espresso, 1 kg, roasted this week.", 2_290, 70),
+    ("coffee-tea", "Single-Origin Ethiopia", "Light roast with notes of blueberry and jasmine, 250 g whole beans.", 1_450, 40),
+    ("coffee-tea", "Matcha Powder", "Ceremonial grade from Uji, 30 g tin.", 2_800, 25),
+    ("coffee-tea", "Earl Grey Tea", "Black tea with bergamot oil, 50 loose-leaf servings.", 990, 110),
+    ("coffee-tea", "Pour-Over Kettle", "Gooseneck kettle with thermometer, 1 litre.", 4_900, 18),
+    ("coffee-tea", "Hand Grinder", "Conical steel burrs with 40 click settings.", 6_900, 22),
+    ("coffee-tea", "Chamomile Blend", "Caffeine-free chamomile with lemon balm, 20 sachets.", 650, 95),
+    ("home", "Chef's Knife", "20 cm, forged stainless steel, full tang.", 8_900, 30),
+    ("home", "Cast Iron Skillet", "26 cm, pre-seasoned, oven-safe for life.", 3_900, 45),
+    ("home", "Linen Tea Towels", "Set of three stonewashed linen towels.", 2_400, 60),
+    ("home", "Ceramic Mug Set", "Four stoneware mugs, 350 ml, dishwasher-safe.", 3_200, 40),
+    ("home", "Bamboo Cutting Board", "Large end-grain board with juice groove.", 2_900, 55),
+    ("home", "Scented Candle", "Cedar and fig, 50 hours, cotton wick.", 1_800, 75),
+];
+
+/// The image file a seeded product uses, under `public/`.
+pub fn image_path(name: &str) -> String {
+    let slug: String = name
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect::<String>()
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    format!("/images/products/{slug}.svg")
+}
+
+/// Every product name in the demo catalog (the image generator test uses it).
+pub fn demo_product_names() -> impl Iterator<Item = &'static str> {
+    PRODUCTS.iter().map(|p| p.1)
+}
+
+/// Seed the demo catalog into an empty database. Returns whether it seeded.
+#[tracing::instrument(skip_all)]
+pub async fn seed_if_empty(db: &Db) -> anyhow::Result<bool> {
+    if !db.catalog_is_empty().await? {
+        return Ok(false);
+    }
+    let products: Vec<SeedProduct> = PRODUCTS
+        .iter()
+        .map(|&(category, name, description, price_cents, stock)| SeedProduct {
+            category,
+            name,
+            description,
+            price_cents,
+            stock,
+            image: image_path(name),
+        })
+        .collect();
+    db.insert_catalog(CATEGORIES, &products).await?;
+    tracing::info!(categories = CATEGORIES.len(), products = products.len(), "seeded the demo catalog");
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_paths_are_url_safe() {
+        assert_eq!(image_path("4K Monitor 27\""), "/images/products/4k-monitor-27.svg");
+        assert_eq!(image_path("Chef's Knife"), "/images/products/chef-s-knife.svg");
+    }
+
+    #[test]
+    fn every_demo_product_has_an_image_in_public() {
+        let public = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public");
+        for name in demo_product_names() {
+            let path = public.join(image_path(name).trim_start_matches('/'));
+            assert!(path.is_file(), "missing image {} for {name}", path.display());
+        }
+        assert!(PRODUCTS.len() >= 24);
+        let cats: std::collections::HashSet<_> = PRODUCTS.iter().map(|p| p.0).collect();
+        assert!(cats.len() >= 3);
+    }
+}

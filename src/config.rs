@@ -1,0 +1,135 @@
+//! Configuration from flags and the environment.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use leptos::config::LeptosOptions;
+
+/// livecart: a real-time storefront.
+///
+/// Without a subcommand it serves the shop. The database is SQLite at
+/// data/livecart.db unless DATABASE_URL says otherwise; it is created, migrated
+/// and seeded with a demo catalog on first start.
+#[derive(Debug, Parser)]
+#[command(name = "livecart", version, about, long_about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+
+    /// Log filter, e.g. "info" or "livecart=debug,sqlx=warn" (RUST_LOG wins when set)
+    #[arg(long, global = true, default_value = "info,sqlx=warn,tower_http=warn", env = "LIVECART_LOG")]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the shop (the default)
+    Serve(ServeArgs),
+    /// Apply the database migrations and exit
+    Migrate(DbArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// sqlite://path/to/file.db or postgres://user@host:port/db
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/livecart.db")]
+    pub database_url: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+
+    /// Address to listen on [default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000]
+    #[arg(long, env = "LIVECART_ADDR")]
+    pub addr: Option<SocketAddr>,
+
+    /// Do not seed the demo catalog into an empty database
+    #[arg(long, env = "LIVECART_NO_SEED")]
+    pub no_seed: bool,
+
+    /// Extra origins allowed to open the socket and post to /api, comma-separated
+    /// (e.g. https://shop.example.com when a proxy rewrites Host)
+    #[arg(long, env = "LIVECART_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// How long the change log keeps entries for resuming clients, in hours
+    #[arg(long, env = "LIVECART_LOG_RETENTION_HOURS", default_value_t = 24)]
+    pub log_retention_hours: u64,
+}
+
+impl ServeArgs {
+    pub fn into_config(self) -> anyhow::Result<Config> {
+        let mut leptos = leptos::config::get_configuration(None)
+            .context("reading the Leptos configuration (LEPTOS_* variables)")?
+            .leptos_options;
+        if let Some(addr) = self.addr {
+            leptos.site_addr = addr;
+        }
+        Ok(Config {
+            leptos,
+            database_url: self.db.database_url,
+            seed: !self.no_seed,
+            allowed_origins: self.allowed_origins,
+            limits: Limits {
+                log_retention: Duration::from_secs(self.log_retention_hours.saturating_mul(3600)),
+                ..Limits::default()
+            },
+        })
+    }
+}
+
+/// Everything the server needs to start.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub leptos: LeptosOptions,
+    pub database_url: String,
+    pub seed: bool,
+    pub allowed_origins: Vec<String>,
+    pub limits: Limits,
+}
+
+/// Bounds that keep one client from costing the server without limit.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest inbound WebSocket message answered with anything but `too_large`.
+    pub ws_message_bytes: usize,
+    /// Largest inbound WebSocket message before the connection itself is closed.
+    pub ws_hard_message_bytes: usize,
+    /// Topics one socket may follow at once.
+    pub subscriptions_per_socket: usize,
+    /// Frames queued for one socket before it is re-synced with snapshots.
+    pub socket_queue: usize,
+    /// Inbound frames per second per socket (burst allowed).
+    pub frames_per_second: u32,
+    /// Request body limit for the HTTP API.
+    pub api_body_bytes: usize,
+    /// How often the feed looks at the log without a wake-up.
+    pub feed_poll: Duration,
+    /// How long and how much of the change log is kept for resuming.
+    pub log_retention: Duration,
+    pub log_max_rows: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            ws_message_bytes: 16 * 1024,
+            ws_hard_message_bytes: 1024 * 1024,
+            subscriptions_per_socket: 64,
+            socket_queue: 512,
+            frames_per_second: 50,
+            api_body_bytes: 64 * 1024,
+            feed_poll: Duration::from_millis(20),
+            log_retention: Duration::from_secs(24 * 3600),
+            log_max_rows: 1_000_000,
+        }
+    }
+}

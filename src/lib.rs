@@ -1,0 +1,9 @@
+//! The livecart server: configuration, the axum host, the live feed.
+
+pub mod api;
+pub mod config;
+pub mod realtime;
+pub mod security;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,11 @@
+//! The live feed: change log -> Feed -> Hub -> /ws sockets.
+
+mod authz;
+mod feed;
+mod hub;
+mod ws;
+
+pub use authz::may_subscribe;
+pub use feed::{FeedHealth, GapRule, run_feed, run_pruner};
+pub use hub::{Frame, Hub};
+pub use ws::{origin_allowed, ws_handler};

@@ -1,0 +1,295 @@
+//! `/ws`: the upgrade (Origin checked), then one task per socket that decodes
+//! client frames, answers subscriptions from the database and forwards the
+//! hub's frames. The only place frames become bytes and back.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use app::protocol::{ClientMsg, ErrorCode, Seq, ServerMsg, Topic};
+use app::server::queries::catalog::{topic_exists, topic_snapshot_json};
+use app::server::{Db, Viewer};
+use axum::extract::State;
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt as _, StreamExt as _};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use serde_json::value::RawValue;
+
+use super::authz::may_subscribe;
+use super::feed::frames;
+use super::hub::{Frame, Hub};
+use crate::config::Limits;
+use crate::state::AppState;
+
+/// Encode a server frame. Every frame the server sends goes through here.
+pub fn encode(msg: &ServerMsg) -> Utf8Bytes {
+    // ServerMsg holds only strings, integers and already-valid JSON.
+    serde_json::to_string(msg).unwrap_or_else(|_| r#"{"type":"error","code":"bad_request","message":"unencodable"}"#.to_owned()).into()
+}
+
+/// Whether a request's `Origin` (if any) is this site or one explicitly allowed.
+/// Requests without `Origin` come from non-browser clients and pass.
+pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let Ok(origin) = origin.to_str() else { return false };
+    if allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+pub async fn ws_handler(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    if !origin_allowed(&headers, &state.config.allowed_origins) {
+        tracing::info!(origin = ?headers.get(header::ORIGIN), "refused a cross-site WebSocket upgrade");
+        return (StatusCode::FORBIDDEN, "WebSocket connections from other sites are not allowed").into_response();
+    }
+    // Accounts arrive with sessions; until then every socket is anonymous.
+    let viewer = Viewer::Anonymous;
+    let limits = state.config.limits.clone();
+    ws.max_message_size(limits.ws_hard_message_bytes)
+        .max_frame_size(limits.ws_hard_message_bytes)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .on_upgrade(move |socket| async move {
+            let mut session = Session::new(state.db.clone(), state.hub.clone(), viewer, limits);
+            session.run(socket).await;
+        })
+}
+
+/// One socket's state.
+struct Session {
+    db: Db,
+    hub: Arc<Hub>,
+    viewer: Viewer,
+    limits: Limits,
+    /// Per subscribed topic, the highest seq already sent: queued frames at or
+    /// below it are duplicates and dropped.
+    subs: HashMap<Topic, Seq>,
+    limiter: DefaultDirectRateLimiter,
+}
+
+/// Why the socket loop stopped.
+struct Closed;
+
+impl Session {
+    fn new(db: Db, hub: Arc<Hub>, viewer: Viewer, limits: Limits) -> Self {
+        let rate = NonZeroU32::new(limits.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+        let burst = rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
+        Self { db, hub, viewer, limits, subs: HashMap::new(), limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)) }
+    }
+
+    async fn run(&mut self, socket: WebSocket) {
+        let (mut sink, mut stream) = socket.split();
+        let mut conn = self.hub.connect();
+        let id = conn.id;
+        let result: Result<(), Closed> = async {
+            loop {
+                tokio::select! {
+                    incoming = stream.next() => match incoming {
+                        Some(Ok(Message::Text(text))) => {
+                            let answers = self.on_text(id, &text).await;
+                            send_all(&mut sink, answers).await?;
+                        }
+                        Some(Ok(Message::Binary(_))) => {
+                            let e = ServerMsg::error(None, ErrorCode::BadRequest, "binary frames are not supported; send JSON text");
+                            send_all(&mut sink, vec![encode(&e)]).await?;
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => return Err(Closed),
+                    },
+                    frame = conn.frames.recv() => {
+                        let Some(frame) = frame else { return Err(Closed) };
+                        if let Some(text) = self.admit(&frame) {
+                            send_all(&mut sink, vec![text]).await?;
+                        }
+                    }
+                    () = conn.overflow.wait() => {
+                        let answers = self.resync(&mut conn.frames).await;
+                        send_all(&mut sink, answers).await?;
+                    }
+                }
+            }
+        }
+        .await;
+        let _ = result;
+        self.hub.disconnect(id);
+    }
+
+    /// A hub frame to send, unless the socket no longer follows its topic or has
+    /// already sent it (in a snapshot or replay).
+    fn admit(&mut self, frame: &Frame) -> Option<Utf8Bytes> {
+        let sent = self.subs.get_mut(&frame.topic)?;
+        if frame.seq <= *sent {
+            return None;
+        }
+        *sent = frame.seq;
+        Some(frame.text.clone())
+    }
+
+    async fn on_text(&mut self, id: u64, text: &str) -> Vec<Utf8Bytes> {
+        if self.limiter.check().is_err() {
+            return vec![encode(&ServerMsg::error(None, ErrorCode::RateLimited, "too many messages; slow down"))];
+        }
+        if text.len() > self.limits.ws_message_bytes {
+            let msg = format!("message of {} bytes is over the {} byte limit", text.len(), self.limits.ws_message_bytes);
+            return vec![encode(&ServerMsg::error(None, ErrorCode::TooLarge, msg))];
+        }
+        let msg = match decode(text) {
+            Ok(msg) => msg,
+            Err(err) => return vec![encode(&err)],
+        };
+        match msg {
+            ClientMsg::Ping => vec![encode(&ServerMsg::Pong)],
+            ClientMsg::Unsubscribe { topic } => {
+                self.hub.unsubscribe(id, &topic);
+                self.subs.remove(&topic);
+                Vec::new()
+            }
+            ClientMsg::Subscribe { topic, since } => self.subscribe(id, topic, since).await,
+        }
+    }
+
+    async fn subscribe(&mut self, id: u64, topic: Topic, since: Option<Seq>) -> Vec<Utf8Bytes> {
+        let error = |code, message: String| vec![encode(&ServerMsg::error(Some(topic.to_string()), code, message))];
+        if let Err(code) = may_subscribe(&self.viewer, &topic) {
+            return error(code, format!("you may not follow {topic}"));
+        }
+        if !self.subs.contains_key(&topic) && self.subs.len() >= self.limits.subscriptions_per_socket {
+            return error(ErrorCode::TooLarge, format!("at most {} subscriptions per socket", self.limits.subscriptions_per_socket));
+        }
+        // Register first, then read: anything committed after `position` is queued.
+        let position = self.hub.subscribe(id, &topic);
+        match self.answer(&topic, since, position).await {
+            Ok(Some(frames)) => {
+                self.subs.insert(topic, position);
+                frames
+            }
+            Ok(None) => {
+                self.hub.unsubscribe(id, &topic);
+                self.subs.remove(&topic);
+                error(ErrorCode::UnknownTopic, format!("{topic} does not exist"))
+            }
+            Err(err) => {
+                tracing::error!(error = ?err, %topic, "answering a subscription failed");
+                self.hub.unsubscribe(id, &topic);
+                self.subs.remove(&topic);
+                error(ErrorCode::BadRequest, "the shop could not answer this subscription; try again".into())
+            }
+        }
+    }
+
+    /// The replay after `since` up to `position`, or a snapshot at `position` when
+    /// there is no `since` or the log no longer reaches back to it. `None` when
+    /// the topic names nothing.
+    async fn answer(&self, topic: &Topic, since: Option<Seq>, position: Seq) -> anyhow::Result<Option<Vec<Utf8Bytes>>> {
+        if let Some(since) = since {
+            let floor = self.db.pruned_through().await?;
+            if since.0 >= floor && since <= position {
+                let rows = self.db.topic_changes(&topic.to_string(), since.0, position.0).await?;
+                if rows.is_empty() && !topic_exists(&self.db, topic).await? {
+                    return Ok(None);
+                }
+                return Ok(Some(frames(&rows).iter().map(|f| f.text.clone()).collect()));
+            }
+        }
+        self.snapshot(topic, position).await.map(|s| s.map(|text| vec![text]))
+    }
+
+    async fn snapshot(&self, topic: &Topic, seq: Seq) -> anyhow::Result<Option<Utf8Bytes>> {
+        let Some(json) = topic_snapshot_json(&self.db, topic).await? else { return Ok(None) };
+        let data = RawValue::from_string(json)?;
+        Ok(Some(encode(&ServerMsg::Snapshot { topic: topic.clone(), seq, data })))
+    }
+
+    /// The queue overflowed: skip what is queued and send a fresh snapshot of
+    /// every topic instead, then whatever arrived after it.
+    async fn resync(&mut self, queue: &mut tokio::sync::mpsc::Receiver<Arc<Frame>>) -> Vec<Utf8Bytes> {
+        let position = self.hub.position();
+        let mut later = Vec::new();
+        while let Ok(frame) = queue.try_recv() {
+            if frame.seq > position {
+                later.push(frame);
+            }
+        }
+        let topics: Vec<Topic> = self.subs.keys().cloned().collect();
+        tracing::debug!(topics = topics.len(), %position, "socket fell behind; re-syncing");
+        let mut out = Vec::with_capacity(topics.len() + later.len());
+        for topic in topics {
+            match self.snapshot(&topic, position).await {
+                Ok(Some(text)) => {
+                    out.push(text);
+                    self.subs.insert(topic, position);
+                }
+                Ok(None) => {
+                    self.subs.remove(&topic);
+                }
+                Err(err) => tracing::error!(error = ?err, %topic, "re-sync snapshot failed"),
+            }
+        }
+        out.extend(later.iter().filter_map(|f| self.admit(f)));
+        out
+    }
+}
+
+async fn send_all(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    frames: Vec<Utf8Bytes>,
+) -> Result<(), Closed> {
+    for text in frames {
+        sink.feed(Message::Text(text)).await.map_err(|_| Closed)?;
+    }
+    sink.flush().await.map_err(|_| Closed)
+}
+
+/// Decode a client frame, telling an unknown topic from a malformed frame.
+fn decode(text: &str) -> Result<ClientMsg, ServerMsg> {
+    serde_json::from_str::<ClientMsg>(text).map_err(|err| {
+        let value: Option<serde_json::Value> = serde_json::from_str(text).ok();
+        let topic = value.as_ref().and_then(|v| v.get("topic")).and_then(|t| t.as_str());
+        match topic.map(|t| (t, t.parse::<Topic>())) {
+            Some((t, Err(e))) => ServerMsg::error(Some(t.chars().take(80).collect()), ErrorCode::UnknownTopic, e.to_string()),
+            _ if value.is_none() => ServerMsg::error(None, ErrorCode::BadRequest, "frames must be JSON objects"),
+            _ => ServerMsg::error(None, ErrorCode::BadRequest, format!("malformed message: {err}")),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(axum::http::HeaderName::from_bytes(k.as_bytes()).expect("name"), v.parse().expect("value"));
+        }
+        h
+    }
+
+    #[test]
+    fn same_site_and_allowed_origins_pass_others_do_not() {
+        let allowed = vec!["https://shop.example.com".to_string()];
+        assert!(origin_allowed(&headers(&[("host", "127.0.0.1:3000")]), &allowed));
+        assert!(origin_allowed(&headers(&[("host", "127.0.0.1:3000"), ("origin", "http://127.0.0.1:3000")]), &allowed));
+        assert!(origin_allowed(&headers(&[("host", "internal:80"), ("origin", "https://shop.example.com")]), &allowed));
+        assert!(!origin_allowed(&headers(&[("host", "127.0.0.1:3000"), ("origin", "http://evil.example")]), &allowed));
+        assert!(!origin_allowed(&headers(&[("host", "127.0.0.1:3000"), ("origin", "null")]), &allowed));
+    }
+
+    #[test]
+    fn bad_frames_get_the_right_error_code() {
+        let code = |text: &str| match decode(text) {
+            Err(ServerMsg::Error { code, .. }) => Some(code),
+            _ => None,
+        };
+        assert_eq!(code("garbage"), Some(ErrorCode::BadRequest));
+        assert_eq!(code(r#"{"type":"subscribe"}"#), Some(ErrorCode::BadRequest));
+        assert_eq!(code(r#"{"type":"subscribe","topic":"weather"}"#), Some(ErrorCode::UnknownTopic));
+        assert_eq!(code(r#"{"type":"subscribe","topic":"catalog","since":"x"}"#), Some(ErrorCode::BadRequest));
+        assert_eq!(code(r#"{"type":"subscribe","topic":"catalog"}"#), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! Building and running the server: database, feed, router, listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use app::server::{Db, ServerContext, seed};
+use app::{App, shell};
+use axum::Router;
+use axum::routing::get;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes as _, generate_route_list};
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::config::Config;
+use crate::realtime::{FeedHealth, Hub, run_feed, run_pruner, ws_handler};
+use crate::state::AppState;
+use crate::{api, security};
+
+/// A built server, bound to its port, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Connect and migrate the database (seeding an empty one), start the feed,
+    /// bind the listener. A failed migration stops here with its reason.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        if config.seed {
+            seed::seed_if_empty(&db).await.context("seeding the demo catalog")?;
+        }
+        let hub = Arc::new(Hub::new(config.limits.socket_queue));
+        let feed = FeedHealth::default();
+        tokio::spawn(run_feed(db.clone(), hub.clone(), config.limits.feed_poll, feed.clone()));
+        tokio::spawn(run_pruner(db.clone(), hub.clone(), config.limits.log_retention, config.limits.log_max_rows));
+
+        let addr = config.leptos.site_addr;
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("listening on {addr} (is another server running there?)"))?;
+        let address = listener.local_addr()?;
+        let mut leptos_options = config.leptos.clone();
+        leptos_options.site_addr = address;
+        let state = AppState { leptos_options, db, hub, feed, config: Arc::new(config) };
+        let router = router(state.clone());
+        tracing::info!(%address, database = state.db.backend_name(), "livecart listening");
+        Ok(Self { listener, address, router, state })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until Ctrl-C or SIGTERM.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving HTTP")
+    }
+}
+
+/// The whole HTTP surface for a state: pages, server functions, `/ws`, `/healthz`.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let ctx = ServerContext { db: state.db.clone(), watermark: state.hub.watermark() };
+    let page_ctx = ctx.clone();
+    let options = state.leptos_options.clone();
+    let api_limit = state.config.limits.api_body_bytes;
+    Router::new()
+        .route("/ws", get(ws_handler))
+        .route("/healthz", get(api::healthz))
+        .leptos_routes_with_context(&state, routes, move || provide_context(page_ctx.clone()), move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || provide_context(ctx.clone()), shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::refuse_cross_site))
+        .layer(RequestBodyLimitLayer::new(api_limit))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(security::headers))
+        .with_state(state)
+}
+
+/// `livecart migrate`: apply migrations and stop.
+pub async fn migrate_only(database_url: &str) -> anyhow::Result<()> {
+    let db = Db::connect(database_url).await?;
+    db.migrate().await?;
+    tracing::info!(database = db.backend_name(), "migrations applied");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+    tracing::info!("shutting down");
+}
