@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Every test: unit tests, the integration suite on SQLite and on a throwaway
+# PostgreSQL, and the Playwright end-to-end tests in Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh test
+export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
+
+say() { printf '\n\033[1;34m==>\033[0m %s\n' "$*"; }
+work=$(mktemp -d /tmp/livecart-test.XXXXXX)
+pgdir="$work/pg"
+cleanup() { bash scripts/pg.sh stop "$pgdir" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+say "unit tests (shared types, server)"
+cargo test -p app --features ssr --lib
+cargo test -p livecart --lib
+
+say "integration tests on SQLite"
+cargo test -p livecart --test api -- --skip postgres_only
+
+say "integration tests on PostgreSQL"
+pgport=$(( 55000 + RANDOM % 5000 ))
+pgurl=$(bash scripts/pg.sh start "$pgdir" "$pgport")
+TEST_DATABASE_URL="$pgurl" cargo test -p livecart --test api
+
+say "end-to-end tests in Chromium (Playwright)"
+e2e_port=$(( 36000 + RANDOM % 4000 ))
+DATABASE_URL="sqlite://$work/e2e.db" E2E_DB_PATH="$work/e2e.db" \
+  LIVECART_ADDR="127.0.0.1:$e2e_port" E2E_BASE_URL="http://127.0.0.1:$e2e_port" \
+  cargo leptos end-to-end
+
+say "all tests passed"

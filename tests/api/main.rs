@@ -1,0 +1,8 @@
+//! Integration tests: the real server on a random port, a fresh database per
+//! test (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set), real
+//! WebSocket and HTTP clients.
+
+mod helpers;
+mod pages;
+mod postgres_only;
+mod realtime;
