@@ -8,6 +8,7 @@ export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 say() { printf '\n\033[1;34m==>\033[0m %s\n' "$*"; }
 work=$(mktemp -d /tmp/livecart-test.XXXXXX)
+chmod 755 "$work"  # the PostgreSQL cluster inside runs as the postgres user
 pgdir="$work/pg"
 cleanup() { bash scripts/pg.sh stop "$pgdir" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
