@@ -27,3 +27,23 @@ pub async fn healthz(State(state): State<AppState>) -> Response {
     let status = if db_ok && feed_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
+
+/// Server-function errors raised before the function runs (a body that does not
+/// decode) leave Leptos answering 500. The error itself knows its status: use it.
+pub async fn server_fn_error_status(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let is_api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_api || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
+    };
+    if let Ok(wire) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        if let Ok(error) = serde_json::from_value::<app::error::AppError>(wire["error"].clone()) {
+            parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        }
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}

@@ -60,6 +60,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVECART_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
+    /// Mark the session cookie Secure (set this when serving behind TLS)
+    #[arg(long, env = "LIVECART_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
     /// How long the change log keeps entries for resuming clients, in hours
     #[arg(long, env = "LIVECART_LOG_RETENTION_HOURS", default_value_t = 24)]
     pub log_retention_hours: u64,
@@ -78,6 +82,7 @@ impl ServeArgs {
             database_url: self.db.database_url,
             seed: !self.no_seed,
             allowed_origins: self.allowed_origins,
+            secure_cookies: self.secure_cookies,
             limits: Limits {
                 log_retention: Duration::from_secs(self.log_retention_hours.saturating_mul(3600)),
                 ..Limits::default()
@@ -93,6 +98,7 @@ pub struct Config {
     pub database_url: String,
     pub seed: bool,
     pub allowed_origins: Vec<String>,
+    pub secure_cookies: bool,
     pub limits: Limits,
 }
 

@@ -4,7 +4,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use app::server::sessions::{COOKIE_NAME, SessionBackend};
 use app::server::{Db, ServerContext, seed};
+use tower_sessions::cookie::{SameSite, time};
+use tower_sessions::session_store::ExpiredDeletion as _;
+use tower_sessions::{Expiry, SessionManagerLayer};
 use app::{App, shell};
 use axum::Router;
 use axum::routing::get;
@@ -46,8 +50,11 @@ impl Application {
         let address = listener.local_addr()?;
         let mut leptos_options = config.leptos.clone();
         leptos_options.site_addr = address;
-        let state = AppState { leptos_options, db, hub, feed, config: Arc::new(config) };
-        let router = router(state.clone());
+        let ctx = ServerContext::new(db.clone(), hub.watermark())?;
+        let sessions = db.session_store().await?;
+        tokio::spawn(sessions.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
+        let state = AppState { leptos_options, db, hub, feed, config: Arc::new(config), ctx };
+        let router = router(state.clone()).layer(session_layer(sessions, &state.config));
         tracing::info!(%address, database = state.db.backend_name(), "livecart listening");
         Ok(Self { listener, address, router, state })
     }
@@ -76,7 +83,7 @@ impl Application {
 /// The whole HTTP surface for a state: pages, server functions, `/ws`, `/healthz`.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let ctx = ServerContext { db: state.db.clone(), watermark: state.hub.watermark() };
+    let ctx = state.ctx.clone();
     let page_ctx = ctx.clone();
     let options = state.leptos_options.clone();
     let api_limit = state.config.limits.api_body_bytes;
@@ -85,11 +92,22 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .leptos_routes_with_context(&state, routes, move || provide_context(page_ctx.clone()), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || provide_context(ctx.clone()), shell))
+        .layer(axum::middleware::from_fn(api::server_fn_error_status))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(api_limit))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)
+}
+
+/// Sessions in the database: HttpOnly, SameSite=Lax, Secure when asked (behind TLS).
+fn session_layer(store: SessionBackend, config: &Config) -> SessionManagerLayer<SessionBackend> {
+    SessionManagerLayer::new(store)
+        .with_name(COOKIE_NAME)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
 }
 
 /// `livecart migrate`: apply migrations and stop.

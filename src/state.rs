@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use app::server::Db;
+use app::server::{Db, ServerContext};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
@@ -16,6 +16,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub feed: FeedHealth,
     pub config: Arc<Config>,
+    /// What server functions get: the same database, plus accounts and sign-outs.
+    pub ctx: ServerContext,
 }
 
 impl FromRef<AppState> for LeptosOptions {

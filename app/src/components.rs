@@ -4,9 +4,11 @@
 mod error_template;
 mod layout;
 mod money;
+mod status_badge;
 mod stock_badge;
 
 pub use error_template::{ErrorBox, NotFound};
 pub use layout::{ConnectionBadge, Footer, Header};
 pub use money::Price;
+pub use status_badge::StatusBadge;
 pub use stock_badge::StockBadge;

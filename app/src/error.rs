@@ -13,6 +13,10 @@ pub enum AppError {
     NotFound(String),
     #[error("please sign in")]
     Unauthorized,
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("too many attempts; try again in {retry_after_secs} seconds")]
+    TooManyRequests { retry_after_secs: u64 },
     #[error("you are not allowed to do that")]
     Forbidden,
     #[error("{field}: {message}")]
@@ -33,11 +37,20 @@ impl AppError {
         AppError::Validation { field: field.into(), message: message.into() }
     }
 
+    /// The message to show next to a form field, when the error is about that field.
+    pub fn field_message(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Validation { field, message } if field == name => Some(message.clone()),
+            _ => None,
+        }
+    }
+
     /// The HTTP status this error is reported with.
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::NotFound(_) => 404,
-            AppError::Unauthorized => 401,
+            AppError::Unauthorized | AppError::BadCredentials => 401,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Forbidden => 403,
             AppError::Validation { .. } => 422,
             AppError::OutOfStock { .. } | AppError::Conflict(_) => 409,
@@ -45,6 +58,14 @@ impl AppError {
             AppError::Transport(_) => 502,
         }
     }
+}
+
+/// An error as it travels: the typed error for the browser to decode, and the
+/// same error in words for anyone else (curl, other systems).
+#[derive(Serialize, Deserialize)]
+struct WireError {
+    error: AppError,
+    message: String,
 }
 
 impl FromServerFnError for AppError {
@@ -58,6 +79,17 @@ impl FromServerFnError for AppError {
             other => AppError::Transport(other.to_string()),
         }
     }
+
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        let wire = WireError { error: self.clone(), message: self.to_string() };
+        serde_json::to_vec(&wire).map(Into::into).unwrap_or_default()
+    }
+
+    fn de(data: leptos::server_fn::Bytes) -> Self {
+        serde_json::from_slice::<WireError>(&data)
+            .map(|w| w.error)
+            .unwrap_or_else(|e| AppError::Transport(format!("unreadable error from the server: {e}")))
+    }
 }
 
 #[cfg(feature = "ssr")]
@@ -66,6 +98,16 @@ impl AppError {
     pub fn internal(err: anyhow::Error) -> Self {
         tracing::error!(error = ?err, "internal error");
         AppError::Internal
+    }
+
+    /// Set this error's status on the server function's response, and return it.
+    pub fn respond(self) -> Self {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            if let Ok(status) = axum::http::StatusCode::from_u16(self.status_code()) {
+                response.set_status(status);
+            }
+        }
+        self
     }
 }
 
@@ -82,5 +124,8 @@ mod tests {
         assert_eq!(e.to_string(), "only 2 of Espresso beans left");
         assert_eq!(AppError::NotFound("product 9".into()).status_code(), 404);
         assert_eq!(AppError::Internal.to_string(), "something went wrong on our side; please try again");
+        let wire = AppError::BadCredentials.ser();
+        assert_eq!(&wire[..], br#"{"error":"BadCredentials","message":"wrong username or password"}"#);
+        assert_eq!(AppError::de(wire), AppError::BadCredentials);
     }
 }

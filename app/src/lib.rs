@@ -1,11 +1,14 @@
 //! livecart's pages, shared types and server functions. Compiled twice: with
 //! `ssr` into the server, with `hydrate` into the browser's wasm.
 
+pub mod account;
+pub mod cart;
 pub mod catalog;
 pub mod components;
 pub mod error;
 pub mod live;
 pub mod model;
+pub mod orders;
 pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod server;
@@ -15,9 +18,15 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::account::api::{Login, Logout, Register, current_user};
+use crate::account::{LoginPage, RegisterPage};
+use crate::cart::{Cart, CartPage};
 use crate::catalog::{CatalogPage, ProductPage};
 use crate::components::{Footer, Header, NotFound};
+use crate::error::AppError;
 use crate::live::LiveClient;
+use crate::model::User;
+use crate::orders::{OrderPage, OrdersPage};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -40,14 +49,40 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The account actions and the signed-in user, shared by the header and pages.
+#[derive(Clone, Copy)]
+pub struct AuthActions {
+    pub login: ServerAction<Login>,
+    pub register: ServerAction<Register>,
+    pub logout: ServerAction<Logout>,
+    pub user: Resource<Result<Option<User>, AppError>>,
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let live = LiveClient::new();
     provide_context(live);
+    let cart = Cart::new();
+    provide_context(cart);
+
+    let (login, register, logout) = (ServerAction::<Login>::new(), ServerAction::<Register>::new(), ServerAction::<Logout>::new());
+    let versions = move || (login.version().get(), register.version().get(), logout.version().get());
+    let user = Resource::new(versions, |_| current_user());
+    provide_context(AuthActions { login, register, logout, user });
+
     Effect::new(move |_| {
         live.start();
+        cart.load();
         live::mark_hydrated();
+    });
+    // Signing in or out changes what the socket may follow: reconnect with the new session.
+    Effect::new(move |previous: Option<(usize, usize, usize)>| {
+        let now = versions();
+        if previous.is_some_and(|p| p != now) {
+            live.reconnect();
+        }
+        now
     });
 
     view! {
@@ -59,6 +94,11 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/products/:id") view=ProductPage ssr=SsrMode::Async/>
+                    <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/register") view=RegisterPage/>
+                    <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

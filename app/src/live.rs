@@ -100,6 +100,13 @@ impl LiveClient {
         }
     }
 
+    /// Drop the socket and open a new one at once (after signing in or out, so
+    /// the server sees the new session). Subscriptions resume from their seq.
+    pub fn reconnect(&self) {
+        #[cfg(feature = "hydrate")]
+        client::reconnect(*self);
+    }
+
     pub fn unsubscribe(&self, id: SubscriptionId) {
         #[cfg(feature = "hydrate")]
         client::unsubscribe(*self, id);

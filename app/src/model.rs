@@ -7,8 +7,10 @@
 
 mod ids;
 mod money;
+mod order;
 mod product;
 
 pub use ids::{CategorySlug, CustomerId, IdError, OrderId, ProductId};
 pub use money::{Currency, Money};
+pub use order::{Address, CartLine, Order, OrderLine, OrderStatus, OrderSummary, User};
 pub use product::{Category, Keyed, Product, ProductSummary};

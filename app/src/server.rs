@@ -1,9 +1,12 @@
 //! Everything that touches the database. Compiled for the server only (`ssr`).
 
+pub mod auth;
 pub mod context;
 pub mod db;
+pub mod passwords;
 pub mod queries;
 pub mod seed;
+pub mod sessions;
 
 pub use context::{ServerContext, Viewer, Watermark};
-pub use db::{ChangeBatch, ChangeRow, Db, InFlight, Wakeups};
+pub use db::{ChangeBatch, ChangeRow, Db, InFlight, PlaceOutcome, UserRow, Wakeups};

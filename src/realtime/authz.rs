@@ -1,23 +1,25 @@
 //! Who may follow which topic.
 
+use app::model::CustomerId;
 use app::protocol::{ErrorCode, Topic};
 use app::server::Viewer;
 
-/// Whether `viewer` may subscribe to `topic`.
-pub fn may_subscribe(viewer: &Viewer, topic: &Topic) -> Result<(), ErrorCode> {
+/// Whether `viewer` may subscribe to `topic`. For `order:{id}` the caller looks
+/// up the order's customer (`None`: no such order, which is refused the same way,
+/// so ids of other customers' orders reveal nothing).
+pub fn may_subscribe(viewer: &Viewer, topic: &Topic, order_owner: Option<CustomerId>) -> Result<(), ErrorCode> {
     match (viewer, topic) {
         (_, Topic::Catalog | Topic::Category(_) | Topic::Product(_)) => Ok(()),
         (Viewer::Staff(_), Topic::Orders(_) | Topic::Order(_)) => Ok(()),
-        (Viewer::Customer(me), Topic::Orders(owner)) if me == owner => Ok(()),
-        // Whether an order is the customer's own is decided against the database
-        // when the order topics land; until then no customer may follow one.
+        (Viewer::Customer(me), Topic::Orders(customer)) if me == customer => Ok(()),
+        (Viewer::Customer(me), Topic::Order(_)) if order_owner.as_ref() == Some(me) => Ok(()),
         (Viewer::Anonymous | Viewer::Customer(_), Topic::Orders(_) | Topic::Order(_)) => Err(ErrorCode::Forbidden),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use app::model::{CategorySlug, CustomerId, OrderId, ProductId};
+    use app::model::{CategorySlug, OrderId, ProductId};
 
     use super::*;
 
@@ -29,19 +31,23 @@ mod tests {
         let public = [Topic::Catalog, Topic::Category(slug), Topic::Product(ProductId(3))];
         for viewer in [Viewer::Anonymous, Viewer::Customer(alice), Viewer::Staff(bob)] {
             for topic in &public {
-                assert_eq!(may_subscribe(&viewer, topic), Ok(()), "{viewer:?} {topic}");
+                assert_eq!(may_subscribe(&viewer, topic, None), Ok(()), "{viewer:?} {topic}");
             }
         }
+        let order = Topic::Order(OrderId(5));
         let cases = [
-            (Viewer::Anonymous, Topic::Orders(alice), Err(ErrorCode::Forbidden)),
-            (Viewer::Anonymous, Topic::Order(OrderId(5)), Err(ErrorCode::Forbidden)),
-            (Viewer::Customer(alice), Topic::Orders(alice), Ok(())),
-            (Viewer::Customer(alice), Topic::Orders(bob), Err(ErrorCode::Forbidden)),
-            (Viewer::Staff(bob), Topic::Orders(alice), Ok(())),
-            (Viewer::Staff(bob), Topic::Order(OrderId(5)), Ok(())),
+            (Viewer::Anonymous, Topic::Orders(alice), None, Err(ErrorCode::Forbidden)),
+            (Viewer::Anonymous, order.clone(), Some(alice), Err(ErrorCode::Forbidden)),
+            (Viewer::Customer(alice), Topic::Orders(alice), None, Ok(())),
+            (Viewer::Customer(alice), Topic::Orders(bob), None, Err(ErrorCode::Forbidden)),
+            (Viewer::Customer(alice), order.clone(), Some(alice), Ok(())),
+            (Viewer::Customer(alice), order.clone(), Some(bob), Err(ErrorCode::Forbidden)),
+            (Viewer::Customer(alice), order.clone(), None, Err(ErrorCode::Forbidden)),
+            (Viewer::Staff(bob), Topic::Orders(alice), None, Ok(())),
+            (Viewer::Staff(bob), order, Some(alice), Ok(())),
         ];
-        for (viewer, topic, expected) in cases {
-            assert_eq!(may_subscribe(&viewer, &topic), expected, "{viewer:?} {topic}");
+        for (viewer, topic, owner, expected) in cases {
+            assert_eq!(may_subscribe(&viewer, &topic, owner), expected, "{viewer:?} {topic} {owner:?}");
         }
     }
 }

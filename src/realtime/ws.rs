@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use app::model::CustomerId;
 use app::protocol::{ClientMsg, ErrorCode, Seq, ServerMsg, Topic};
 use app::server::queries::catalog::{topic_exists, topic_snapshot_json};
 use app::server::{Db, Viewer};
@@ -16,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use futures::{SinkExt as _, StreamExt as _};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::value::RawValue;
+use tokio::sync::broadcast;
 
 use super::authz::may_subscribe;
 use super::feed::frames;
@@ -42,13 +44,18 @@ pub fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
-pub async fn ws_handler(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+pub async fn ws_handler(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    session: tower_sessions::Session,
+    ws: WebSocketUpgrade,
+) -> Response {
     if !origin_allowed(&headers, &state.config.allowed_origins) {
         tracing::info!(origin = ?headers.get(header::ORIGIN), "refused a cross-site WebSocket upgrade");
         return (StatusCode::FORBIDDEN, "WebSocket connections from other sites are not allowed").into_response();
     }
-    // Accounts arrive with sessions; until then every socket is anonymous.
-    let viewer = Viewer::Anonymous;
+    let viewer = app::server::auth::viewer(&state.db, &session).await;
+    let signed_out = state.ctx.signed_out.subscribe();
     let limits = state.config.limits.clone();
     ws.max_message_size(limits.ws_hard_message_bytes)
         .max_frame_size(limits.ws_hard_message_bytes)
@@ -56,7 +63,7 @@ pub async fn ws_handler(State(state): State<AppState>, headers: HeaderMap, ws: W
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             let mut session = Session::new(state.db.clone(), state.hub.clone(), viewer, limits);
-            session.run(socket).await;
+            session.run(socket, signed_out).await;
         })
 }
 
@@ -70,6 +77,7 @@ struct Session {
     /// below it are duplicates and dropped.
     subs: HashMap<Topic, Seq>,
     limiter: DefaultDirectRateLimiter,
+    conn_id: u64,
 }
 
 /// Why the socket loop stopped.
@@ -79,13 +87,22 @@ impl Session {
     fn new(db: Db, hub: Arc<Hub>, viewer: Viewer, limits: Limits) -> Self {
         let rate = NonZeroU32::new(limits.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
-        Self { db, hub, viewer, limits, subs: HashMap::new(), limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)) }
+        Self {
+            db,
+            hub,
+            viewer,
+            limits,
+            subs: HashMap::new(),
+            limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
+            conn_id: 0,
+        }
     }
 
-    async fn run(&mut self, socket: WebSocket) {
+    async fn run(&mut self, socket: WebSocket, mut signed_out: broadcast::Receiver<CustomerId>) {
         let (mut sink, mut stream) = socket.split();
         let mut conn = self.hub.connect();
         let id = conn.id;
+        self.conn_id = id;
         let result: Result<(), Closed> = async {
             loop {
                 tokio::select! {
@@ -111,12 +128,52 @@ impl Session {
                         let answers = self.resync(&mut conn.frames).await;
                         send_all(&mut sink, answers).await?;
                     }
+                    who = signed_out.recv() => {
+                        let answers = match who {
+                            Ok(id) => self.on_signed_out(id, id),
+                            // Missed announcements: re-check against the database.
+                            Err(broadcast::error::RecvError::Lagged(_)) => self.recheck_viewer().await,
+                            Err(broadcast::error::RecvError::Closed) => Vec::new(),
+                        };
+                        send_all(&mut sink, answers).await?;
+                    }
                 }
             }
         }
         .await;
         let _ = result;
         self.hub.disconnect(id);
+    }
+
+    /// The user `id` signed out: if that is this socket's user, it becomes
+    /// anonymous and loses every private topic.
+    fn on_signed_out(&mut self, id: CustomerId, _: CustomerId) -> Vec<Utf8Bytes> {
+        let mine = matches!(self.viewer, Viewer::Customer(me) | Viewer::Staff(me) if me == id);
+        if !mine {
+            return Vec::new();
+        }
+        self.viewer = Viewer::Anonymous;
+        self.drop_forbidden_topics("signed out")
+    }
+
+    async fn recheck_viewer(&mut self) -> Vec<Utf8Bytes> {
+        let (Viewer::Customer(id) | Viewer::Staff(id)) = self.viewer else { return Vec::new() };
+        match self.db.user_by_id(id.0).await {
+            Ok(Some(_)) => Vec::new(),
+            _ => self.on_signed_out(id, id),
+        }
+    }
+
+    /// Unsubscribe every topic the viewer may no longer follow, saying so.
+    fn drop_forbidden_topics(&mut self, why: &str) -> Vec<Utf8Bytes> {
+        let gone: Vec<Topic> = self.subs.keys().filter(|t| !t.is_public()).cloned().collect();
+        gone.into_iter()
+            .map(|topic| {
+                self.hub.unsubscribe(self.conn_id, &topic);
+                self.subs.remove(&topic);
+                encode(&ServerMsg::error(Some(topic.to_string()), ErrorCode::Forbidden, format!("{why}: {topic} is private")))
+            })
+            .collect()
     }
 
     /// A hub frame to send, unless the socket no longer follows its topic or has
@@ -155,7 +212,17 @@ impl Session {
 
     async fn subscribe(&mut self, id: u64, topic: Topic, since: Option<Seq>) -> Vec<Utf8Bytes> {
         let error = |code, message: String| vec![encode(&ServerMsg::error(Some(topic.to_string()), code, message))];
-        if let Err(code) = may_subscribe(&self.viewer, &topic) {
+        let owner = match &topic {
+            Topic::Order(order) if matches!(self.viewer, Viewer::Customer(_)) => match self.db.order_owner(order.0).await {
+                Ok(owner) => owner.map(CustomerId),
+                Err(err) => {
+                    tracing::error!(error = ?err, "looking up an order's owner failed");
+                    None
+                }
+            },
+            _ => None,
+        };
+        if let Err(code) = may_subscribe(&self.viewer, &topic, owner) {
             return error(code, format!("you may not follow {topic}"));
         }
         if !self.subs.contains_key(&topic) && self.subs.len() >= self.limits.subscriptions_per_socket {

@@ -101,7 +101,7 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
         .site_root("target/site")
         .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
         .build();
-    let config = Config { leptos, database_url: test_db.url().to_string(), seed: true, allowed_origins: Vec::new(), limits };
+    let config = Config { leptos, database_url: test_db.url().to_string(), seed: true, allowed_origins: Vec::new(), secure_cookies: false, limits };
     let app = Application::build(config).await.expect("build the app");
     let address = app.address();
     let db = app.state().db.clone();
@@ -219,5 +219,95 @@ pub fn changed_product(msg: &ServerMsg) -> (Topic, Seq, ProductSummary) {
     match msg {
         ServerMsg::Change { topic, seq, data } => (topic.clone(), *seq, serde_json::from_str(data.get()).expect("product summary")),
         other => panic!("expected a change frame, got {other:?}"),
+    }
+}
+
+/// A shopper with a browser-like cookie jar.
+pub struct Shopper {
+    pub http: reqwest::Client,
+    pub jar: std::sync::Arc<reqwest::cookie::Jar>,
+    pub username: String,
+    base: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub fn address() -> serde_json::Value {
+    serde_json::json!({"street": "1 Main St", "city": "Springfield", "region": "IL", "postal_code": "62701"})
+}
+
+impl TestApp {
+    /// A new shopper with an empty cookie jar (not signed in).
+    pub fn shopper(&self, username: &str) -> Shopper {
+        let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Shopper { http, jar, username: username.to_string(), base: self.url("") }
+    }
+
+    /// A shopper who has registered (and so is signed in).
+    pub async fn signed_up(&self, username: &str) -> Shopper {
+        let s = self.shopper(username);
+        let r = s.post_form("/api/register", &[("username", username), ("password", PASSWORD)]).await;
+        assert!(r.status().is_success() || r.status().is_redirection(), "register {username}: {}", r.status());
+        s
+    }
+
+    /// The current stock and units sold of a product, read straight from the database.
+    pub async fn stock_and_sold(&self, product: i64) -> (i64, i64) {
+        let json = self.db.product_json(product).await.expect("product").expect("exists");
+        let p: app::model::Product = serde_json::from_str(&json).expect("product json");
+        (p.summary.stock, p.summary.units_sold)
+    }
+}
+
+impl Shopper {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http.post(self.url(path)).form(form).send().await.expect("POST")
+    }
+
+    pub async fn login(&self, password: &str) -> reqwest::Response {
+        self.post_form("/api/login", &[("username", &self.username), ("password", password)]).await
+    }
+
+    pub async fn checkout(&self, lines: serde_json::Value, key: &str) -> reqwest::Response {
+        let body = serde_json::json!({ "lines": lines, "address": address(), "idempotency_key": key });
+        self.checkout_raw(body).await
+    }
+
+    pub async fn checkout_raw(&self, body: serde_json::Value) -> reqwest::Response {
+        self.http.post(self.url("/api/checkout")).json(&body).send().await.expect("POST /api/checkout")
+    }
+
+    /// The signed-in user per the server, or `None`.
+    pub async fn me(&self) -> Option<serde_json::Value> {
+        let r = self.http.post(self.url("/api/me")).send().await.expect("POST /api/me");
+        assert!(r.status().is_success(), "me: {}", r.status());
+        let v: serde_json::Value = r.json().await.expect("json");
+        (!v.is_null()).then_some(v)
+    }
+
+    pub fn session_cookie(&self) -> Option<String> {
+        use reqwest::cookie::CookieStore as _;
+        let url = self.url("/").parse().expect("url");
+        let header = self.jar.cookies(&url)?;
+        header.to_str().ok()?.split("; ").find(|c| c.starts_with("livecart_session=")).map(str::to_string)
+    }
+
+    /// A socket carrying this shopper's session cookie.
+    pub async fn ws(&self) -> WsClient {
+        let mut request = format!("{}/ws", self.base.replacen("http://", "ws://", 1)).into_client_request().expect("request");
+        if let Some(cookie) = self.session_cookie() {
+            request.headers_mut().insert("cookie", cookie.parse().expect("cookie header"));
+        }
+        let (stream, _) = tokio_tungstenite::connect_async(request).await.expect("ws connects");
+        WsClient { stream }
     }
 }

@@ -2,6 +2,8 @@
 //! test (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set), real
 //! WebSocket and HTTP clients.
 
+mod auth;
+mod checkout;
 mod helpers;
 mod pages;
 mod postgres_only;

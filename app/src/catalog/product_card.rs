@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::cart::AddToCart;
 use crate::components::{Price, StockBadge};
 use crate::model::ProductSummary;
 
@@ -23,7 +24,10 @@ pub fn ProductCard(product: ProductSummary) -> impl IntoView {
                     <Price amount=price/>
                     <StockBadge stock=stock/>
                 </div>
-                <p class="sold" data-test-id="units-sold">{units_sold}" sold"</p>
+                <div class="card-row">
+                    <p class="sold" data-test-id="units-sold">{units_sold}" sold"</p>
+                    <AddToCart product_id=id stock=stock/>
+                </div>
             </div>
         </article>
     }

@@ -3,6 +3,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
 use super::api::get_product;
+use crate::cart::AddToCart;
 use crate::components::{ErrorBox, NotFound, Price, StockBadge};
 use crate::error::AppError;
 use crate::live::use_live_entity;
@@ -63,6 +64,7 @@ fn LiveProduct(snapshot: Snapshot<Product>) -> impl IntoView {
                             <StockBadge stock=summary.stock/>
                             <span class="sold" data-test-id="units-sold">{summary.units_sold}" sold"</span>
                         </div>
+                        <AddToCart product_id=summary.id stock=summary.stock large=true/>
                         <p class="description">{description}</p>
                     </div>
                 </article>

@@ -1,6 +1,9 @@
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::AuthActions;
+use crate::cart::Cart;
 use crate::live::{ConnStatus, LiveClient};
 
 #[component]
@@ -14,10 +17,53 @@ pub fn Header() -> impl IntoView {
                 </A>
                 <nav class="header-nav" aria-label="Main">
                     <A href="/">"Shop"</A>
+                    <A href="/orders">"Orders"</A>
                 </nav>
                 <ConnectionBadge/>
+                <CartLink/>
+                <UserMenu/>
             </div>
         </header>
+    }
+}
+
+#[component]
+fn CartLink() -> impl IntoView {
+    let cart = expect_context::<Cart>();
+    view! {
+        <A href="/cart" attr:class="cart-link" attr:data-test-id="cart-link">
+            "Cart"
+            <span class="cart-count" data-test-id="cart-count">{move || cart.count()}</span>
+        </A>
+    }
+}
+
+#[component]
+fn UserMenu() -> impl IntoView {
+    let actions = expect_context::<AuthActions>();
+    view! {
+        <Transition fallback=|| view! { <span class="user-menu"></span> }>
+            {move || Suspend::new(async move {
+                match actions.user.await.ok().flatten() {
+                    Some(user) => view! {
+                        <div class="user-menu">
+                            <span class="user-name" data-test-id="signed-in-as">{user.username}</span>
+                            <ActionForm action=actions.logout attr:class="inline-form">
+                                <button type="submit" class="link-button">"Sign out"</button>
+                            </ActionForm>
+                        </div>
+                    }
+                    .into_any(),
+                    None => view! {
+                        <div class="user-menu">
+                            <A href="/login">"Sign in"</A>
+                            <A href="/register" attr:class="button button-small">"Register"</A>
+                        </div>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

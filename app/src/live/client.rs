@@ -31,16 +31,31 @@ pub(super) struct Inner {
     subs: HashMap<Topic, Sub>,
     next_id: u64,
     /// The open socket's outbox, while one is open.
-    out: Option<UnboundedSender<ClientMsg>>,
+    out: Option<UnboundedSender<Outgoing>>,
     started: bool,
 }
 
-fn send(client: LiveClient, msg: ClientMsg) {
+/// What the socket task is asked to do.
+enum Outgoing {
+    Send(ClientMsg),
+    /// Close and reconnect now.
+    Reconnect,
+}
+
+fn push(client: LiveClient, item: Outgoing) {
     client.inner.with_value(|inner| {
         if let Some(out) = &inner.out {
-            let _ = out.unbounded_send(msg);
+            let _ = out.unbounded_send(item);
         }
     });
+}
+
+fn send(client: LiveClient, msg: ClientMsg) {
+    push(client, Outgoing::Send(msg));
+}
+
+pub(super) fn reconnect(client: LiveClient) {
+    push(client, Outgoing::Reconnect);
 }
 
 pub(super) fn subscribe(client: LiveClient, topic: Topic, since: Option<Seq>, handler: impl Fn(LiveEvent<'_>) + 'static) -> SubscriptionId {
@@ -90,11 +105,17 @@ async fn run(client: LiveClient) {
     loop {
         client.status.set(if failures == 0 { ConnStatus::Connecting } else { ConnStatus::Reconnecting });
         match ws_url().map(|url| WebSocket::open(&url)) {
-            Some(Ok(ws)) => {
-                if session(client, ws).await {
+            Some(Ok(ws)) => match session(client, ws).await {
+                End::Asked => {
                     failures = 0;
+                    continue;
                 }
-            }
+                End::Dropped { was_live } => {
+                    if was_live {
+                        failures = 0;
+                    }
+                }
+            },
             Some(Err(err)) => leptos::logging::warn!("live feed: could not open the socket: {err}"),
             None => leptos::logging::warn!("live feed: no window location"),
         }
@@ -104,16 +125,23 @@ async fn run(client: LiveClient) {
     }
 }
 
+/// How a connection ended.
+enum End {
+    /// `reconnect()` asked for a new one.
+    Asked,
+    Dropped { was_live: bool },
+}
+
 enum Event {
-    Outgoing(ClientMsg),
+    Outgoing(Outgoing),
     Incoming(Option<Result<Message, gloo_net::websocket::WebSocketError>>),
     Tick,
 }
 
-/// One connection, until it drops. Returns whether it ever got live.
-async fn session(client: LiveClient, ws: WebSocket) -> bool {
+/// One connection, until it drops or a reconnect is asked for.
+async fn session(client: LiveClient, ws: WebSocket) -> End {
     let (mut sink, incoming) = ws.split();
-    let (out, outbox) = unbounded::<ClientMsg>();
+    let (out, outbox) = unbounded::<Outgoing>();
     // Resume every topic from the last seq applied, then say hello.
     let resume: Vec<ClientMsg> = client
         .inner
@@ -122,26 +150,32 @@ async fn session(client: LiveClient, ws: WebSocket) -> bool {
             inner.subs.iter().map(|(topic, sub)| ClientMsg::Subscribe { topic: topic.clone(), since: sub.last }).collect()
         })
         .unwrap_or_default();
-    let _ = out.unbounded_send(ClientMsg::Ping);
+    let _ = out.unbounded_send(Outgoing::Send(ClientMsg::Ping));
     for msg in resume {
-        let _ = out.unbounded_send(msg);
+        let _ = out.unbounded_send(Outgoing::Send(msg));
     }
 
     let incoming = incoming.map(|m| Event::Incoming(Some(m))).chain(stream::iter([Event::Incoming(None)]));
     let ticks = gloo_timers::future::IntervalStream::new(PING_EVERY.as_millis() as u32).map(|()| Event::Tick);
     let mut events = stream::select(incoming, stream::select(outbox.map(Event::Outgoing), ticks));
     let mut live = false;
+    let mut end = End::Dropped { was_live: false };
 
     while let Some(event) = events.next().await {
         match event {
-            Event::Outgoing(msg) => {
+            Event::Outgoing(Outgoing::Reconnect) => {
+                let _ = sink.close().await;
+                end = End::Asked;
+                break;
+            }
+            Event::Outgoing(Outgoing::Send(msg)) => {
                 let Ok(text) = serde_json::to_string(&msg) else { continue };
                 if sink.send(Message::Text(text)).await.is_err() {
                     break;
                 }
             }
             Event::Tick => {
-                let _ = out.unbounded_send(ClientMsg::Ping);
+                let _ = out.unbounded_send(Outgoing::Send(ClientMsg::Ping));
             }
             Event::Incoming(Some(Ok(Message::Text(text)))) => {
                 if !live {
@@ -155,7 +189,10 @@ async fn session(client: LiveClient, ws: WebSocket) -> bool {
         }
     }
     client.inner.update_value(|inner| inner.out = None);
-    live
+    match end {
+        End::Asked => End::Asked,
+        End::Dropped { .. } => End::Dropped { was_live: live },
+    }
 }
 
 fn on_frame(client: LiveClient, text: &str) {

@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use leptos::prelude::use_context;
 
+use tokio::sync::broadcast;
+
 use super::Db;
+use super::auth::Auth;
 use crate::error::AppError;
 use crate::model::CustomerId;
 use crate::protocol::Seq;
@@ -40,6 +43,17 @@ impl Watermark {
 pub struct ServerContext {
     pub db: Db,
     pub watermark: Watermark,
+    pub auth: Arc<Auth>,
+    /// Announces sign-outs, so the user's sockets drop their private topics.
+    pub signed_out: broadcast::Sender<CustomerId>,
+}
+
+impl ServerContext {
+    pub fn new(db: Db, watermark: Watermark) -> anyhow::Result<Self> {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        let (signed_out, _) = broadcast::channel(256);
+        Ok(Self { db, watermark, auth: Arc::new(Auth::new(cores)?), signed_out })
+    }
 }
 
 /// The server context, or an internal error when a server function runs without it.

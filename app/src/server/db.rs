@@ -2,7 +2,10 @@
 //! (several instances, one database); callers never match on the backend.
 
 mod postgres;
+pub(crate) mod shared;
 mod sqlite;
+
+pub use shared::{PlaceOutcome, UserRow};
 
 use std::fmt;
 use std::sync::Arc;
@@ -178,6 +181,65 @@ impl Db {
     pub async fn prune_log(&self, max_age: Duration, max_rows: i64, not_above: i64) -> anyhow::Result<i64> {
         let max_age_secs = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
         dispatch!(self.prune_log(max_age_secs, max_rows, not_above))
+    }
+
+    /// The new user's id, or `None` when the username is taken.
+    pub async fn create_user(&self, username: &str, password_hash: &str, staff: bool) -> anyhow::Result<Option<i64>> {
+        dispatch!(self.create_user(username, password_hash, staff))
+    }
+
+    pub async fn user_by_name(&self, username: &str) -> anyhow::Result<Option<UserRow>> {
+        dispatch!(self.user_by_name(username))
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> anyhow::Result<Option<UserRow>> {
+        dispatch!(self.user_by_id(id))
+    }
+
+    pub async fn order_owner(&self, order: i64) -> anyhow::Result<Option<i64>> {
+        dispatch!(self.order_owner(order))
+    }
+
+    /// Buy `lines` for `customer` in one transaction (see `shared::place_order`).
+    pub async fn place_order(
+        &self,
+        customer: i64,
+        lines: &[crate::model::CartLine],
+        address: &crate::model::Address,
+        key: &str,
+    ) -> anyhow::Result<PlaceOutcome> {
+        let outcome = dispatch!(self.place_order(customer, lines, address, key))?;
+        if matches!(outcome, PlaceOutcome::Placed(_)) {
+            self.notify_commit();
+        }
+        Ok(outcome)
+    }
+
+    /// A JSON array of the customer's order summaries, newest first.
+    pub async fn orders_json(&self, customer: i64) -> anyhow::Result<String> {
+        dispatch!(self.orders_json(customer))
+    }
+
+    /// One order's full JSON.
+    pub async fn order_json(&self, id: i64) -> anyhow::Result<Option<String>> {
+        dispatch!(self.order_json(id))
+    }
+
+    /// The session store on this database, with its table created.
+    pub async fn session_store(&self) -> anyhow::Result<super::sessions::SessionBackend> {
+        use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+        Ok(match &self.backend {
+            Backend::Sqlite(pool) => {
+                let store = SqliteStore::new(pool.clone());
+                store.migrate().await.context("creating the session table")?;
+                super::sessions::SessionBackend::Sqlite(store)
+            }
+            Backend::Postgres(pool) => {
+                let store = PostgresStore::new(pool.clone());
+                store.migrate().await.context("creating the session table")?;
+                super::sessions::SessionBackend::Postgres(store)
+            }
+        })
     }
 
     /// True when the catalog has no categories yet (a fresh database).

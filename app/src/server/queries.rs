@@ -1,4 +1,5 @@
 //! The queries server functions and REST handlers share. Row-level SQL lives in
-//! `db/{sqlite,postgres}.rs`; these functions turn it into model types.
+//! `db/{sqlite,postgres,shared}.rs`; these functions turn it into model types.
 
 pub mod catalog;
+pub mod orders;

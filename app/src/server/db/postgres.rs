@@ -10,6 +10,25 @@ use sqlx::Row as _;
 
 use super::{ChangeBatch, ChangeRow, InFlight, SeedCategory, SeedProduct};
 
+async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    pool.begin().await
+}
+
+super::shared::shared_queries!(PgPool, sqlx::Postgres);
+
+pub async fn orders_json(pool: &PgPool, customer: i64) -> anyhow::Result<String> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(json_agg(summary ORDER BY id DESC), '[]')::text FROM order_json WHERE customer_id = $1",
+    )
+    .bind(customer)
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn order_json(pool: &PgPool, id: i64) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar(r#"SELECT "full"::text FROM order_json WHERE id = $1"#).bind(id).fetch_optional(pool).await?)
+}
+
 /// The NOTIFY channel `log_change()` wakes the feeds on (the migration names it too).
 pub const CHANGES_CHANNEL: &str = "livecart_changes";
 

@@ -8,6 +8,28 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 use super::{ChangeBatch, ChangeRow, SeedCategory, SeedProduct};
 
+/// A write transaction. SQLite needs BEGIN IMMEDIATE: a deferred transaction that
+/// reads and then writes fails with SQLITE_BUSY, which busy_timeout does not cover.
+async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+super::shared::shared_queries!(SqlitePool, sqlx::Sqlite);
+
+pub async fn orders_json(pool: &SqlitePool, customer: i64) -> anyhow::Result<String> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(json_group_array(json(summary)), '[]') FROM \
+         (SELECT summary FROM order_json WHERE customer_id = $1 ORDER BY id DESC)",
+    )
+    .bind(customer)
+    .fetch_one(pool)
+    .await?)
+}
+
+pub async fn order_json(pool: &SqlitePool, id: i64) -> anyhow::Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT full FROM order_json WHERE id = $1").bind(id).fetch_optional(pool).await?)
+}
+
 pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(url)
         .with_context(|| format!("parsing the SQLite URL '{url}'"))?
@@ -92,7 +114,7 @@ pub async fn feed_start(pool: &SqlitePool) -> anyhow::Result<i64> {
 }
 
 pub async fn prune_log(pool: &SqlitePool, max_age_secs: i64, max_rows: i64, not_above: i64) -> anyhow::Result<i64> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = begin_write(pool).await?;
     let cutoff: i64 = sqlx::query_scalar(
         "SELECT min(?3, max(\
             coalesce((SELECT max(seq) FROM change_log WHERE created_at < unixepoch() - ?1), 0), \
@@ -119,7 +141,7 @@ pub async fn catalog_is_empty(pool: &SqlitePool) -> anyhow::Result<bool> {
 }
 
 pub async fn insert_catalog(pool: &SqlitePool, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<()> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut tx = begin_write(pool).await?;
     for (position, c) in (0_i64..).zip(categories) {
         sqlx::query("INSERT INTO categories (slug, name, position) VALUES (?, ?, ?)")
             .bind(c.slug)

@@ -28,7 +28,7 @@ pub async fn category_exists(db: &Db, slug: &CategorySlug) -> anyhow::Result<boo
     db.category_exists(slug.as_str()).await
 }
 
-/// The full state of a public topic as the JSON its snapshot frame carries, or
+/// The full state of a topic as the JSON its snapshot frame carries, or
 /// `None` when the topic names nothing that exists.
 pub async fn topic_snapshot_json(db: &Db, topic: &Topic) -> anyhow::Result<Option<String>> {
     match topic {
@@ -41,7 +41,8 @@ pub async fn topic_snapshot_json(db: &Db, topic: &Topic) -> anyhow::Result<Optio
             }
         }
         Topic::Product(id) => db.product_json(id.0).await,
-        Topic::Orders(_) | Topic::Order(_) => Ok(None),
+        Topic::Orders(customer) => db.orders_json(customer.0).await.map(Some),
+        Topic::Order(id) => db.order_json(id.0).await,
     }
 }
 
@@ -51,6 +52,7 @@ pub async fn topic_exists(db: &Db, topic: &Topic) -> anyhow::Result<bool> {
         Topic::Catalog => Ok(true),
         Topic::Category(slug) => db.category_exists(slug.as_str()).await,
         Topic::Product(id) => Ok(db.product_json(id.0).await?.is_some()),
-        Topic::Orders(_) | Topic::Order(_) => Ok(false),
+        Topic::Orders(customer) => Ok(db.user_by_id(customer.0).await?.is_some()),
+        Topic::Order(id) => Ok(db.order_owner(id.0).await?.is_some()),
     }
 }

@@ -1,0 +1,130 @@
+//! Account server functions. Each works from a plain HTML form too: on success
+//! it redirects (to `next` when that is a path on this site).
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::User;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use tower_sessions::Session;
+
+    use crate::error::AppError;
+    use crate::server::passwords;
+
+    pub async fn session() -> Result<Session, AppError> {
+        leptos_axum::extract::<Session>().await.map_err(|e| AppError::internal(anyhow::anyhow!("no session layer: {e}")))
+    }
+
+    pub fn client_ip() -> impl std::future::Future<Output = Option<std::net::IpAddr>> {
+        async {
+            leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0.ip())
+        }
+    }
+
+    /// 3 to 40 letters, digits, '.', '_' or '-'.
+    pub fn check_username(username: &str) -> Result<String, AppError> {
+        let u = username.trim();
+        let ok_chars = u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !(3..=40).contains(&u.chars().count()) || !ok_chars {
+            return Err(AppError::validation("username", "use 3 to 40 letters, digits, '.', '_' or '-'"));
+        }
+        Ok(u.to_string())
+    }
+
+    /// OWASP: at least 8 characters, long passphrases welcome, no composition rules.
+    pub fn check_password(password: &str) -> Result<(), AppError> {
+        let n = password.chars().count();
+        if n < passwords::MIN_LEN {
+            return Err(AppError::validation("password", format!("use at least {} characters", passwords::MIN_LEN)));
+        }
+        if n > passwords::MAX_LEN {
+            return Err(AppError::validation("password", format!("use at most {} characters", passwords::MAX_LEN)));
+        }
+        Ok(())
+    }
+
+    /// Only same-site paths; anything else goes home.
+    pub fn safe_next(next: Option<String>) -> String {
+        match next {
+            Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 => n,
+            _ => "/".to_string(),
+        }
+    }
+
+    /// Start a fresh session for the user: a new id, the old one dead.
+    pub async fn sign_in(session: &Session, user_id: i64) -> Result<(), AppError> {
+        session.cycle_id().await.map_err(|e| AppError::internal(anyhow::anyhow!("cycling the session id: {e}")))?;
+        session
+            .insert(crate::server::sessions::USER_KEY, user_id)
+            .await
+            .map_err(|e| AppError::internal(anyhow::anyhow!("saving the session: {e}")))
+    }
+}
+
+/// The signed-in user, or `None`.
+#[server(endpoint = "me")]
+pub async fn current_user() -> Result<Option<User>, AppError> {
+    let ctx = crate::server::context::server_context()?;
+    let session = ssr::session().await?;
+    crate::server::auth::current_user(&ctx.db, &session).await.map_err(AppError::internal)
+}
+
+#[server(endpoint = "register")]
+pub async fn register(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let run = async {
+        let ctx = crate::server::context::server_context()?;
+        let username = ssr::check_username(&username)?;
+        ssr::check_password(&password)?;
+        let hash = ctx.auth.passwords.hash(password).await.map_err(AppError::internal)?;
+        let id = ctx
+            .db
+            .create_user(&username, &hash, false)
+            .await
+            .map_err(AppError::internal)?
+            .ok_or_else(|| AppError::validation("username", "that username is taken"))?;
+        ssr::sign_in(&ssr::session().await?, id).await
+    };
+    run.await.map_err(AppError::respond)?;
+    leptos_axum::redirect(&ssr::safe_next(next));
+    Ok(())
+}
+
+#[server(endpoint = "login")]
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let run = async {
+        let ctx = crate::server::context::server_context()?;
+        if username.chars().count() > 40 || password.chars().count() > crate::server::passwords::MAX_LEN {
+            return Err(AppError::BadCredentials);
+        }
+        if let Err(wait) = ctx.auth.check_login(username.trim(), ssr::client_ip().await) {
+            return Err(AppError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
+        }
+        let user = ctx.db.user_by_name(username.trim()).await.map_err(AppError::internal)?;
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        // The same work and the same answer whether or not the user exists.
+        let ok = ctx.auth.passwords.verify(password, hash).await.map_err(AppError::internal)?;
+        match user {
+            Some(user) if ok => ssr::sign_in(&ssr::session().await?, user.id).await,
+            _ => Err(AppError::BadCredentials),
+        }
+    };
+    run.await.map_err(AppError::respond)?;
+    leptos_axum::redirect(&ssr::safe_next(next));
+    Ok(())
+}
+
+/// End the session on the server; the user's open sockets lose their private topics.
+#[server(endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    let ctx = crate::server::context::server_context()?;
+    let session = ssr::session().await?;
+    let user = crate::server::auth::session_user(&session).await;
+    session.flush().await.map_err(|e| AppError::internal(anyhow::anyhow!("ending the session: {e}")))?;
+    if let Some(id) = user {
+        let _ = ctx.signed_out.send(crate::model::CustomerId(id));
+    }
+    leptos_axum::redirect("/");
+    Ok(())
+}

@@ -1,0 +1,72 @@
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use crate::AuthActions;
+
+fn next_param() -> Memo<String> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get("next").unwrap_or_else(|| "/".to_string()))
+}
+
+/// `/login`
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let actions = expect_context::<AuthActions>();
+    let next = next_param();
+    let error = move || actions.login.value().get().and_then(Result::err).map(|e| e.to_string());
+    view! {
+        <leptos_meta::Title text="Sign in · livecart"/>
+        <section class="auth-card">
+            <h1>"Sign in"</h1>
+            <ActionForm action=actions.login attr:class="auth-form">
+                <input type="hidden" name="next" prop:value=next/>
+                <label class="field">
+                    <span>"Username"</span>
+                    <input name="username" autocomplete="username" required maxlength="40"/>
+                </label>
+                <label class="field">
+                    <span>"Password"</span>
+                    <input name="password" type="password" autocomplete="current-password" required/>
+                </label>
+                {move || error().map(|e| view! { <p class="form-error" role="alert" data-test-id="form-error">{e}</p> })}
+                <button type="submit" class="button button-large" disabled=move || actions.login.pending().get()>"Sign in"</button>
+            </ActionForm>
+            <p class="auth-switch">"New here? " <A href=move || format!("/register?next={}", next.get())>"Create an account"</A></p>
+        </section>
+    }
+}
+
+/// `/register`
+#[component]
+pub fn RegisterPage() -> impl IntoView {
+    let actions = expect_context::<AuthActions>();
+    let next = next_param();
+    let error = move || actions.register.value().get().and_then(Result::err);
+    let field = move |name: &'static str| move || error().and_then(|e| e.field_message(name));
+    let other = move || error().filter(|e| e.field_message("username").is_none() && e.field_message("password").is_none()).map(|e| e.to_string());
+    view! {
+        <leptos_meta::Title text="Create an account · livecart"/>
+        <section class="auth-card">
+            <h1>"Create an account"</h1>
+            <ActionForm action=actions.register attr:class="auth-form">
+                <input type="hidden" name="next" prop:value=next/>
+                <label class="field">
+                    <span>"Username"</span>
+                    <input name="username" autocomplete="username" required minlength="3" maxlength="40"/>
+                    <small class="field-error" data-test-id="username-error">{field("username")}</small>
+                </label>
+                <label class="field">
+                    <span>"Password"</span>
+                    <input name="password" type="password" autocomplete="new-password" required minlength="8"/>
+                    <small class="hint">"At least 8 characters. A long passphrase is best."</small>
+                    <small class="field-error" data-test-id="password-error">{field("password")}</small>
+                </label>
+                {move || other().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
+                <button type="submit" class="button button-large" disabled=move || actions.register.pending().get()>"Create account"</button>
+            </ActionForm>
+            <p class="auth-switch">"Have an account? " <A href=move || format!("/login?next={}", next.get())>"Sign in"</A></p>
+        </section>
+    }
+}

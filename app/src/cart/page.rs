@@ -1,0 +1,177 @@
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_navigate;
+
+use super::Cart;
+use crate::account::api::current_user;
+use crate::catalog::api::list_products;
+use crate::components::{ErrorBox, Price, StockBadge};
+use crate::live::use_live_collection;
+use crate::model::{Address, CartLine, Money, ProductSummary, User};
+use crate::orders::api::PlaceOrder;
+use crate::protocol::Topic;
+
+/// `/cart`: the lines with live prices and stock, the address, and checkout.
+#[component]
+pub fn CartPage() -> impl IntoView {
+    let cart = expect_context::<Cart>();
+    let products = Resource::new(|| (), |()| list_products(None));
+    let user = Resource::new(|| (), |()| current_user());
+    view! {
+        <leptos_meta::Title text="Your cart · livecart"/>
+        <h1 class="page-title">"Your cart"</h1>
+        <Suspense fallback=|| view! { <p class="empty">"Loading your cart…"</p> }>
+            {move || Suspend::new(async move {
+                let user = user.await.ok().flatten();
+                match products.await {
+                    Ok(snapshot) => {
+                        let catalog = use_live_collection(Topic::Catalog, snapshot);
+                        view! { <CartContents cart catalog user/> }.into_any()
+                    }
+                    Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, user: Option<User>) -> impl IntoView {
+    let product = move |line: &CartLine| catalog.with(|all| all.iter().find(|p| p.id == line.product_id).cloned());
+    // A line that cannot be filled, with why.
+    let problem = move |line: &CartLine| match product(line) {
+        None => Some("This product is no longer available".to_string()),
+        Some(p) if p.stock == 0 => Some("Sold out".to_string()),
+        Some(p) if p.stock < line.quantity => Some(format!("Only {} left: lower the quantity", p.stock)),
+        Some(_) => None,
+    };
+    let total = Memo::new(move |_| {
+        cart.lines().with(|ls| {
+            ls.iter().filter_map(|l| product(l).and_then(|p| p.price.checked_mul(l.quantity))).fold(Money::usd(0), |a, b| a.checked_add(b).unwrap_or(a))
+        })
+    });
+    let blocked = Memo::new(move |_| cart.lines().with(|ls| ls.is_empty() || ls.iter().any(|l| problem(l).is_some())));
+    let user = StoredValue::new(user);
+
+    view! {
+        <Show
+            when=move || cart.is_loaded()
+            fallback=|| view! { <p class="empty">"Loading your cart…"</p> }
+        >
+            <Show
+                when=move || !cart.lines().with(Vec::is_empty)
+                fallback=|| view! {
+                    <div class="empty" data-test-id="cart-empty">
+                        <p>"Your cart is empty."</p>
+                        <A href="/" attr:class="button">"Browse the shop"</A>
+                    </div>
+                }
+            >
+                <div class="cart-layout">
+                    <div class="cart-lines" data-test-id="cart-lines">
+                        <For each=move || cart.lines().get() key=|l| *l let:line>
+                            {move || {
+                                let p = product(&line);
+                                let warning = problem(&line);
+                                let id = line.product_id;
+                                let flagged = warning.is_some();
+                                let name = p.as_ref().map_or_else(|| format!("Product {id}"), |p| p.name.clone());
+                                view! {
+                                    <div class="cart-line" data-test-id="cart-line" data-product-id=id.0 class:cart-line-problem=flagged>
+                                        {p.clone().map(|p| view! { <img src=p.image alt="" width="96" height="72"/> })}
+                                        <div class="cart-line-info">
+                                            <A href=format!("/products/{id}")>{name}</A>
+                                            {p.map(|p| view! {
+                                                <div class="card-row">
+                                                    <Price amount=p.price/>
+                                                    <StockBadge stock=p.stock/>
+                                                </div>
+                                            })}
+                                            {warning.map(|w| view! { <p class="line-warning" data-test-id="line-warning">{w}</p> })}
+                                        </div>
+                                        <label class="qty">
+                                            <span class="sr-only">"Quantity"</span>
+                                            <input
+                                                type="number"
+                                                min="1"
+                                                max=CartLine::MAX_QUANTITY
+                                                prop:value=line.quantity
+                                                data-test-id="quantity"
+                                                on:change=move |ev| {
+                                                    if let Ok(q) = event_target_value(&ev).parse::<i64>() {
+                                                        cart.set_quantity(id, q);
+                                                    }
+                                                }
+                                            />
+                                        </label>
+                                        <button type="button" class="link-button" on:click=move |_| cart.remove(id)>"Remove"</button>
+                                    </div>
+                                }
+                            }}
+                        </For>
+                    </div>
+                    <aside class="checkout">
+                        <p class="total-row">
+                            <span>"Total"</span>
+                            <Price amount=Signal::derive(move || total.get()) large=true/>
+                        </p>
+                        {match user.get_value() {
+                            None => view! {
+                                <p>"Sign in to check out. Your cart stays here."</p>
+                                <A href="/login?next=/cart" attr:class="button">"Sign in"</A>
+                            }
+                            .into_any(),
+                            Some(user) => view! { <CheckoutForm cart user blocked/> }.into_any(),
+                        }}
+                    </aside>
+                </div>
+            </Show>
+        </Show>
+    }
+}
+
+#[component]
+fn CheckoutForm(cart: Cart, user: User, blocked: Memo<bool>) -> impl IntoView {
+    let saved = user.address.unwrap_or_default();
+    let street = RwSignal::new(saved.street);
+    let city = RwSignal::new(saved.city);
+    let region = RwSignal::new(saved.region);
+    let postal_code = RwSignal::new(saved.postal_code);
+    let place = ServerAction::<PlaceOrder>::new();
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = place.value().get() {
+            cart.clear();
+            navigate(&format!("/orders/{id}"), Default::default());
+        }
+    });
+    let error = move || place.value().get().and_then(Result::err);
+    let field_error = move |name: &'static str| move || error().and_then(|e| e.field_message(name));
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let address = Address { street: street.get(), city: city.get(), region: region.get(), postal_code: postal_code.get() };
+        place.dispatch(PlaceOrder { lines: cart.lines().get_untracked(), address, idempotency_key: cart.key() });
+    };
+    let input = move |label: &'static str, name: &'static str, value: RwSignal<String>, autocomplete: &'static str| {
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <input name=name autocomplete=autocomplete required maxlength="200" bind:value=value/>
+                <small class="field-error">{field_error(name)}</small>
+            </label>
+        }
+    };
+    view! {
+        <form class="checkout-form" on:submit=submit data-test-id="checkout-form">
+            <h2>"Deliver to"</h2>
+            {input("Street", "street", street, "street-address")}
+            {input("City", "city", city, "address-level2")}
+            {input("Region", "region", region, "address-level1")}
+            {input("Postal code", "postal_code", postal_code, "postal-code")}
+            <button type="submit" class="button button-large" data-test-id="place-order" disabled=move || blocked.get() || place.pending().get()>
+                {move || if place.pending().get() { "Placing your order…" } else { "Place order" }}
+            </button>
+            {move || error().filter(|e| !matches!(e, crate::error::AppError::Validation { .. })).map(|e| view! { <ErrorBox message=e.to_string()/> })}
+        </form>
+    }
+}

@@ -1,0 +1,128 @@
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{CartLine, ProductId};
+
+const STORAGE_KEY: &str = "livecart.cart";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Saved {
+    lines: Vec<CartLine>,
+    key: String,
+}
+
+/// The tab's cart. Empty during SSR; loaded from localStorage after hydration.
+#[derive(Debug, Clone, Copy)]
+pub struct Cart {
+    lines: RwSignal<Vec<CartLine>>,
+    /// The idempotency key of the checkout this cart will become; a new one
+    /// after each order, the same one for every retry of the same checkout.
+    key: RwSignal<String>,
+    loaded: RwSignal<bool>,
+}
+
+impl Cart {
+    pub fn new() -> Self {
+        Self { lines: RwSignal::new(Vec::new()), key: RwSignal::new(String::new()), loaded: RwSignal::new(false) }
+    }
+
+    /// Load from storage and keep storage in step (browser only; call from an Effect).
+    pub fn load(self) {
+        let saved: Saved = storage_get().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
+        let valid = |l: &CartLine| l.product_id.0 > 0 && (1..=CartLine::MAX_QUANTITY).contains(&l.quantity);
+        self.lines.set(saved.lines.into_iter().filter(valid).collect());
+        self.key.set(if saved.key.len() >= 8 { saved.key } else { new_key() });
+        self.loaded.set(true);
+        Effect::new(move |_| {
+            let saved = Saved { lines: self.lines.get(), key: self.key.get() };
+            if let Ok(json) = serde_json::to_string(&saved) {
+                storage_set(&json);
+            }
+        });
+    }
+
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.get()
+    }
+
+    pub fn lines(&self) -> Signal<Vec<CartLine>> {
+        self.lines.into()
+    }
+
+    pub fn key(&self) -> String {
+        self.key.get_untracked()
+    }
+
+    /// Units in the cart.
+    pub fn count(&self) -> i64 {
+        self.lines.with(|ls| ls.iter().map(|l| l.quantity).sum())
+    }
+
+    pub fn add(&self, product_id: ProductId, quantity: i64) {
+        self.lines.update(|ls| match ls.iter_mut().find(|l| l.product_id == product_id) {
+            Some(line) => line.quantity = (line.quantity + quantity).clamp(1, CartLine::MAX_QUANTITY),
+            None => ls.push(CartLine { product_id, quantity: quantity.clamp(1, CartLine::MAX_QUANTITY) }),
+        });
+    }
+
+    pub fn set_quantity(&self, product_id: ProductId, quantity: i64) {
+        self.lines.update(|ls| {
+            if let Some(line) = ls.iter_mut().find(|l| l.product_id == product_id) {
+                line.quantity = quantity.clamp(1, CartLine::MAX_QUANTITY);
+            }
+        });
+    }
+
+    pub fn remove(&self, product_id: ProductId) {
+        self.lines.update(|ls| ls.retain(|l| l.product_id != product_id));
+    }
+
+    /// After an order: empty, with a fresh key for the next checkout.
+    pub fn clear(&self) {
+        self.lines.set(Vec::new());
+        self.key.set(new_key());
+    }
+}
+
+impl Default for Cart {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+#[cfg(feature = "hydrate")]
+fn storage_get() -> Option<String> {
+    storage()?.get_item(STORAGE_KEY).ok()?
+}
+
+#[cfg(feature = "hydrate")]
+fn storage_set(value: &str) {
+    if let Some(s) = storage() {
+        let _ = s.set_item(STORAGE_KEY, value);
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn new_key() -> String {
+    let part = || (js_sys::Math::random() * 9_007_199_254_740_991.0) as u64;
+    format!("{:013x}{:013x}", part(), part())
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn storage_get() -> Option<String> {
+    let _ = STORAGE_KEY;
+    None
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn storage_set(_: &str) {}
+
+#[cfg(not(feature = "hydrate"))]
+fn new_key() -> String {
+    String::new()
+}

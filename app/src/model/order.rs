@@ -1,0 +1,154 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CustomerId, Keyed, Money, OrderId, ProductId};
+
+/// Where an order is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Placed,
+    Paid,
+    Shipped,
+    Delivered,
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn label(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "Placed",
+            OrderStatus::Paid => "Paid",
+            OrderStatus::Shipped => "Shipped",
+            OrderStatus::Delivered => "Delivered",
+            OrderStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+impl fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// A delivery address.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Address {
+    pub street: String,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+}
+
+impl Address {
+    pub const MAX_FIELD: usize = 200;
+
+    /// Trimmed, every field present and not over-long; the first problem otherwise.
+    pub fn validated(&self) -> Result<Address, (&'static str, String)> {
+        let mut out = Address::default();
+        for (field, label, value, slot) in [
+            ("street", "Street", &self.street, &mut out.street),
+            ("city", "City", &self.city, &mut out.city),
+            ("region", "Region", &self.region, &mut out.region),
+            ("postal_code", "Postal code", &self.postal_code, &mut out.postal_code),
+        ] {
+            let v = value.trim();
+            if v.is_empty() {
+                return Err((field, format!("{label} is required")));
+            }
+            if v.chars().count() > Self::MAX_FIELD {
+                return Err((field, format!("{label} is over {} characters", Self::MAX_FIELD)));
+            }
+            *slot = v.to_string();
+        }
+        Ok(out)
+    }
+}
+
+/// One line of an order, with the name and unit price as sold.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub product_id: ProductId,
+    pub name: String,
+    pub unit_price: Money,
+    pub quantity: i64,
+    pub line_total: Money,
+}
+
+/// What the order list shows. Sent on `orders:{customer}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub id: OrderId,
+    pub status: OrderStatus,
+    pub total: Money,
+    /// Units over all lines.
+    pub items: i64,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// One order in full. Sent on `order:{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub customer_id: CustomerId,
+    pub status: OrderStatus,
+    pub total: Money,
+    pub address: Address,
+    pub lines: Vec<OrderLine>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Keyed for OrderSummary {
+    fn key(&self) -> i64 {
+        self.id.0
+    }
+    /// Newest first.
+    fn sort_key(&self) -> String {
+        format!("{:020}", i64::MAX - self.id.0)
+    }
+}
+
+/// A line of a cart being checked out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct CartLine {
+    pub product_id: ProductId,
+    pub quantity: i64,
+}
+
+impl CartLine {
+    pub const MAX_QUANTITY: i64 = 99;
+}
+
+/// The signed-in user, as the browser sees them (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct User {
+    pub id: CustomerId,
+    pub username: String,
+    pub is_staff: bool,
+    pub address: Option<Address>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_are_trimmed_and_need_every_field() {
+        let a = Address { street: " 1 Main St ".into(), city: "Springfield".into(), region: "IL".into(), postal_code: "62701".into() };
+        assert_eq!(a.validated().map(|a| a.street), Ok("1 Main St".to_string()));
+        let missing = Address { city: " ".into(), ..a.clone() };
+        assert_eq!(missing.validated().map_err(|e| e.0), Err("city"));
+        let long = Address { region: "x".repeat(201), ..a };
+        assert_eq!(long.validated().map_err(|e| e.0), Err("region"));
+    }
+
+    #[test]
+    fn order_summaries_sort_newest_first() {
+        let s = |id| OrderSummary { id: OrderId(id), status: OrderStatus::Placed, total: Money::usd(0), items: 1, created_at: String::new() };
+        assert!(s(10).sort_key() < s(9).sort_key());
+    }
+}

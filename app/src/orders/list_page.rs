@@ -1,0 +1,69 @@
+use leptos::prelude::*;
+use leptos_router::components::{A, Redirect};
+
+use super::api::list_my_orders;
+use crate::components::{ErrorBox, Price, StatusBadge};
+use crate::error::AppError;
+use crate::live::use_live_collection;
+use crate::model::{CustomerId, OrderSummary};
+use crate::protocol::{Snapshot, Topic};
+
+/// `/orders`: the customer's orders, newest first, live.
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let orders = Resource::new(|| (), |()| list_my_orders());
+    view! {
+        <leptos_meta::Title text="Your orders · livecart"/>
+        <h1 class="page-title">"Your orders"</h1>
+        <Suspense fallback=|| view! { <p class="empty">"Loading your orders…"</p> }>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Ok((customer, snapshot)) => view! { <LiveOrders customer snapshot/> }.into_any(),
+                    Err(AppError::Unauthorized) => view! { <Redirect path="/login?next=/orders"/> }.into_any(),
+                    Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A date like `2026-11-23 14:05 UTC` from RFC 3339.
+pub fn short_time(rfc3339: &str) -> String {
+    match (rfc3339.get(..10), rfc3339.get(11..16)) {
+        (Some(date), Some(time)) => format!("{date} {time} UTC"),
+        _ => rfc3339.to_string(),
+    }
+}
+
+#[component]
+fn LiveOrders(customer: CustomerId, snapshot: Snapshot<Vec<OrderSummary>>) -> impl IntoView {
+    let orders = use_live_collection(Topic::Orders(customer), snapshot);
+    view! {
+        <Show
+            when=move || !orders.read().is_empty()
+            fallback=|| view! {
+                <div class="empty" data-test-id="orders-empty">
+                    <p>"No orders yet."</p>
+                    <A href="/" attr:class="button">"Start shopping"</A>
+                </div>
+            }
+        >
+            <table class="orders" data-test-id="orders">
+                <thead>
+                    <tr><th>"Order"</th><th>"Placed"</th><th>"Items"</th><th>"Total"</th><th>"Status"</th></tr>
+                </thead>
+                <tbody>
+                    <For each=move || orders.get() key=|o| o.clone() let:order>
+                        <tr data-test-id="order-row" data-order-id=order.id.0>
+                            <td><A href=format!("/orders/{}", order.id)>{format!("#{}", order.id)}</A></td>
+                            <td>{short_time(&order.created_at)}</td>
+                            <td>{order.items}</td>
+                            <td><Price amount=order.total/></td>
+                            <td><StatusBadge status=order.status/></td>
+                        </tr>
+                    </For>
+                </tbody>
+            </table>
+        </Show>
+    }
+}

@@ -1,0 +1,80 @@
+use leptos::prelude::*;
+use leptos_router::components::{A, Redirect};
+use leptos_router::hooks::{use_location, use_params_map};
+
+use super::api::get_order;
+use super::list_page::short_time;
+use crate::components::{ErrorBox, NotFound, Price, StatusBadge};
+use crate::error::AppError;
+use crate::live::use_live_entity;
+use crate::model::{Order, OrderId};
+use crate::protocol::{Snapshot, Topic};
+
+/// `/orders/{id}`: one order, live.
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let location = use_location();
+    let id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<OrderId>().ok()));
+    let order = Resource::new(move || id.get(), |id| async move {
+        match id {
+            Some(id) => get_order(id.0).await,
+            None => Err(AppError::NotFound("This order".into())),
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="empty">"Loading the order…"</p> }>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Ok(snapshot) => view! { <LiveOrder snapshot/> }.into_any(),
+                    Err(AppError::Unauthorized) => {
+                        let back = location.pathname.get_untracked();
+                        view! { <Redirect path=format!("/login?next={back}")/> }.into_any()
+                    }
+                    Err(AppError::NotFound(what)) => view! { <NotFound what/> }.into_any(),
+                    Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn LiveOrder(snapshot: Snapshot<Order>) -> impl IntoView {
+    let topic = Topic::Order(snapshot.data.id);
+    let order = use_live_entity(topic, snapshot);
+    move || {
+        order.get().map(|o| {
+            let Order { id, status, total, address, lines, created_at, .. } = o;
+            view! {
+                <leptos_meta::Title text=format!("Order #{id} · livecart")/>
+                <nav class="crumbs"><A href="/orders">"Your orders"</A>" / "{format!("#{id}")}</nav>
+                <article class="order" data-test-id="order" data-order-id=id.0>
+                    <header class="order-head">
+                        <h1>{format!("Order #{id}")}</h1>
+                        <StatusBadge status/>
+                    </header>
+                    <p class="muted">"Placed " {short_time(&created_at)}</p>
+                    <section class="order-address">
+                        <h2>"Delivery address"</h2>
+                        <p>{address.street}<br/>{address.city}", "{address.region}" "{address.postal_code}</p>
+                    </section>
+                    <table class="order-lines">
+                        <thead><tr><th>"Product"</th><th>"Unit price"</th><th>"Qty"</th><th>"Line total"</th></tr></thead>
+                        <tbody>
+                            {lines.into_iter().map(|l| view! {
+                                <tr data-test-id="order-line">
+                                    <td><A href=format!("/products/{}", l.product_id)>{l.name}</A></td>
+                                    <td><Price amount=l.unit_price/></td>
+                                    <td>{l.quantity}</td>
+                                    <td><Price amount=l.line_total/></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                        <tfoot><tr><td colspan="3">"Total"</td><td><Price amount=total large=true/></td></tr></tfoot>
+                    </table>
+                </article>
+            }
+        })
+    }
+}

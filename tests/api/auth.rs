@@ -1,0 +1,103 @@
+use crate::helpers::{PASSWORD, spawn_app};
+
+#[tokio::test]
+async fn registering_signs_in_with_a_safe_cookie_and_login_issues_a_fresh_session_id() {
+    let app = spawn_app().await;
+    let ann = app.shopper("ann");
+    let r = ann.post_form("/api/register", &[("username", "ann"), ("password", PASSWORD)]).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let set_cookie: Vec<String> = r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok().map(str::to_string)).collect();
+    let cookie = set_cookie.iter().find(|c| c.starts_with("livecart_session=")).expect("a session cookie");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert_eq!(ann.me().await.expect("signed in")["username"], "ann");
+    let first = ann.session_cookie().expect("cookie");
+
+    let r = ann.login(PASSWORD).await;
+    assert!(r.status().is_success() || r.status().is_redirection(), "{}", r.status());
+    let second = ann.session_cookie().expect("cookie");
+    assert_ne!(first, second, "a new session id at login");
+
+    // The old id is dead: a client presenting it is not signed in.
+    let stale = app.shopper("stale");
+    stale.jar.add_cookie_str(&first, &ann.url("/").parse().expect("url"));
+    assert!(stale.me().await.is_none(), "the pre-login session id no longer works");
+
+    // Logout ends the session on the server: the id it had is dead too.
+    let r = ann.post_form("/api/logout", &[]).await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    assert!(ann.me().await.is_none());
+    let replay = app.shopper("replay");
+    replay.jar.add_cookie_str(&second, &ann.url("/").parse().expect("url"));
+    assert!(replay.me().await.is_none(), "a logged-out session id is dead");
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.signed_up("bob").await;
+    let wrong = app.shopper("bob").login("not the password").await;
+    let (s1, b1) = (wrong.status(), wrong.text().await.expect("body"));
+    let unknown = app.shopper("nobody-here").login("not the password").await;
+    let (s2, b2) = (unknown.status(), unknown.text().await.expect("body"));
+    assert_eq!(s1, 401);
+    assert_eq!((s1, &b1), (s2, &b2), "no username enumeration");
+    assert!(b1.contains("wrong username or password"), "{b1}");
+}
+
+#[tokio::test]
+async fn bad_registrations_are_refused_with_the_field_that_is_wrong() {
+    let app = spawn_app().await;
+    app.signed_up("carol").await;
+    let long = "x".repeat(300);
+    let cases: [(&str, &str, &str); 5] = [
+        ("carol", PASSWORD, "that username is taken"),
+        ("CAROL", PASSWORD, "that username is taken"),
+        ("al", PASSWORD, "3 to 40"),
+        ("dave", "short", "at least 8"),
+        ("erin", &long, "at most 256"),
+    ];
+    for (username, password, expected) in cases {
+        let r = app.shopper(username).post_form("/api/register", &[("username", username), ("password", password)]).await;
+        assert_eq!(r.status(), 422, "{username}");
+        let body = r.text().await.expect("body");
+        assert!(body.contains(expected), "{username}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn repeated_failed_logins_are_rate_limited_with_a_clear_message() {
+    let app = spawn_app().await;
+    app.signed_up("frank").await;
+    let attacker = app.shopper("frank");
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        statuses.push(attacker.login("guess-guess").await.status().as_u16());
+    }
+    assert!(statuses[..10].iter().all(|s| *s == 401), "{statuses:?}");
+    let limited = attacker.login("guess-guess").await;
+    assert_eq!(limited.status(), 429);
+    assert!(limited.text().await.expect("body").contains("try again in"));
+}
+
+#[tokio::test]
+async fn cross_site_posts_to_login_and_checkout_are_refused() {
+    let app = spawn_app().await;
+    let gina = app.signed_up("gina").await;
+    for path in ["/api/login", "/api/checkout", "/api/logout", "/api/register"] {
+        let r = gina.http.post(gina.url(path)).header("origin", "https://evil.example").body("{}").send().await.expect("POST");
+        assert_eq!(r.status(), 403, "{path}");
+        let r = gina.http.post(gina.url(path)).header("sec-fetch-site", "cross-site").body("{}").send().await.expect("POST");
+        assert_eq!(r.status(), 403, "{path}");
+    }
+    assert!(gina.me().await.is_some(), "still signed in: nothing changed");
+}
+
+#[tokio::test]
+async fn state_changing_server_functions_do_not_answer_get() {
+    let app = spawn_app().await;
+    for path in ["/api/login", "/api/logout", "/api/checkout", "/api/register"] {
+        let r = app.http.get(app.url(path)).send().await.expect("GET");
+        assert!(r.status() == 405 || r.status() == 404, "{path}: {}", r.status());
+    }
+}
