@@ -101,7 +101,15 @@ impl AppError {
     }
 
     /// Set this error's status on the server function's response, and return it.
+    /// A plain HTML form post (no wasm) keeps Leptos' redirect back to the form,
+    /// which carries the error in the URL for the page to show.
     pub fn respond(self) -> Self {
+        let form_post = leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            parts.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+        });
+        if form_post {
+            return self;
+        }
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             if let Ok(status) = axum::http::StatusCode::from_u16(self.status_code()) {
                 response.set_status(status);

@@ -65,17 +65,30 @@ pub fn App() -> impl IntoView {
     provide_context(live);
     let cart = Cart::new();
     provide_context(cart);
-
-    let (login, register, logout) = (ServerAction::<Login>::new(), ServerAction::<Register>::new(), ServerAction::<Logout>::new());
-    let versions = move || (login.version().get(), register.version().get(), logout.version().get());
-    let user = Resource::new(versions, |_| current_user());
-    provide_context(AuthActions { login, register, logout, user });
-
     Effect::new(move |_| {
         live.start();
         cart.load();
         live::mark_hydrated();
     });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/livecart.css"/>
+        <Title text="livecart"/>
+        <Router>
+            <Site/>
+        </Router>
+    }
+}
+
+/// Everything inside the router. The account actions are made here, where the
+/// router provides the error a no-wasm form post was redirected back with.
+#[component]
+fn Site() -> impl IntoView {
+    let live = expect_context::<LiveClient>();
+    let (login, register, logout) = (ServerAction::<Login>::new(), ServerAction::<Register>::new(), ServerAction::<Logout>::new());
+    let versions = move || (login.version().get(), register.version().get(), logout.version().get());
+    let user = Resource::new(versions, |_| current_user());
+    provide_context(AuthActions { login, register, logout, user });
     // Signing in or out changes what the socket may follow: reconnect with the new session.
     Effect::new(move |previous: Option<(usize, usize, usize)>| {
         let now = versions();
@@ -86,9 +99,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/livecart.css"/>
-        <Title text="livecart"/>
-        <Router>
             <Header/>
             <main class="container main">
                 <Routes fallback=|| view! { <NotFound/> }>
@@ -102,6 +112,5 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
             <Footer/>
-        </Router>
     }
 }

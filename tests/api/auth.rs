@@ -101,3 +101,32 @@ async fn state_changing_server_functions_do_not_answer_get() {
         assert!(r.status() == 405 || r.status() == 404, "{path}: {}", r.status());
     }
 }
+
+#[tokio::test]
+async fn sign_in_works_from_a_plain_html_form_without_wasm() {
+    let app = spawn_app().await;
+    app.signed_up("nora").await;
+    let browser = app.shopper("nora");
+    let login_page = app.url("/login?next=/orders");
+    let post = |password: &'static str| {
+        browser
+            .http
+            .post(browser.url("/api/login"))
+            .header("accept", "text/html")
+            .header("referer", &login_page)
+            .form(&[("username", "nora"), ("password", password), ("next", "/orders")])
+            .send()
+    };
+    // A wrong password: back to the form, which now says what went wrong.
+    let r = post("wrong-password").await.expect("POST");
+    assert_eq!(r.status(), 302);
+    let back = r.headers()["location"].to_str().expect("location").to_string();
+    assert!(back.starts_with(&login_page), "{back}");
+    let page = browser.http.get(&back).send().await.expect("GET").text().await.expect("html");
+    assert!(page.contains("wrong username or password"), "the error is on the page");
+    // The right one: on to where the visitor was going, signed in.
+    let r = post(PASSWORD).await.expect("POST");
+    assert_eq!(r.status(), 302);
+    assert_eq!(r.headers()["location"], "/orders");
+    assert_eq!(browser.me().await.expect("signed in")["username"], "nora");
+}

@@ -4,6 +4,15 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::AuthActions;
+use crate::error::AppError;
+
+/// The error a plain (no-wasm) form post of server function `S` was redirected
+/// back with, if any.
+fn redirected_error<S: leptos::server_fn::ServerFn>() -> Option<AppError> {
+    use_context::<leptos::server::ServerActionError>()
+        .filter(|e| e.path() == S::PATH)
+        .map(|e| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(e.err()))
+}
 
 fn next_param() -> Memo<String> {
     let query = use_query_map();
@@ -15,7 +24,11 @@ fn next_param() -> Memo<String> {
 pub fn LoginPage() -> impl IntoView {
     let actions = expect_context::<AuthActions>();
     let next = next_param();
-    let error = move || actions.login.value().get().and_then(Result::err).map(|e| e.to_string());
+    let redirected = redirected_error::<crate::account::api::Login>();
+    let error = move || match actions.login.value().get() {
+        Some(result) => result.err().map(|e| e.to_string()),
+        None => redirected.as_ref().map(ToString::to_string),
+    };
     view! {
         <leptos_meta::Title text="Sign in · livecart"/>
         <section class="auth-card">
@@ -43,7 +56,11 @@ pub fn LoginPage() -> impl IntoView {
 pub fn RegisterPage() -> impl IntoView {
     let actions = expect_context::<AuthActions>();
     let next = next_param();
-    let error = move || actions.register.value().get().and_then(Result::err);
+    let redirected = StoredValue::new(redirected_error::<crate::account::api::Register>());
+    let error = move || match actions.register.value().get() {
+        Some(result) => result.err(),
+        None => redirected.get_value(),
+    };
     let field = move |name: &'static str| move || error().and_then(|e| e.field_message(name));
     let other = move || error().filter(|e| e.field_message("username").is_none() && e.field_message("password").is_none()).map(|e| e.to_string());
     view! {
