@@ -25,10 +25,28 @@ pgport=$(( 55000 + RANDOM % 5000 ))
 pgurl=$(bash scripts/pg.sh start "$pgdir" "$pgport")
 TEST_DATABASE_URL="$pgurl" cargo test -p livecart --test api
 
-say "end-to-end tests in Chromium (Playwright)"
+say "end-to-end tests in Chromium (Playwright) on SQLite"
 e2e_port=$(( 36000 + RANDOM % 4000 ))
 DATABASE_URL="sqlite://$work/e2e.db" E2E_DB_PATH="$work/e2e.db" \
   LIVECART_ADDR="127.0.0.1:$e2e_port" E2E_BASE_URL="http://127.0.0.1:$e2e_port" \
   cargo leptos end-to-end
+
+say "end-to-end tests in Chromium (Playwright) on PostgreSQL"
+psql "$pgurl" -X -q -c "CREATE DATABASE livecart_e2e"
+e2e_pg="${pgurl%/*}/livecart_e2e"
+e2e_port=$(( 40000 + RANDOM % 4000 ))
+DATABASE_URL="$e2e_pg" E2E_PG_URL="$e2e_pg" \
+  LIVECART_ADDR="127.0.0.1:$e2e_port" E2E_BASE_URL="http://127.0.0.1:$e2e_port" \
+  cargo leptos end-to-end
+
+say "benchmark smoke runs: correctness only (0 lost, 0 duplicated, stock conserved), no timing asserted"
+server_bin="${CARGO_TARGET_DIR:-target}/debug/livecart"
+cargo build -q -p livecart-bench
+bench="${CARGO_TARGET_DIR:-target}/debug/livecart-bench"
+"$bench" fanout --server-bin "$server_bin" --subscribers 50 --writes 100 --rate 200
+"$bench" fanout --server-bin "$server_bin" --database-url "${pgurl%/*}/livecart_e2e" --subscribers 50 --writes 100 --rate 200 --topic catalog
+"$bench" checkout --server-bin "$server_bin" --clients 10 --stock 30 --duration 10
+"$bench" checkout --server-bin "$server_bin" --clients 10 --stock 5 --product spread --duration 3
+"$bench" pages --server-bin "$server_bin" --concurrency 4 --duration 2
 
 say "all tests passed"

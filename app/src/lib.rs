@@ -1,6 +1,9 @@
 //! livecart's pages, shared types and server functions. Compiled twice: with
 //! `ssr` into the server, with `hydrate` into the browser's wasm.
 
+// The view types of a full page nest deeply; release builds need the room.
+#![recursion_limit = "256"]
+
 pub mod account;
 pub mod cart;
 pub mod catalog;

@@ -1,0 +1,90 @@
+// The fan-out job done the way the seeds do it: fastify + @fastify/websocket,
+// one process, pushing each change to the sockets that follow its topic.
+// Same wire subset as livecart (subscribe to catalog / product:<id>, snapshot,
+// change frames with seq), fed by the same PostgreSQL change_log through
+// LISTEN/NOTIFY. Like the seeds it does no authorisation, no resume, and reads
+// the log in id order (no commit-order gap handling).
+"use strict";
+
+const fastify = require("fastify")({ logger: false });
+const { Pool, Client } = require("pg");
+
+const DATABASE_URL = process.env.DATABASE_URL;
+const PORT = Number(process.env.PORT ?? 3400);
+if (!DATABASE_URL) {
+  console.error("DATABASE_URL (postgres://...) is required");
+  process.exit(2);
+}
+const pool = new Pool({ connectionString: DATABASE_URL, max: 4 });
+const topics = new Map(); // topic -> Set<socket>
+let last = 0;
+
+async function snapshot(topic) {
+  if (topic === "catalog") {
+    const r = await pool.query("SELECT coalesce(json_agg(summary ORDER BY lower(name), id), '[]')::text AS data FROM product_json");
+    return r.rows[0].data;
+  }
+  const m = /^product:(\d+)$/.exec(topic);
+  if (!m) return null;
+  const r = await pool.query('SELECT "full"::text AS data FROM product_json WHERE id = $1', [m[1]]);
+  return r.rows.length ? r.rows[0].data : null;
+}
+
+let reading = false;
+let again = false;
+async function readLog() {
+  if (reading) { again = true; return; }
+  reading = true;
+  try {
+    do {
+      again = false;
+      const r = await pool.query(
+        "SELECT seq, topic, op, entity_id, payload::text AS payload FROM change_log WHERE seq > $1 ORDER BY seq LIMIT 1000", [last]);
+      for (const row of r.rows) {
+        last = Number(row.seq);
+        const subs = topics.get(row.topic);
+        if (!subs || subs.size === 0) continue;
+        const frame = row.op === "change"
+          ? `{"type":"change","topic":${JSON.stringify(row.topic)},"seq":${row.seq},"data":${row.payload}}`
+          : `{"type":"removed","topic":${JSON.stringify(row.topic)},"seq":${row.seq},"id":${row.entity_id}}`;
+        for (const s of subs) s.send(frame);
+      }
+      if (r.rows.length === 1000) again = true;
+    } while (again);
+  } finally {
+    reading = false;
+  }
+}
+
+async function main() {
+  const r = await pool.query("SELECT coalesce(max(seq), 0) AS seq FROM change_log");
+  last = Number(r.rows[0].seq);
+  const listener = new Client({ connectionString: DATABASE_URL });
+  await listener.connect();
+  listener.on("notification", () => readLog().catch((e) => console.error(e)));
+  await listener.query("LISTEN livecart_changes");
+
+  await fastify.register(require("@fastify/websocket"));
+  fastify.get("/healthz", async () => ({ status: "ok", seq: last }));
+  fastify.get("/ws", { websocket: true }, (socket) => {
+    const mine = new Set();
+    socket.on("message", async (raw) => {
+      let msg;
+      try { msg = JSON.parse(raw.toString()); } catch { return socket.send('{"type":"error","code":"bad_request","message":"not JSON"}'); }
+      if (msg.type === "ping") return socket.send('{"type":"pong"}');
+      if (msg.type === "subscribe" && typeof msg.topic === "string") {
+        const seq = last;
+        const data = await snapshot(msg.topic);
+        if (data === null) return socket.send(`{"type":"error","topic":${JSON.stringify(msg.topic)},"code":"unknown_topic","message":"unknown"}`);
+        if (!topics.has(msg.topic)) topics.set(msg.topic, new Set());
+        topics.get(msg.topic).add(socket);
+        mine.add(msg.topic);
+        socket.send(`{"type":"snapshot","topic":${JSON.stringify(msg.topic)},"seq":${seq},"data":${data}}`);
+      }
+    });
+    socket.on("close", () => { for (const t of mine) topics.get(t)?.delete(socket); });
+  });
+  await fastify.listen({ port: PORT, host: "127.0.0.1" });
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });

@@ -1,0 +1,222 @@
+//! Fan-out: many sockets on one topic, changes committed by an outside writer.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use futures::{SinkExt as _, StreamExt as _};
+use serde_json::json;
+use tokio::sync::Barrier;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::report::{self, histogram, percentiles};
+use crate::server::{ServerArgs, Target, Writer};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Sockets to open (each process holds one file per socket; the limit here is 20,000)
+    #[arg(long, default_value_t = 1000)]
+    subscribers: usize,
+    /// Topic every socket follows: product:<id> or catalog
+    #[arg(long, default_value = "product:1")]
+    topic: String,
+    /// Changes to commit
+    #[arg(long, default_value_t = 100)]
+    writes: usize,
+    /// Changes per second
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Sockets opened per second while ramping up (0: all at once)
+    #[arg(long, default_value_t = 2000)]
+    ramp: u32,
+    /// Give up after this many seconds
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+/// Price in cents that marks write `k`: unique per write, so a frame names its write.
+const MARK_BASE: i64 = 7_000_000;
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    if args.subscribers == 0 || args.writes == 0 || args.rate <= 0.0 {
+        bail!("--subscribers, --writes and --rate must be positive");
+    }
+    if args.subscribers > 9_000 {
+        eprintln!("note: {} sockets need as many open files in this process and in the server", args.subscribers);
+    }
+    let product: i64 = match args.topic.split_once(':') {
+        Some(("product", id)) => id.parse()?,
+        _ if args.topic == "catalog" => 1,
+        _ => bail!("--topic must be product:<id> or catalog"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(args.timeout);
+    let target = Target::start(&args.server).await?;
+    let writer = Writer::connect(&target.database_url).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let rss_before = target.rss_kib();
+
+    // Connect, ramped.
+    let connected = Arc::new(AtomicUsize::new(0));
+    let ready = Arc::new(Barrier::new(args.subscribers + 1));
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(args.subscribers);
+    let gap = if args.ramp == 0 { Duration::ZERO } else { Duration::from_secs_f64(1.0 / f64::from(args.ramp)) };
+    for i in 0..args.subscribers {
+        let (url, topic, ready_, connected_) = (target.ws_url(), args.topic.clone(), ready.clone(), connected.clone());
+        let writes = args.writes;
+        tasks.push(tokio::spawn(async move { subscriber(&url, &topic, writes, deadline, &ready_, &connected_).await }));
+        if !gap.is_zero() {
+            tokio::time::sleep(gap).await;
+        }
+        if i % 250 == 0 {
+            report::progress(&format!("connecting: {}/{}", connected.load(Ordering::Relaxed), args.subscribers));
+        }
+    }
+    while connected.load(Ordering::Relaxed) < args.subscribers && Instant::now() < deadline {
+        report::progress(&format!("connecting: {}/{}", connected.load(Ordering::Relaxed), args.subscribers));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let connect_time = started.elapsed();
+    ready.wait().await;
+    report::progress(&format!("{} sockets subscribed in {:.2} s; settling", args.subscribers, connect_time.as_secs_f64()));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_idle = target.rss_kib();
+
+    // Write at the rate, recording when each commit returned.
+    let mut at = Vec::with_capacity(args.writes);
+    let every = Duration::from_secs_f64(1.0 / args.rate);
+    let t0 = Instant::now();
+    for k in 0..args.writes {
+        let due = t0 + every.mul_f64(k as f64);
+        tokio::time::sleep_until(due.into()).await;
+        writer.exec("UPDATE products SET price_cents = $1 WHERE id = $2", MARK_BASE + k as i64, product).await?;
+        at.push(Instant::now());
+        if k % 10 == 0 {
+            report::progress(&format!("writing: {}/{}", k + 1, args.writes));
+        }
+    }
+    report::progress("waiting for the last frames");
+    let mut latency = histogram();
+    let (mut lost, mut duplicated, mut out_of_order, mut early, mut failed) = (0_usize, 0_usize, 0_usize, 0_usize, 0_usize);
+    for task in tasks {
+        let Ok(Ok(got)) = task.await else {
+            failed += 1;
+            lost += args.writes;
+            continue;
+        };
+        let mut seen = vec![false; args.writes];
+        let mut last: Option<usize> = None;
+        for (k, when) in got {
+            if k >= args.writes {
+                continue;
+            }
+            if seen[k] {
+                duplicated += 1;
+                continue;
+            }
+            seen[k] = true;
+            if last.is_some_and(|l| k < l) {
+                out_of_order += 1;
+            }
+            last = Some(k);
+            match when.checked_duration_since(at[k]) {
+                Some(d) => {
+                    let _ = latency.record(d.as_micros().max(1) as u64);
+                }
+                None => {
+                    // The frame beat the writer's own view of its commit returning.
+                    early += 1;
+                    let _ = latency.record(1);
+                }
+            }
+        }
+        lost += seen.iter().filter(|s| !**s).count();
+    }
+    report::progress_done();
+
+    let per_socket = match (rss_before, rss_idle) {
+        (Some(b), Some(i)) => json!((i.saturating_sub(b) as f64 * 1024.0) / args.subscribers as f64),
+        _ => json!(null),
+    };
+    let result = json!({
+        "subscribers": args.subscribers,
+        "topic": args.topic,
+        "writes": args.writes,
+        "rate_per_s": args.rate,
+        "database": if target.database_url.starts_with("postgres") { "postgres" } else { "sqlite" },
+        "connect_s": connect_time.as_secs_f64(),
+        "commit_to_receipt": percentiles(&latency),
+        "lost": lost,
+        "duplicated": duplicated,
+        "out_of_order": out_of_order,
+        "failed_sockets": failed,
+        "frames_before_commit_returned": early,
+        "server_rss_kib": { "before": rss_before, "idle_with_sockets": rss_idle },
+        "server_bytes_per_idle_socket": per_socket,
+    });
+    report::print("fan-out", &result, args.json);
+    if lost + duplicated + out_of_order + failed > 0 {
+        bail!("delivery was not exact: {lost} lost, {duplicated} duplicated, {out_of_order} out of order, {failed} sockets failed");
+    }
+    Ok(())
+}
+
+/// One socket: subscribe, then note every marked change until all arrived.
+async fn subscriber(
+    url: &str,
+    topic: &str,
+    writes: usize,
+    deadline: Instant,
+    ready: &Barrier,
+    connected: &AtomicUsize,
+) -> anyhow::Result<Vec<(usize, Instant)>> {
+    let result = async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+        ws.send(Message::text(json!({"type": "subscribe", "topic": topic}).to_string())).await?;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if t.contains(r#""type":"snapshot""#) => break,
+                Some(Ok(_)) => {}
+                _ => bail!("socket closed before its snapshot"),
+            }
+        }
+        Ok(ws)
+    }
+    .await;
+    connected.fetch_add(1, Ordering::Relaxed);
+    ready.wait().await;
+    let mut ws = result?;
+    let mut got = Vec::with_capacity(writes);
+    while got.len() < writes {
+        let Ok(next) = tokio::time::timeout_at(deadline.into(), ws.next()).await else { break };
+        let Some(Ok(Message::Text(text))) = next else {
+            if next.is_none() {
+                break;
+            }
+            continue;
+        };
+        let now = Instant::now();
+        if let Some(k) = marker(&text) {
+            got.push((k, now));
+        }
+    }
+    let _ = ws.close(None).await;
+    Ok(got)
+}
+
+/// Which write a change frame carries, from its marked price (cheap: no full parse).
+fn marker(text: &str) -> Option<usize> {
+    if !text.starts_with(r#"{"type":"change""#) {
+        return None;
+    }
+    let at = text.find(r#""price":{"minor":"#)? + r#""price":{"minor":"#.len();
+    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    let price: i64 = digits.parse().ok()?;
+    usize::try_from(price - MARK_BASE).ok()
+}

@@ -1,0 +1,44 @@
+//! livecart-bench: measure livecart on this machine. Loopback only; every run is
+//! bounded in count and time.
+
+mod checkout;
+mod fanout;
+mod pages;
+mod report;
+mod server;
+
+use clap::{Parser, Subcommand};
+
+/// Measure livecart: fan-out latency, checkout throughput, page speed.
+///
+/// Each subcommand starts livecart itself on a fresh database (SQLite, or a
+/// PostgreSQL URL with --database-url) unless --url points at a running server.
+#[derive(Debug, Parser)]
+#[command(name = "livecart-bench", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// N sockets follow one topic; M changes are committed by an outside writer
+    /// at rate R; reports commit-to-receipt latency, lost/duplicate/out-of-order
+    /// frames and server memory per socket
+    Fanout(fanout::Args),
+    /// Signed-in clients buy through POST /api/checkout; reports orders/s,
+    /// latency, errors by kind, and checks that stock is conserved
+    Checkout(checkout::Args),
+    /// Server-rendered catalog and product pages under load; requests/s,
+    /// latency, bytes per response
+    Pages(pages::Args),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Fanout(args) => fanout::run(args).await,
+        Command::Checkout(args) => checkout::run(args).await,
+        Command::Pages(args) => pages::run(args).await,
+    }
+}

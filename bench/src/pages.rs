@@ -1,0 +1,94 @@
+//! Server-rendered pages under load.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::bail;
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use crate::report::{self, histogram, percentiles};
+use crate::server::{ServerArgs, Target};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    server: ServerArgs,
+    /// Requests in flight at once
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Seconds to run
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    if args.concurrency == 0 {
+        bail!("--concurrency must be positive");
+    }
+    let target = Target::start(&args.server).await?;
+    let paths = ["/".to_string(), "/products/1".to_string(), "/?category=coffee-tea".to_string(), "/products/12".to_string()];
+
+    // Sizes: as sent compressed (gzip) and not.
+    let client = reqwest::Client::new();
+    let mut sizes = serde_json::Map::new();
+    for path in &paths {
+        let url = format!("{}{path}", target.base);
+        let raw = client.get(&url).send().await?.bytes().await?.len();
+        let gz = client.get(&url).header("accept-encoding", "gzip").send().await?.bytes().await?.len();
+        sizes.insert(path.clone(), json!({ "raw_bytes": raw, "gzip_bytes": gz }));
+    }
+
+    let latency = Arc::new(Mutex::new(histogram()));
+    let errors = Arc::new(Mutex::new(0_u64));
+    let deadline = Instant::now() + Duration::from_secs(args.duration);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..args.concurrency {
+        let (client, base, paths, latency, errors) = (client.clone(), target.base.clone(), paths.clone(), latency.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut n = i;
+            let mut local = histogram();
+            while Instant::now() < deadline {
+                let url = format!("{base}{}", paths[n % paths.len()]);
+                n += 1;
+                let t = Instant::now();
+                let ok = match client.get(&url).header("accept-encoding", "gzip").send().await {
+                    Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                let _ = local.record(t.elapsed().as_micros().max(1) as u64);
+                if !ok {
+                    *errors.lock().await += 1;
+                }
+            }
+            let _ = latency.lock().await.add(&local);
+        }));
+        if i % 8 == 0 {
+            report::progress(&format!("{} clients running", i + 1));
+        }
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
+    report::progress_done();
+    let elapsed = started.elapsed().as_secs_f64();
+    let latency = latency.lock().await.clone();
+    let errors = *errors.lock().await;
+    let result = json!({
+        "concurrency": args.concurrency,
+        "requests": latency.len(),
+        "requests_per_s": latency.len() as f64 / elapsed,
+        "latency": percentiles(&latency),
+        "errors": errors,
+        "sizes": sizes,
+    });
+    report::print("server-rendered pages", &result, args.json);
+    if errors > 0 {
+        bail!("{errors} requests failed");
+    }
+    Ok(())
+}

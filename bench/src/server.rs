@@ -1,0 +1,140 @@
+//! The server under test: started here on a fresh database, or one already running.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use tokio::process::{Child, Command};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    /// A running livecart to measure (e.g. http://127.0.0.1:3000); then
+    /// --database-url must name its database. Without it, one is started.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Database for the started server (default: a fresh SQLite file), or the
+    /// running server's database (for outside writes)
+    #[arg(long, env = "BENCH_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The livecart binary to start
+    #[arg(long, default_value = "target/release/livecart")]
+    pub server_bin: PathBuf,
+    /// Tokio worker threads for the started server (default: one per core)
+    #[arg(long)]
+    pub server_threads: Option<usize>,
+    /// PID of a running server, to read its memory from /proc
+    #[arg(long)]
+    pub server_pid: Option<u32>,
+}
+
+/// A server to measure; a started one is stopped on drop.
+pub struct Target {
+    pub base: String,
+    pub database_url: String,
+    pub pid: Option<u32>,
+    _child: Option<Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Target {
+    pub async fn start(args: &ServerArgs) -> anyhow::Result<Self> {
+        if let Some(url) = &args.url {
+            let Some(db) = args.database_url.clone() else { bail!("--url needs --database-url (the server's database)") };
+            let target = Target { base: url.trim_end_matches('/').to_string(), database_url: db, pid: args.server_pid, _child: None, _dir: None };
+            target.wait_healthy(Duration::from_secs(5)).await?;
+            return Ok(target);
+        }
+        if !args.server_bin.exists() {
+            bail!("{} not found: build it with `cargo leptos build --release`, or pass --server-bin or --url", args.server_bin.display());
+        }
+        let dir = tempfile::tempdir()?;
+        let database_url = match &args.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}/bench.db", dir.path().display()),
+        };
+        let port = free_port()?;
+        let mut command = Command::new(&args.server_bin);
+        command
+            .env("DATABASE_URL", &database_url)
+            .env("LIVECART_ADDR", format!("127.0.0.1:{port}"))
+            .env("LIVECART_LOG", "warn")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        if let Some(threads) = args.server_threads {
+            command.env("TOKIO_WORKER_THREADS", threads.to_string());
+        }
+        let child = command.spawn().with_context(|| format!("starting {}", args.server_bin.display()))?;
+        let pid = child.id();
+        let target = Target { base: format!("http://127.0.0.1:{port}"), database_url, pid, _child: Some(child), _dir: Some(dir) };
+        target.wait_healthy(Duration::from_secs(60)).await?;
+        Ok(target)
+    }
+
+    async fn wait_healthy(&self, within: Duration) -> anyhow::Result<()> {
+        let deadline = Instant::now() + within;
+        let client = reqwest::Client::new();
+        loop {
+            if let Ok(r) = client.get(format!("{}/healthz", self.base)).send().await {
+                if r.status().is_success() {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!("{} did not become healthy within {within:?}", self.base);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("{}/ws", self.base.replacen("http", "ws", 1))
+    }
+
+    /// Resident memory of the server process in KiB, when its PID is known.
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
+        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// An outside writer: connections of its own to the server's database, as a
+/// `sqlite3` or `psql` session would be.
+pub enum Writer {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Writer {
+    pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
+        Ok(if database_url.starts_with("postgres") {
+            Writer::Postgres(sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(database_url).await?)
+        } else {
+            use std::str::FromStr as _;
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(database_url)?.busy_timeout(Duration::from_secs(10));
+            Writer::Sqlite(sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await?)
+        })
+    }
+
+    /// Run one statement with two integer parameters ($1, $2) in its own transaction.
+    pub async fn exec(&self, sql: &str, a: i64, b: i64) -> anyhow::Result<u64> {
+        Ok(match self {
+            Writer::Sqlite(p) => sqlx::query(sql).bind(a).bind(b).execute(p).await?.rows_affected(),
+            Writer::Postgres(p) => sqlx::query(sql).bind(a).bind(b).execute(p).await?.rows_affected(),
+        })
+    }
+
+    /// One integer from a query with one integer parameter.
+    pub async fn scalar(&self, sql: &str, a: i64) -> anyhow::Result<i64> {
+        Ok(match self {
+            Writer::Sqlite(p) => sqlx::query_scalar(sql).bind(a).fetch_one(p).await?,
+            Writer::Postgres(p) => sqlx::query_scalar(sql).bind(a).fetch_one(p).await?,
+        })
+    }
+}
