@@ -150,6 +150,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "writes": args.writes,
         "rate_per_s": args.rate,
         "database": if target.database_url.starts_with("postgres") { "postgres" } else { "sqlite" },
+        "server": format!("{:?}", args.server.target).to_lowercase(),
         "connect_s": connect_time.as_secs_f64(),
         "commit_to_receipt": percentiles(&latency),
         "lost": lost,
@@ -193,8 +194,14 @@ async fn subscriber(
     ready.wait().await;
     let mut ws = result?;
     let mut got = Vec::with_capacity(writes);
+    // One timer for the whole run, not one per frame.
+    let give_up = tokio::time::sleep_until(deadline.into());
+    tokio::pin!(give_up);
     while got.len() < writes {
-        let Ok(next) = tokio::time::timeout_at(deadline.into(), ws.next()).await else { break };
+        let next = tokio::select! {
+            next = ws.next() => next,
+            () = &mut give_up => break,
+        };
         let Some(Ok(Message::Text(text))) = next else {
             if next.is_none() {
                 break;

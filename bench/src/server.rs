@@ -7,8 +7,20 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use tokio::process::{Child, Command};
 
+/// Which server to measure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    Livecart,
+    /// bench/peer-node: fastify + @fastify/websocket on the same PostgreSQL
+    /// change_log (needs --database-url postgres://...; `npm ci` in bench/peer-node)
+    Node,
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs {
+    /// The server to start: livecart, or the Node peer (fan-out only)
+    #[arg(long, value_enum, default_value_t = Kind::Livecart)]
+    pub target: Kind,
     /// A running livecart to measure (e.g. http://127.0.0.1:3000); then
     /// --database-url must name its database. Without it, one is started.
     #[arg(long)]
@@ -70,6 +82,28 @@ impl Target {
         let pid = child.id();
         let target = Target { base: format!("http://127.0.0.1:{port}"), database_url, pid, _child: Some(child), _dir: Some(dir) };
         target.wait_healthy(Duration::from_secs(60)).await?;
+        if args.target == Kind::Livecart {
+            return Ok(target);
+        }
+        // livecart has migrated and seeded the database; now the Node peer serves it.
+        if !target.database_url.starts_with("postgres") {
+            bail!("--target node needs --database-url postgres://... (it tails PostgreSQL's change_log)");
+        }
+        let Target { database_url, _dir, .. } = target;
+        let port = free_port()?;
+        let peer = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("peer-node/server.js");
+        let child = Command::new("node")
+            .arg(&peer)
+            .env("DATABASE_URL", &database_url)
+            .env("PORT", port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting node {} (run `npm ci` in bench/peer-node first)", peer.display()))?;
+        let pid = child.id();
+        let target = Target { base: format!("http://127.0.0.1:{port}"), database_url, pid, _child: Some(child), _dir: _dir };
+        target.wait_healthy(Duration::from_secs(30)).await?;
         Ok(target)
     }
 

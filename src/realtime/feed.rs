@@ -160,13 +160,13 @@ pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth)
     loop {
         match db.read_changes(last, BATCH).await {
             Ok(batch) => {
-                health.beat();
                 let n = gaps.publishable(last, &batch);
                 let rows = &batch.rows[..n];
                 if let Some(row) = rows.last() {
                     last = row.seq;
                     hub.publish(&frames(rows), Seq(last));
                 }
+                health.beat();
                 if n == BATCH as usize {
                     continue; // more to read right away
                 }

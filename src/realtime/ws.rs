@@ -59,7 +59,8 @@ pub async fn ws_handler(
     let limits = state.config.limits.clone();
     ws.max_message_size(limits.ws_hard_message_bytes)
         .max_frame_size(limits.ws_hard_message_bytes)
-        .read_buffer_size(4 * 1024)
+        // Client frames are small; a small read buffer keeps idle sockets cheap.
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             let mut session = Session::new(state.db.clone(), state.hub.clone(), viewer, limits);
@@ -98,11 +99,25 @@ impl Session {
         }
     }
 
-    async fn run(&mut self, socket: WebSocket, mut signed_out: broadcast::Receiver<CustomerId>) {
+    async fn run(&mut self, socket: WebSocket, signed_out: broadcast::Receiver<CustomerId>) {
         let (mut sink, mut stream) = socket.split();
         let mut conn = self.hub.connect();
         let id = conn.id;
         self.conn_id = id;
+        // Waiting on these registers a waker (for sign-outs, under a mutex shared
+        // by every socket). As streams their waits persist across loop turns
+        // instead of being registered and dropped again for every frame sent.
+        let overflow = conn.overflow.clone();
+        let mut overflowed = std::pin::pin!(futures::stream::unfold(overflow, |o| async move {
+            o.wait().await;
+            Some(((), o))
+        }));
+        let mut sign_outs = std::pin::pin!(futures::stream::unfold(signed_out, |mut rx| async move {
+            match rx.recv().await {
+                Err(broadcast::error::RecvError::Closed) => None,
+                got => Some((got, rx)),
+            }
+        }));
         let result: Result<(), Closed> = async {
             loop {
                 tokio::select! {
@@ -124,11 +139,11 @@ impl Session {
                             send_all(&mut sink, vec![text]).await?;
                         }
                     }
-                    () = conn.overflow.wait() => {
+                    Some(()) = overflowed.next() => {
                         let answers = self.resync(&mut conn.frames).await;
                         send_all(&mut sink, answers).await?;
                     }
-                    who = signed_out.recv() => {
+                    Some(who) = sign_outs.next() => {
                         let answers = match who {
                             Ok(id) => self.on_signed_out(id, id),
                             // Missed announcements: re-check against the database.

@@ -140,13 +140,13 @@ async fn a_resume_older_than_the_retained_log_gets_a_snapshot() {
     ws.close().await;
     app.outside_sql("UPDATE products SET stock = 1 WHERE id = 3").await;
     // Wait until the feed has published that change, then prune everything published.
-    let mut ws = app.ws().await;
     let seq = loop {
-        let (seq, _) = app.catalog_snapshot(&mut ws).await;
+        let mut probe = app.ws().await;
+        let (seq, _) = app.catalog_snapshot(&mut probe).await;
+        probe.close().await;
         if seq > first_seq {
             break seq;
         }
-        ws.send(&ClientMsg::Unsubscribe { topic: Topic::Catalog }).await;
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let through = app.db.prune_log(Duration::ZERO, 0, seq.0).await.expect("prune");
