@@ -41,6 +41,7 @@ DATABASE_URL="$e2e_pg" E2E_PG_URL="$e2e_pg" \
 
 say "benchmark smoke runs: correctness only (0 lost, 0 duplicated, stock conserved), no timing asserted"
 server_bin="${CARGO_TARGET_DIR:-target}/debug/livecart"
+cargo test -q -p livecart-bench
 cargo build -q -p livecart-bench
 bench="${CARGO_TARGET_DIR:-target}/debug/livecart-bench"
 "$bench" fanout --server-bin "$server_bin" --subscribers 50 --writes 100 --rate 200

@@ -222,8 +222,24 @@ fn marker(text: &str) -> Option<usize> {
     if !text.starts_with(r#"{"type":"change""#) {
         return None;
     }
-    let at = text.find(r#""price":{"minor":"#)? + r#""price":{"minor":"#.len();
-    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    // Products carry one "minor" (their price). PostgreSQL's JSON has spaces around ':'.
+    let at = text.find(r#""minor""#)? + r#""minor""#.len();
+    let rest = text[at..].trim_start().strip_prefix(':')?.trim_start();
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     let price: i64 = digits.parse().ok()?;
     usize::try_from(price - MARK_BASE).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_are_read_from_sqlite_and_postgres_json() {
+        let sqlite = r#"{"type":"change","topic":"catalog","seq":9,"data":{"id":1,"price":{"minor":7000003,"currency":"USD"}}}"#;
+        let postgres = r#"{"type":"change","topic":"catalog","seq":9,"data":{"id" : 1, "price" : {"minor" : 7000004, "currency" : "USD"}}}"#;
+        assert_eq!(marker(sqlite), Some(3));
+        assert_eq!(marker(postgres), Some(4));
+        assert_eq!(marker(r#"{"type":"snapshot"}"#), None);
+    }
 }
