@@ -73,3 +73,19 @@ async fn an_unknown_category_is_a_clear_error_not_a_crash() {
     let page = app.http.get(app.url("/?category=nope")).send().await.expect("GET").text().await.expect("body");
     assert!(page.contains("was not found"));
 }
+
+#[tokio::test]
+async fn pages_render_correctly_under_concurrent_requests() {
+    let app = spawn_app().await;
+    let paths = ["/", "/?category=coffee-tea", "/?category=home", "/products/1", "/products/12", "/products/999999"];
+    let requests = (0..120).map(|i| {
+        let path = paths[i % paths.len()];
+        let url = app.url(path);
+        let http = app.http.clone();
+        async move { (path, http.get(url).send().await.map(|r| r.status().as_u16())) }
+    });
+    for (path, status) in futures::future::join_all(requests).await {
+        let expected = if path.ends_with("999999") { 404 } else { 200 };
+        assert_eq!(status.ok(), Some(expected), "{path}");
+    }
+}

@@ -18,10 +18,6 @@ pub fn CatalogPage() -> impl IntoView {
     let products = Resource::new(move || category.get(), list_products);
 
     view! {
-        <leptos_meta::Title text=move || match category.get() {
-            Some(c) => format!("{c} · livecart"),
-            None => "All products · livecart".to_string(),
-        }/>
         <section class="hero">
             <h1>"Shop"</h1>
             <p>"Prices, stock and sales counts change live on this page — no reload needed."</p>
@@ -36,11 +32,17 @@ pub fn CatalogPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match products.await {
                     Ok(snapshot) => {
-                        let topic = match category.get_untracked().and_then(|c| CategorySlug::parse(&c).ok()) {
-                            Some(slug) => Topic::Category(slug),
-                            None => Topic::Catalog,
+                        let (topic, title) = match category.get_untracked().and_then(|c| CategorySlug::parse(&c).ok()) {
+                            Some(slug) => (Topic::Category(slug.clone()), format!("{slug} · livecart")),
+                            None => (Topic::Catalog, "All products · livecart".to_string()),
                         };
-                        view! { <LiveGrid topic snapshot/> }.into_any()
+                        // A plain string: the title is rendered after the page's
+                        // signals may be gone, so it must not read them.
+                        view! {
+                            <leptos_meta::Title text=title/>
+                            <LiveGrid topic snapshot/>
+                        }
+                        .into_any()
                     }
                     Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
                 }
