@@ -18,12 +18,14 @@ cargo test -p app --features ssr --lib
 cargo test -p livecart --lib
 
 say "integration tests on SQLite"
-cargo test -p livecart --test api -- --skip postgres_only
+# One test at a time: several servers rendering in one process sometimes stall
+# (under investigation; see docs/benchmarks.md and the issue notes).
+cargo test -p livecart --test api -- --skip postgres_only --test-threads=1
 
 say "integration tests on PostgreSQL"
 pgport=$(( 55000 + RANDOM % 5000 ))
 pgurl=$(bash scripts/pg.sh start "$pgdir" "$pgport")
-TEST_DATABASE_URL="$pgurl" cargo test -p livecart --test api
+TEST_DATABASE_URL="$pgurl" cargo test -p livecart --test api -- --test-threads=1
 
 say "end-to-end tests in Chromium (Playwright) on SQLite"
 e2e_port=$(( 36000 + RANDOM % 4000 ))

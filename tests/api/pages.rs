@@ -74,7 +74,7 @@ async fn an_unknown_category_is_a_clear_error_not_a_crash() {
     assert!(page.contains("was not found"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_render_correctly_under_concurrent_requests() {
     let app = spawn_app().await;
     let paths = ["/", "/?category=coffee-tea", "/?category=home", "/products/1", "/products/12", "/products/999999"];
