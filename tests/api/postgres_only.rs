@@ -6,18 +6,23 @@ use std::time::Duration;
 use app::protocol::Topic;
 use sqlx::Connection as _;
 
-use crate::helpers::{changed_product, spawn_app};
+use crate::helpers::{TestApp, WsClient, changed_product, spawn_app};
 
-#[tokio::test]
-async fn postgres_only_a_late_commit_of_an_earlier_seq_is_never_skipped() {
+/// An app on PostgreSQL, a socket following the catalog, and a connection of
+/// the test's own (an outside writer).
+async fn postgres_app() -> (TestApp, WsClient, sqlx::PgConnection) {
     let app = spawn_app().await;
     assert!(app.test_db.is_postgres(), "this test needs TEST_DATABASE_URL (a PostgreSQL server)");
     let mut ws = app.ws().await;
     app.catalog_snapshot(&mut ws).await;
+    let outside = sqlx::PgConnection::connect(app.test_db.url()).await.expect("outside connection");
+    (app, ws, outside)
+}
 
-    let url = app.test_db.url().to_string();
-    let mut first = sqlx::PgConnection::connect(&url).await.expect("connection A");
-    let mut second = sqlx::PgConnection::connect(&url).await.expect("connection B");
+#[tokio::test]
+async fn postgres_only_a_late_commit_of_an_earlier_seq_is_never_skipped() {
+    let (app, mut ws, mut first) = postgres_app().await;
+    let mut second = sqlx::PgConnection::connect(app.test_db.url()).await.expect("connection B");
     // A takes the earlier seqs but commits last.
     let mut tx_a = first.begin().await.expect("begin A");
     sqlx::query("UPDATE products SET stock = 111 WHERE id = 1").execute(&mut *tx_a).await.expect("update A");
@@ -36,13 +41,7 @@ async fn postgres_only_a_late_commit_of_an_earlier_seq_is_never_skipped() {
 
 #[tokio::test]
 async fn postgres_only_a_rolled_back_seq_does_not_stall_the_feed() {
-    let app = spawn_app().await;
-    assert!(app.test_db.is_postgres(), "this test needs TEST_DATABASE_URL (a PostgreSQL server)");
-    let mut ws = app.ws().await;
-    app.catalog_snapshot(&mut ws).await;
-
-    let url = app.test_db.url().to_string();
-    let mut first = sqlx::PgConnection::connect(&url).await.expect("connection A");
+    let (app, mut ws, mut first) = postgres_app().await;
     let mut tx_a = first.begin().await.expect("begin A");
     sqlx::query("UPDATE products SET stock = 5 WHERE id = 1").execute(&mut *tx_a).await.expect("update A");
     app.outside_sql("UPDATE products SET stock = 6 WHERE id = 2").await;

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row as _;
 
-use super::{ChangeBatch, ChangeRow, InFlight, SeedCategory, SeedProduct};
+use super::{ChangeBatch, ChangeRow, InFlight};
 
 async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
     pool.begin().await
@@ -39,22 +39,6 @@ pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
         .connect(url)
         .await
         .context("connecting to PostgreSQL (is it running, and is DATABASE_URL right?)")
-}
-
-pub async fn ping(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::query("SELECT 1").execute(pool).await?;
-    Ok(())
-}
-
-pub async fn categories(pool: &PgPool) -> anyhow::Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as("SELECT slug, name FROM categories ORDER BY position, name").fetch_all(pool).await?)
-}
-
-pub async fn category_exists(pool: &PgPool, slug: &str) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM categories WHERE slug = $1)")
-        .bind(slug)
-        .fetch_one(pool)
-        .await?)
 }
 
 pub async fn products_json(pool: &PgPool, category: Option<&str>) -> anyhow::Result<String> {
@@ -111,10 +95,6 @@ pub async fn topic_changes(pool: &PgPool, topic: &str, after: i64, upto: i64) ->
     .await?)
 }
 
-pub async fn pruned_through(pool: &PgPool) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT pruned_through FROM feed_state WHERE id = 1").fetch_one(pool).await?)
-}
-
 /// With no transaction running, everything in the log is settled and the feed can
 /// start at its end; otherwise it starts at the retained log's floor and lets its
 /// gap rule sort out what is still in flight.
@@ -150,37 +130,4 @@ pub async fn prune_log(pool: &PgPool, max_age_secs: i64, max_rows: i64, not_abov
     .await?;
     tx.commit().await?;
     Ok(through)
-}
-
-pub async fn catalog_is_empty(pool: &PgPool) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM categories)").fetch_one(pool).await?)
-}
-
-pub async fn insert_catalog(pool: &PgPool, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<()> {
-    let mut tx = pool.begin().await?;
-    for (position, c) in (0_i32..).zip(categories) {
-        sqlx::query("INSERT INTO categories (slug, name, position) VALUES ($1, $2, $3)")
-            .bind(c.slug)
-            .bind(c.name)
-            .bind(position)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for p in products {
-        sqlx::query(
-            "INSERT INTO products (category_id, name, description, price_cents, stock, image) \
-             VALUES ((SELECT id FROM categories WHERE slug = $1), $2, $3, $4, $5, $6)",
-        )
-        .bind(p.category)
-        .bind(p.name)
-        .bind(p.description)
-        .bind(p.price_cents)
-        .bind(p.stock)
-        .bind(&p.image)
-        .execute(&mut *tx)
-        .await
-        .with_context(|| format!("seeding product '{}'", p.name))?;
-    }
-    tx.commit().await?;
-    Ok(())
 }

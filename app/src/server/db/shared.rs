@@ -32,6 +32,57 @@ macro_rules! shared_queries {
     ($pool:ty, $db:ty) => {
         use $crate::model::{Address, CartLine};
         use $crate::server::db::shared::{PlaceOutcome, UserRow};
+        use $crate::server::db::{SeedCategory, SeedProduct};
+
+        pub async fn ping(pool: &$pool) -> anyhow::Result<()> {
+            sqlx::query::<$db>("SELECT 1").execute(pool).await?;
+            Ok(())
+        }
+
+        pub async fn categories(pool: &$pool) -> anyhow::Result<Vec<(String, String)>> {
+            Ok(sqlx::query_as::<$db, (String, String)>("SELECT slug, name FROM categories ORDER BY position, name").fetch_all(pool).await?)
+        }
+
+        pub async fn category_exists(pool: &$pool, slug: &str) -> anyhow::Result<bool> {
+            Ok(sqlx::query_scalar::<$db, bool>("SELECT EXISTS (SELECT 1 FROM categories WHERE slug = $1)").bind(slug).fetch_one(pool).await?)
+        }
+
+        pub async fn pruned_through(pool: &$pool) -> anyhow::Result<i64> {
+            Ok(sqlx::query_scalar::<$db, i64>("SELECT pruned_through FROM feed_state WHERE id = 1").fetch_one(pool).await?)
+        }
+
+        pub async fn catalog_is_empty(pool: &$pool) -> anyhow::Result<bool> {
+            Ok(sqlx::query_scalar::<$db, bool>("SELECT NOT EXISTS (SELECT 1 FROM categories)").fetch_one(pool).await?)
+        }
+
+        pub async fn insert_catalog(pool: &$pool, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<()> {
+            let mut tx = begin_write(pool).await?;
+            for (position, c) in (0_i32..).zip(categories) {
+                sqlx::query::<$db>("INSERT INTO categories (slug, name, position) VALUES ($1, $2, $3)")
+                    .bind(c.slug)
+                    .bind(c.name)
+                    .bind(position)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for p in products {
+                sqlx::query::<$db>(
+                    "INSERT INTO products (category_id, name, description, price_cents, stock, image) \
+                     VALUES ((SELECT id FROM categories WHERE slug = $1), $2, $3, $4, $5, $6)",
+                )
+                .bind(p.category)
+                .bind(p.name)
+                .bind(p.description)
+                .bind(p.price_cents)
+                .bind(p.stock)
+                .bind(&p.image)
+                .execute(&mut *tx)
+                .await
+                .with_context(|| format!("seeding product '{}'", p.name))?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
 
         const USER_COLUMNS: &str = "id, username, password_hash, role, street, city, region, postal_code";
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{ChangeBatch, ChangeRow, SeedCategory, SeedProduct};
+use super::{ChangeBatch, ChangeRow};
 
 /// A write transaction. SQLite needs BEGIN IMMEDIATE: a deferred transaction that
 /// reads and then writes fails with SQLITE_BUSY, which busy_timeout does not cover.
@@ -48,22 +48,6 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
         .with_context(|| format!("opening the SQLite database at {url}"))
 }
 
-pub async fn ping(pool: &SqlitePool) -> anyhow::Result<()> {
-    sqlx::query("SELECT 1").execute(pool).await?;
-    Ok(())
-}
-
-pub async fn categories(pool: &SqlitePool) -> anyhow::Result<Vec<(String, String)>> {
-    Ok(sqlx::query_as("SELECT slug, name FROM categories ORDER BY position, name").fetch_all(pool).await?)
-}
-
-pub async fn category_exists(pool: &SqlitePool, slug: &str) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM categories WHERE slug = ?)")
-        .bind(slug)
-        .fetch_one(pool)
-        .await?)
-}
-
 pub async fn products_json(pool: &SqlitePool, category: Option<&str>) -> anyhow::Result<String> {
     Ok(sqlx::query_scalar(
         "SELECT coalesce(json_group_array(json(summary)), '[]') FROM \
@@ -101,10 +85,6 @@ pub async fn topic_changes(pool: &SqlitePool, topic: &str, after: i64, upto: i64
     .await?)
 }
 
-pub async fn pruned_through(pool: &SqlitePool) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar("SELECT pruned_through FROM feed_state WHERE id = 1").fetch_one(pool).await?)
-}
-
 pub async fn feed_start(pool: &SqlitePool) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT max(coalesce((SELECT max(seq) FROM change_log), 0), (SELECT pruned_through FROM feed_state WHERE id = 1))",
@@ -134,37 +114,4 @@ pub async fn prune_log(pool: &SqlitePool, max_age_secs: i64, max_rows: i64, not_
     .await?;
     tx.commit().await?;
     Ok(through)
-}
-
-pub async fn catalog_is_empty(pool: &SqlitePool) -> anyhow::Result<bool> {
-    Ok(sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM categories)").fetch_one(pool).await?)
-}
-
-pub async fn insert_catalog(pool: &SqlitePool, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<()> {
-    let mut tx = begin_write(pool).await?;
-    for (position, c) in (0_i64..).zip(categories) {
-        sqlx::query("INSERT INTO categories (slug, name, position) VALUES (?, ?, ?)")
-            .bind(c.slug)
-            .bind(c.name)
-            .bind(position)
-            .execute(&mut *tx)
-            .await?;
-    }
-    for p in products {
-        sqlx::query(
-            "INSERT INTO products (category_id, name, description, price_cents, stock, image) \
-             VALUES ((SELECT id FROM categories WHERE slug = ?), ?, ?, ?, ?, ?)",
-        )
-        .bind(p.category)
-        .bind(p.name)
-        .bind(p.description)
-        .bind(p.price_cents)
-        .bind(p.stock)
-        .bind(&p.image)
-        .execute(&mut *tx)
-        .await
-        .with_context(|| format!("seeding product '{}'", p.name))?;
-    }
-    tx.commit().await?;
-    Ok(())
 }
