@@ -145,7 +145,7 @@ impl Session {
                     }
                     Some(who) = sign_outs.next() => {
                         let answers = match who {
-                            Ok(id) => self.on_signed_out(id, id),
+                            Ok(id) => self.on_signed_out(id),
                             // Missed announcements: re-check against the database.
                             Err(broadcast::error::RecvError::Lagged(_)) => self.recheck_viewer().await,
                             Err(broadcast::error::RecvError::Closed) => Vec::new(),
@@ -162,7 +162,7 @@ impl Session {
 
     /// The user `id` signed out: if that is this socket's user, it becomes
     /// anonymous and loses every private topic.
-    fn on_signed_out(&mut self, id: CustomerId, _: CustomerId) -> Vec<Utf8Bytes> {
+    fn on_signed_out(&mut self, id: CustomerId) -> Vec<Utf8Bytes> {
         let mine = matches!(self.viewer, Viewer::Customer(me) | Viewer::Staff(me) if me == id);
         if !mine {
             return Vec::new();
@@ -175,7 +175,7 @@ impl Session {
         let (Viewer::Customer(id) | Viewer::Staff(id)) = self.viewer else { return Vec::new() };
         match self.db.user_by_id(id.0).await {
             Ok(Some(_)) => Vec::new(),
-            _ => self.on_signed_out(id, id),
+            _ => self.on_signed_out(id),
         }
     }
 

@@ -46,6 +46,9 @@ pub struct ChangeBatch {
     pub in_flight: Option<InFlight>,
 }
 
+/// How often the feed reads the log on PostgreSQL without a notification.
+const PG_FALLBACK_POLL: Duration = Duration::from_millis(500);
+
 #[derive(Clone)]
 enum Backend {
     Sqlite(SqlitePool),
@@ -131,7 +134,8 @@ impl Db {
             Backend::Postgres(pool) => {
                 let mut listener = PgListener::connect_with(pool).await.context("connecting the LISTEN connection")?;
                 listener.listen(postgres::CHANGES_CHANNEL).await.context("LISTEN on the change channel")?;
-                Wakeups::Notify { listener, commits: self.commits.clone(), poll }
+                // NOTIFY wakes the feed; the poll only covers lost notifications.
+                Wakeups::Notify { listener, commits: self.commits.clone(), poll: poll.max(PG_FALLBACK_POLL) }
             }
         })
     }
