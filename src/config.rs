@@ -33,6 +33,52 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations and exit
     Migrate(DbArgs),
+    /// Migrate, then load the demo catalog into an empty database
+    Seed(DbArgs),
+    /// Manage accounts
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens for other systems (the JSON API under /api/v1)
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; with --staff it may use the staff console at /admin.
+    ///
+    /// The password is asked for twice on the terminal, or read from the first
+    /// line of standard input with --password-stdin (for scripts).
+    Add {
+        /// 3 to 40 letters, digits, '.', '_' or '-'
+        username: String,
+        /// Make the account staff
+        #[arg(long)]
+        staff: bool,
+        /// Read the password from the first line of standard input
+        #[arg(long)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (once: only its hash is stored).
+    ///
+    /// Use it as `Authorization: Bearer <token>` on /api/v1. Staff can list and
+    /// revoke tokens in the console at /admin/tokens.
+    Create {
+        /// What the token is for, e.g. "warehouse sync"
+        #[arg(long)]
+        name: String,
+        /// read: list and read products and orders; write: also change them
+        #[arg(long, default_value = "read", value_parser = ["read", "write"])]
+        scope: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

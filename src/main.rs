@@ -1,19 +1,37 @@
+use std::process::ExitCode;
+
 use clap::Parser as _;
-use livecart::config::{Cli, Command};
+use livecart::cli;
+use livecart::config::{Cli, Command, TokenCommand, UserCommand};
 use livecart::startup::Application;
 use livecart::telemetry;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let cli = Cli::parse();
     telemetry::init(&cli.log);
-    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
-        Command::Serve(args) => {
-            let config = args.into_config()?;
-            let app = Application::build(config).await?;
-            tracing::info!("livecart is up: open http://{}/ in your browser", app.address());
-            app.run_until_stopped().await
+    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate(args) => cli::migrate(&args.database_url).await,
+        Command::Seed(args) => cli::seed(&args.database_url).await,
+        Command::User(UserCommand::Add { username, staff, password_stdin, db }) => {
+            cli::add_user(&db.database_url, &username, staff, password_stdin).await
         }
-        Command::Migrate(args) => livecart::startup::migrate_only(&args.database_url).await,
+        Command::Token(TokenCommand::Create { name, scope, db }) => cli::create_token(&db.database_url, &name, &scope).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            // The causes, one per line: what failed, then why.
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+async fn serve(args: livecart::config::ServeArgs) -> anyhow::Result<()> {
+    let config = args.into_config()?;
+    let app = Application::build(config).await?;
+    tracing::info!("livecart is up: open http://{}/ in your browser", app.address());
+    app.run_until_stopped().await
 }

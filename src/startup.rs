@@ -40,6 +40,12 @@ impl Application {
         if config.seed {
             seed::seed_if_empty(&db).await.context("seeding the demo catalog")?;
         }
+        if !db.has_staff().await? {
+            tracing::info!(
+                "no staff account yet: create one with `livecart user add --staff <name>` \
+                 (`cargo run -- user add --staff <name>` from a checkout), then sign in and open /admin"
+            );
+        }
         let hub = Arc::new(Hub::new(config.limits.socket_queue));
         let feed = FeedHealth::default();
         tokio::spawn(run_feed(db.clone(), hub.clone(), config.limits.feed_poll, feed.clone()));
@@ -108,14 +114,6 @@ fn session_layer(store: SessionBackend, config: &Config) -> SessionManagerLayer<
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
-}
-
-/// `livecart migrate`: apply migrations and stop.
-pub async fn migrate_only(database_url: &str) -> anyhow::Result<()> {
-    let db = Db::connect(database_url).await?;
-    db.migrate().await?;
-    tracing::info!(database = db.backend_name(), "migrations applied");
-    Ok(())
 }
 
 async fn shutdown_signal() {

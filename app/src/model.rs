@@ -13,4 +13,4 @@ mod product;
 pub use ids::{CategorySlug, CustomerId, IdError, OrderId, ProductId};
 pub use money::{Currency, Money};
 pub use order::{Address, CartLine, Order, OrderLine, OrderStatus, OrderSummary, User};
-pub use product::{Category, Keyed, Product, ProductSummary};
+pub use product::{Category, Keyed, Product, ProductDraft, ProductSummary, StaffProduct, check_stock};

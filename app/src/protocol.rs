@@ -41,6 +41,8 @@ pub enum Topic {
     Product(ProductId),
     /// One customer's orders, as summaries.
     Orders(CustomerId),
+    /// Every customer's orders, as summaries (staff only).
+    AllOrders,
     /// One order in full.
     Order(OrderId),
 }
@@ -48,7 +50,7 @@ pub enum Topic {
 /// Why a topic name did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TopicError {
-    #[error("unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, orders:<customer>, order:<id>)")]
+    #[error("unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, orders, orders:<customer>, order:<id>)")]
     Unknown(String),
     #[error("bad topic '{topic}': {source}")]
     BadId { topic: String, source: IdError },
@@ -68,6 +70,7 @@ impl fmt::Display for Topic {
             Topic::Category(slug) => write!(f, "category:{slug}"),
             Topic::Product(id) => write!(f, "product:{id}"),
             Topic::Orders(id) => write!(f, "orders:{id}"),
+            Topic::AllOrders => f.write_str("orders"),
             Topic::Order(id) => write!(f, "order:{id}"),
         }
     }
@@ -81,6 +84,7 @@ impl FromStr for Topic {
         let bad = |source| TopicError::BadId { topic: short(), source };
         match s.split_once(':') {
             None if s == "catalog" => Ok(Topic::Catalog),
+            None if s == "orders" => Ok(Topic::AllOrders),
             Some(("category", slug)) => slug.parse().map(Topic::Category).map_err(bad),
             Some(("product", id)) => id.parse().map(Topic::Product).map_err(bad),
             Some(("orders", id)) => id.parse().map(Topic::Orders).map_err(bad),
@@ -216,6 +220,7 @@ mod tests {
             Topic::Category(CategorySlug::parse("coffee-tea").expect("slug")),
             Topic::Product(ProductId(42)),
             Topic::Orders(CustomerId(7)),
+            Topic::AllOrders,
             Topic::Order(OrderId(9)),
         ];
         let printed: Vec<String> = topics.iter().map(ToString::to_string).collect();

@@ -7,6 +7,8 @@ pub mod passwords;
 pub mod queries;
 pub mod seed;
 pub mod sessions;
+pub mod staff;
+pub mod tokens;
 
 pub use context::{ServerContext, Viewer, Watermark};
 pub use db::{ChangeBatch, ChangeRow, Db, InFlight, PlaceOutcome, UserRow, Wakeups};

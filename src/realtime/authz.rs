@@ -10,10 +10,12 @@ use app::server::Viewer;
 pub fn may_subscribe(viewer: &Viewer, topic: &Topic, order_owner: Option<CustomerId>) -> Result<(), ErrorCode> {
     match (viewer, topic) {
         (_, Topic::Catalog | Topic::Category(_) | Topic::Product(_)) => Ok(()),
-        (Viewer::Staff(_), Topic::Orders(_) | Topic::Order(_)) => Ok(()),
+        (Viewer::Staff(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_)) => Ok(()),
         (Viewer::Customer(me), Topic::Orders(customer)) if me == customer => Ok(()),
         (Viewer::Customer(me), Topic::Order(_)) if order_owner.as_ref() == Some(me) => Ok(()),
-        (Viewer::Anonymous | Viewer::Customer(_), Topic::Orders(_) | Topic::Order(_)) => Err(ErrorCode::Forbidden),
+        (Viewer::Anonymous | Viewer::Customer(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_)) => {
+            Err(ErrorCode::Forbidden)
+        }
     }
 }
 
@@ -44,6 +46,9 @@ mod tests {
             (Viewer::Customer(alice), order.clone(), Some(bob), Err(ErrorCode::Forbidden)),
             (Viewer::Customer(alice), order.clone(), None, Err(ErrorCode::Forbidden)),
             (Viewer::Staff(bob), Topic::Orders(alice), None, Ok(())),
+            (Viewer::Staff(bob), Topic::AllOrders, None, Ok(())),
+            (Viewer::Customer(alice), Topic::AllOrders, None, Err(ErrorCode::Forbidden)),
+            (Viewer::Anonymous, Topic::AllOrders, None, Err(ErrorCode::Forbidden)),
             (Viewer::Staff(bob), order, Some(alice), Ok(())),
         ];
         for (viewer, topic, owner, expected) in cases {

@@ -11,7 +11,6 @@ mod ssr {
     use tower_sessions::Session;
 
     use crate::error::AppError;
-    use crate::server::passwords;
 
     pub async fn session() -> Result<Session, AppError> {
         leptos_axum::extract::<Session>().await.map_err(|e| AppError::internal(anyhow::anyhow!("no session layer: {e}")))
@@ -23,27 +22,7 @@ mod ssr {
         }
     }
 
-    /// 3 to 40 letters, digits, '.', '_' or '-'.
-    pub fn check_username(username: &str) -> Result<String, AppError> {
-        let u = username.trim();
-        let ok_chars = u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-        if !(3..=40).contains(&u.chars().count()) || !ok_chars {
-            return Err(AppError::validation("username", "use 3 to 40 letters, digits, '.', '_' or '-'"));
-        }
-        Ok(u.to_string())
-    }
-
-    /// OWASP: at least 8 characters, long passphrases welcome, no composition rules.
-    pub fn check_password(password: &str) -> Result<(), AppError> {
-        let n = password.chars().count();
-        if n < passwords::MIN_LEN {
-            return Err(AppError::validation("password", format!("use at least {} characters", passwords::MIN_LEN)));
-        }
-        if n > passwords::MAX_LEN {
-            return Err(AppError::validation("password", format!("use at most {} characters", passwords::MAX_LEN)));
-        }
-        Ok(())
-    }
+    pub use crate::server::passwords::{check_password, check_username};
 
     /// Only same-site paths; anything else goes home.
     pub fn safe_next(next: Option<String>) -> String {

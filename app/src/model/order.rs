@@ -16,6 +16,51 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
+    pub const ALL: [OrderStatus; 5] =
+        [OrderStatus::Placed, OrderStatus::Paid, OrderStatus::Shipped, OrderStatus::Delivered, OrderStatus::Cancelled];
+
+    /// The name on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "placed",
+            OrderStatus::Paid => "paid",
+            OrderStatus::Shipped => "shipped",
+            OrderStatus::Delivered => "delivered",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The statuses an order may move to from `self`: placed → paid → shipped →
+    /// delivered, and cancelled from placed or paid.
+    pub fn next(self) -> &'static [OrderStatus] {
+        match self {
+            OrderStatus::Placed => &[OrderStatus::Paid, OrderStatus::Cancelled],
+            OrderStatus::Paid => &[OrderStatus::Shipped, OrderStatus::Cancelled],
+            OrderStatus::Shipped => &[OrderStatus::Delivered],
+            OrderStatus::Delivered | OrderStatus::Cancelled => &[],
+        }
+    }
+
+    /// The statuses an order may reach `self` from.
+    pub fn previous(self) -> Vec<OrderStatus> {
+        Self::ALL.into_iter().filter(|s| s.next().contains(&self)).collect()
+    }
+
+    pub fn can_move_to(self, to: OrderStatus) -> bool {
+        self.next().contains(&to)
+    }
+
+    /// What staff press to move an order here.
+    pub fn action(self) -> &'static str {
+        match self {
+            OrderStatus::Placed => "Place",
+            OrderStatus::Paid => "Mark paid",
+            OrderStatus::Shipped => "Ship",
+            OrderStatus::Delivered => "Mark delivered",
+            OrderStatus::Cancelled => "Cancel",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             OrderStatus::Placed => "Placed",
@@ -24,6 +69,15 @@ impl OrderStatus {
             OrderStatus::Delivered => "Delivered",
             OrderStatus::Cancelled => "Cancelled",
         }
+    }
+}
+
+impl std::str::FromStr for OrderStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| {
+            format!("unknown status '{}' (expected placed, paid, shipped, delivered or cancelled)", s.chars().take(40).collect::<String>())
+        })
     }
 }
 
@@ -85,6 +139,9 @@ pub struct OrderSummary {
     pub total: Money,
     /// Units over all lines.
     pub items: i64,
+    /// The customer's username (staff see every customer's orders).
+    #[serde(default)]
+    pub customer: String,
     /// RFC 3339, UTC.
     pub created_at: String,
 }
@@ -100,6 +157,29 @@ pub struct Order {
     pub lines: Vec<OrderLine>,
     pub created_at: String,
     pub updated_at: String,
+    /// When each later step of the lifecycle happened (RFC 3339, UTC).
+    #[serde(default)]
+    pub paid_at: Option<String>,
+    #[serde(default)]
+    pub shipped_at: Option<String>,
+    #[serde(default)]
+    pub delivered_at: Option<String>,
+    #[serde(default)]
+    pub cancelled_at: Option<String>,
+}
+
+impl Order {
+    /// The steps the order went through, oldest first, with when they happened.
+    pub fn timeline(&self) -> Vec<(OrderStatus, String)> {
+        let steps = [
+            (OrderStatus::Placed, Some(&self.created_at)),
+            (OrderStatus::Paid, self.paid_at.as_ref()),
+            (OrderStatus::Shipped, self.shipped_at.as_ref()),
+            (OrderStatus::Delivered, self.delivered_at.as_ref()),
+            (OrderStatus::Cancelled, self.cancelled_at.as_ref()),
+        ];
+        steps.into_iter().filter_map(|(status, at)| at.map(|at| (status, at.clone()))).collect()
+    }
 }
 
 impl Keyed for OrderSummary {
@@ -148,7 +228,28 @@ mod tests {
 
     #[test]
     fn order_summaries_sort_newest_first() {
-        let s = |id| OrderSummary { id: OrderId(id), status: OrderStatus::Placed, total: Money::usd(0), items: 1, created_at: String::new() };
+        let s = |id| OrderSummary {
+            id: OrderId(id),
+            status: OrderStatus::Placed,
+            total: Money::usd(0),
+            items: 1,
+            customer: String::new(),
+            created_at: String::new(),
+        };
         assert!(s(10).sort_key() < s(9).sort_key());
+    }
+
+    #[test]
+    fn the_lifecycle_only_moves_forward() {
+        use OrderStatus::*;
+        let legal = [(Placed, Paid), (Placed, Cancelled), (Paid, Shipped), (Paid, Cancelled), (Shipped, Delivered)];
+        for from in OrderStatus::ALL {
+            for to in OrderStatus::ALL {
+                assert_eq!(from.can_move_to(to), legal.contains(&(from, to)), "{from} -> {to}");
+            }
+        }
+        assert_eq!(Cancelled.previous(), vec![Placed, Paid]);
+        assert_eq!("shipped".parse::<OrderStatus>(), Ok(Shipped));
+        assert!("lost".parse::<OrderStatus>().is_err());
     }
 }

@@ -23,6 +23,76 @@ pub struct Product {
     pub description: String,
 }
 
+/// A product as staff see it: archived ones too.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StaffProduct {
+    #[serde(flatten)]
+    pub product: Product,
+    pub archived: bool,
+}
+
+/// What staff enter to create or edit a product. Checked by [`ProductDraft::validated`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ProductDraft {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub category: String,
+    /// Price in minor units (cents).
+    pub price_minor: i64,
+    pub stock: i64,
+    #[serde(default)]
+    pub image: String,
+}
+
+impl ProductDraft {
+    pub const MAX_NAME: usize = 200;
+    pub const MAX_DESCRIPTION: usize = 5000;
+    /// Ten million dollars: well past anything a shop sells, far from overflow.
+    pub const MAX_PRICE_MINOR: i64 = 1_000_000_000;
+    pub const MAX_STOCK: i64 = 1_000_000_000;
+
+    /// Trimmed and within bounds; the first problem (field, message) otherwise.
+    pub fn validated(&self) -> Result<ProductDraft, (&'static str, String)> {
+        let name = self.name.trim();
+        if name.is_empty() || name.chars().count() > Self::MAX_NAME {
+            return Err(("name", format!("name must be 1 to {} characters", Self::MAX_NAME)));
+        }
+        let description = self.description.trim();
+        if description.chars().count() > Self::MAX_DESCRIPTION {
+            return Err(("description", format!("description is over {} characters", Self::MAX_DESCRIPTION)));
+        }
+        let category = CategorySlug::parse(self.category.trim()).map_err(|e| ("category", e.to_string()))?;
+        if !(0..=Self::MAX_PRICE_MINOR).contains(&self.price_minor) {
+            return Err(("price_minor", format!("price must be between 0 and {} cents", Self::MAX_PRICE_MINOR)));
+        }
+        check_stock(self.stock).map_err(|m| ("stock", m))?;
+        let image = self.image.trim();
+        if !(image.is_empty() || (image.starts_with('/') && !image.starts_with("//") && image.len() <= 300)) {
+            return Err(("image", "image must be a path on this site, e.g. /media/12".to_string()));
+        }
+        Ok(ProductDraft {
+            name: name.to_string(),
+            description: description.to_string(),
+            category: category.as_str().to_string(),
+            price_minor: self.price_minor,
+            stock: self.stock,
+            image: image.to_string(),
+        })
+    }
+}
+
+/// A stock level the shop accepts: 0 to [`ProductDraft::MAX_STOCK`].
+pub fn check_stock(stock: i64) -> Result<i64, String> {
+    if (0..=ProductDraft::MAX_STOCK).contains(&stock) {
+        Ok(stock)
+    } else if stock < 0 {
+        Err(format!("stock cannot go below 0 (would be {stock})"))
+    } else {
+        Err(format!("stock cannot exceed {}", ProductDraft::MAX_STOCK))
+    }
+}
+
 /// A product category.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Category {

@@ -5,7 +5,7 @@ mod postgres;
 pub(crate) mod shared;
 mod sqlite;
 
-pub use shared::{PlaceOutcome, UserRow};
+pub use shared::{MoveOutcome, PlaceOutcome, ProductRow, StockOutcome, TokenRow, UserRow};
 
 use std::fmt;
 use std::sync::Arc;
@@ -229,6 +229,86 @@ impl Db {
         dispatch!(self.order_json(id))
     }
 
+    /// Every customer's newest orders (at most `limit`), as a JSON array of summaries.
+    pub async fn all_orders_json(&self, status: Option<&str>, limit: i64) -> anyhow::Result<String> {
+        dispatch!(self.all_orders_json(status, limit))
+    }
+
+    pub async fn staff_products(&self) -> anyhow::Result<Vec<ProductRow>> {
+        dispatch!(self.staff_products())
+    }
+
+    pub async fn staff_product(&self, id: i64) -> anyhow::Result<Option<ProductRow>> {
+        dispatch!(self.staff_product(id))
+    }
+
+    /// The new product's id; `None` when its category does not exist.
+    pub async fn create_product(&self, draft: &crate::model::ProductDraft) -> anyhow::Result<Option<i64>> {
+        let id = dispatch!(self.create_product(draft))?;
+        self.notify_commit();
+        Ok(id)
+    }
+
+    /// `Ok(false)`: no such product; `Err(())`: no such category.
+    pub async fn update_product(&self, id: i64, draft: &crate::model::ProductDraft) -> anyhow::Result<Result<bool, ()>> {
+        let done = dispatch!(self.update_product(id, draft))?;
+        self.notify_commit();
+        Ok(done)
+    }
+
+    /// Set the stock to `value`, or add `value` to it (`set` false), within 0..=`max`.
+    pub async fn change_stock(&self, id: i64, value: i64, set: bool, max: i64) -> anyhow::Result<StockOutcome> {
+        let outcome = dispatch!(self.change_stock(id, value, set, max))?;
+        self.notify_commit();
+        Ok(outcome)
+    }
+
+    pub async fn set_archived(&self, id: i64, archived: bool) -> anyhow::Result<bool> {
+        let done = dispatch!(self.set_archived(id, archived))?;
+        self.notify_commit();
+        Ok(done)
+    }
+
+    pub async fn create_category(&self, slug: &str, name: &str) -> anyhow::Result<bool> {
+        dispatch!(self.create_category(slug, name))
+    }
+
+    pub async fn rename_category(&self, slug: &str, name: &str) -> anyhow::Result<bool> {
+        dispatch!(self.rename_category(slug, name))
+    }
+
+    /// Move an order along its lifecycle (see `shared::move_order`).
+    pub async fn move_order(&self, id: i64, to: crate::model::OrderStatus) -> anyhow::Result<MoveOutcome> {
+        let outcome = dispatch!(self.move_order(id, to))?;
+        self.notify_commit();
+        Ok(outcome)
+    }
+
+    pub async fn create_token(&self, name: &str, hash: &str, scope: &str, created_by: Option<i64>) -> anyhow::Result<i64> {
+        dispatch!(self.create_token(name, hash, scope, created_by))
+    }
+
+    pub async fn tokens(&self) -> anyhow::Result<Vec<TokenRow>> {
+        dispatch!(self.tokens())
+    }
+
+    pub async fn revoke_token(&self, id: i64) -> anyhow::Result<bool> {
+        dispatch!(self.revoke_token(id))
+    }
+
+    /// The id and scope of the live token with this hash.
+    pub async fn use_token(&self, hash: &str) -> anyhow::Result<Option<(i64, String)>> {
+        dispatch!(self.use_token(hash))
+    }
+
+    pub async fn insert_image(&self, content_type: &str, bytes: &[u8]) -> anyhow::Result<i64> {
+        dispatch!(self.insert_image(content_type, bytes))
+    }
+
+    pub async fn image(&self, id: i64) -> anyhow::Result<Option<(String, Vec<u8>)>> {
+        dispatch!(self.image(id))
+    }
+
     /// The session store on this database, with its table created.
     pub async fn session_store(&self) -> anyhow::Result<super::sessions::SessionBackend> {
         use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
@@ -244,6 +324,11 @@ impl Db {
                 super::sessions::SessionBackend::Postgres(store)
             }
         })
+    }
+
+    /// Whether any staff account exists.
+    pub async fn has_staff(&self) -> anyhow::Result<bool> {
+        dispatch!(self.has_staff())
     }
 
     /// True when the catalog has no categories yet (a fresh database).

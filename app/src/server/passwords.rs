@@ -7,8 +7,32 @@ use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier 
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
+use crate::error::AppError;
+
 pub const MIN_LEN: usize = 8;
 pub const MAX_LEN: usize = 256;
+
+/// 3 to 40 letters, digits, '.', '_' or '-'.
+pub fn check_username(username: &str) -> Result<String, AppError> {
+    let u = username.trim();
+    let ok_chars = u.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !(3..=40).contains(&u.chars().count()) || !ok_chars {
+        return Err(AppError::validation("username", "use 3 to 40 letters, digits, '.', '_' or '-'"));
+    }
+    Ok(u.to_string())
+}
+
+/// OWASP: at least 8 characters, long passphrases welcome, no composition rules.
+pub fn check_password(password: &str) -> Result<(), AppError> {
+    let n = password.chars().count();
+    if n < MIN_LEN {
+        return Err(AppError::validation("password", format!("use at least {MIN_LEN} characters")));
+    }
+    if n > MAX_LEN {
+        return Err(AppError::validation("password", format!("use at most {MAX_LEN} characters")));
+    }
+    Ok(())
+}
 
 /// OWASP: argon2id, m = 19 MiB, t = 2, p = 1.
 fn argon2() -> anyhow::Result<Argon2<'static>> {

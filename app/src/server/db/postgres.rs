@@ -14,7 +14,28 @@ async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, s
     pool.begin().await
 }
 
+/// The current time as stored.
+const NOW: &str = "now()";
+
+/// A stored time column as RFC 3339 text.
+fn text_time(column: &str) -> String {
+    format!("rfc3339({column})")
+}
+
 super::shared::shared_queries!(PgPool, sqlx::Postgres);
+
+/// The newest orders of every customer (optionally in one status), as summaries.
+pub async fn all_orders_json(pool: &PgPool, status: Option<&str>, limit: i64) -> anyhow::Result<String> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(json_agg(summary ORDER BY id DESC), '[]')::text FROM \
+         (SELECT j.id, j.summary FROM order_json j JOIN orders o ON o.id = j.id \
+          WHERE $1::text IS NULL OR o.status = $1 ORDER BY j.id DESC LIMIT $2) AS newest",
+    )
+    .bind(status)
+    .bind(limit)
+    .fetch_one(pool)
+    .await?)
+}
 
 pub async fn orders_json(pool: &PgPool, customer: i64) -> anyhow::Result<String> {
     Ok(sqlx::query_scalar(

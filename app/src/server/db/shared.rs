@@ -28,10 +28,55 @@ pub enum PlaceOutcome {
     UnknownProduct(i64),
 }
 
+/// A product row as staff see it (archived ones too).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProductRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub stock: i64,
+    pub units_sold: i64,
+    pub image: String,
+    pub archived: bool,
+}
+
+/// What adjusting stock came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockOutcome {
+    /// The new stock level.
+    Set(i64),
+    NoSuchProduct,
+    /// The change would take stock below 0 or over the maximum; stock is `current`.
+    OutOfRange { current: i64 },
+}
+
+/// What moving an order along its lifecycle came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveOutcome {
+    Moved,
+    NoSuchOrder,
+    /// Not allowed from the order's current status.
+    Illegal { from: crate::model::OrderStatus },
+}
+
+/// A stored API token (its hash only).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub scope: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
 macro_rules! shared_queries {
     ($pool:ty, $db:ty) => {
-        use $crate::model::{Address, CartLine};
-        use $crate::server::db::shared::{PlaceOutcome, UserRow};
+        use $crate::model::{Address, CartLine, OrderStatus, ProductDraft};
+        use $crate::server::db::shared::{MoveOutcome, PlaceOutcome, ProductRow, StockOutcome, TokenRow, UserRow};
         use $crate::server::db::{SeedCategory, SeedProduct};
 
         pub async fn ping(pool: &$pool) -> anyhow::Result<()> {
@@ -49,6 +94,10 @@ macro_rules! shared_queries {
 
         pub async fn pruned_through(pool: &$pool) -> anyhow::Result<i64> {
             Ok(sqlx::query_scalar::<$db, i64>("SELECT pruned_through FROM feed_state WHERE id = 1").fetch_one(pool).await?)
+        }
+
+        pub async fn has_staff(pool: &$pool) -> anyhow::Result<bool> {
+            Ok(sqlx::query_scalar::<$db, bool>("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'staff')").fetch_one(pool).await?)
         }
 
         pub async fn catalog_is_empty(pool: &$pool) -> anyhow::Result<bool> {
@@ -168,14 +217,14 @@ macro_rules! shared_queries {
             for (line_no, line) in (1_i32..).zip(lines) {
                 let sold = sqlx::query_as::<$db, (String, i64)>(
                     "UPDATE products SET stock = stock - $1, units_sold = units_sold + $1 \
-                     WHERE id = $2 AND stock >= $1 RETURNING name, price_cents",
+                     WHERE id = $2 AND stock >= $1 AND archived_at IS NULL RETURNING name, price_cents",
                 )
                 .bind(line.quantity)
                 .bind(line.product_id.0)
                 .fetch_optional(&mut *tx)
                 .await?;
                 let Some((name, price)) = sold else {
-                    let left = sqlx::query_as::<$db, (String, i64)>("SELECT name, stock FROM products WHERE id = $1")
+                    let left = sqlx::query_as::<$db, (String, i64)>("SELECT name, stock FROM products WHERE id = $1 AND archived_at IS NULL")
                         .bind(line.product_id.0)
                         .fetch_optional(&mut *tx)
                         .await?;
@@ -214,6 +263,235 @@ macro_rules! shared_queries {
                 .await?;
             tx.commit().await?;
             Ok(PlaceOutcome::Placed(order))
+        }
+
+        const PRODUCT_COLUMNS: &str = "p.id, p.name, p.description, c.slug AS category, p.price_cents, p.currency, p.stock, \
+                                       p.units_sold, p.image, (p.archived_at IS NOT NULL) AS archived \
+                                       FROM products p JOIN categories c ON c.id = p.category_id";
+
+        /// Every product, archived ones too, by name.
+        pub async fn staff_products(pool: &$pool) -> anyhow::Result<Vec<ProductRow>> {
+            Ok(sqlx::query_as::<$db, ProductRow>(&format!("SELECT {PRODUCT_COLUMNS} ORDER BY lower(p.name), p.id")).fetch_all(pool).await?)
+        }
+
+        pub async fn staff_product(pool: &$pool, id: i64) -> anyhow::Result<Option<ProductRow>> {
+            Ok(sqlx::query_as::<$db, ProductRow>(&format!("SELECT {PRODUCT_COLUMNS} WHERE p.id = $1")).bind(id).fetch_optional(pool).await?)
+        }
+
+        /// The new product's id, or `None` when the category does not exist.
+        pub async fn create_product(pool: &$pool, d: &ProductDraft) -> anyhow::Result<Option<i64>> {
+            Ok(sqlx::query_scalar::<$db, i64>(
+                "INSERT INTO products (category_id, name, description, price_cents, stock, image) \
+                 SELECT id, $2, $3, $4, $5, $6 FROM categories WHERE slug = $1 RETURNING id",
+            )
+            .bind(&d.category)
+            .bind(&d.name)
+            .bind(&d.description)
+            .bind(d.price_minor)
+            .bind(d.stock)
+            .bind(&d.image)
+            .fetch_optional(pool)
+            .await?)
+        }
+
+        /// `Ok(false)` when there is no such product; `Err` names a missing category.
+        pub async fn update_product(pool: &$pool, id: i64, d: &ProductDraft) -> anyhow::Result<Result<bool, ()>> {
+            let mut tx = begin_write(pool).await?;
+            let Some(category) = sqlx::query_scalar::<$db, i64>("SELECT id FROM categories WHERE slug = $1")
+                .bind(&d.category)
+                .fetch_optional(&mut *tx)
+                .await?
+            else {
+                return Ok(Err(()));
+            };
+            let done = sqlx::query::<$db>(&format!(
+                "UPDATE products SET category_id = $1, name = $2, description = $3, price_cents = $4, stock = $5, \
+                 image = $6, updated_at = {NOW} WHERE id = $7"
+            ))
+            .bind(category)
+            .bind(&d.name)
+            .bind(&d.description)
+            .bind(d.price_minor)
+            .bind(d.stock)
+            .bind(&d.image)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            tx.commit().await?;
+            Ok(Ok(done == 1))
+        }
+
+        /// Add `delta` to the stock (`set` false) or set it to `value` (`set` true),
+        /// keeping it within 0..=max, atomically.
+        pub async fn change_stock(pool: &$pool, id: i64, value: i64, set: bool, max: i64) -> anyhow::Result<StockOutcome> {
+            let sql = if set {
+                format!("UPDATE products SET stock = $1, updated_at = {NOW} WHERE id = $2 AND $1 BETWEEN 0 AND $3 RETURNING stock")
+            } else {
+                format!("UPDATE products SET stock = stock + $1, updated_at = {NOW} WHERE id = $2 AND stock + $1 BETWEEN 0 AND $3 RETURNING stock")
+            };
+            let mut tx = begin_write(pool).await?;
+            let new = sqlx::query_scalar::<$db, i64>(&sql).bind(value).bind(id).bind(max).fetch_optional(&mut *tx).await?;
+            let outcome = match new {
+                Some(stock) => StockOutcome::Set(stock),
+                None => match sqlx::query_scalar::<$db, i64>("SELECT stock FROM products WHERE id = $1").bind(id).fetch_optional(&mut *tx).await? {
+                    Some(current) => StockOutcome::OutOfRange { current },
+                    None => StockOutcome::NoSuchProduct,
+                },
+            };
+            tx.commit().await?;
+            Ok(outcome)
+        }
+
+        /// Archive or bring back a product. `false` when there is no such product.
+        pub async fn set_archived(pool: &$pool, id: i64, archived: bool) -> anyhow::Result<bool> {
+            let sql = if archived {
+                format!("UPDATE products SET archived_at = coalesce(archived_at, {NOW}) WHERE id = $1")
+            } else {
+                "UPDATE products SET archived_at = NULL WHERE id = $1".to_string()
+            };
+            Ok(sqlx::query::<$db>(&sql).bind(id).execute(pool).await?.rows_affected() == 1)
+        }
+
+        /// `false` when the slug is taken.
+        pub async fn create_category(pool: &$pool, slug: &str, name: &str) -> anyhow::Result<bool> {
+            let inserted = sqlx::query::<$db>(
+                "INSERT INTO categories (slug, name, position) \
+                 VALUES ($1, $2, (SELECT coalesce(max(position), 0) + 1 FROM categories))",
+            )
+            .bind(slug)
+            .bind(name)
+            .execute(pool)
+            .await;
+            match inserted {
+                Ok(_) => Ok(true),
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        }
+
+        /// `false` when there is no such category.
+        pub async fn rename_category(pool: &$pool, slug: &str, name: &str) -> anyhow::Result<bool> {
+            Ok(sqlx::query::<$db>("UPDATE categories SET name = $2 WHERE slug = $1").bind(slug).bind(name).execute(pool).await?.rows_affected() == 1)
+        }
+
+        /// Move an order to `to`, stamping when, if its current status allows it.
+        /// Cancelling puts every line's units back in stock, in the same
+        /// transaction, and only the one time the status actually changes.
+        pub async fn move_order(pool: &$pool, id: i64, to: OrderStatus) -> anyhow::Result<MoveOutcome> {
+            let from: Vec<String> = to.previous().into_iter().map(|s| format!("'{}'", s.as_str())).collect();
+            if from.is_empty() {
+                return Ok(match sqlx::query_scalar::<$db, String>("SELECT status FROM orders WHERE id = $1").bind(id).fetch_optional(pool).await? {
+                    Some(status) => MoveOutcome::Illegal { from: status.parse().map_err(anyhow::Error::msg)? },
+                    None => MoveOutcome::NoSuchOrder,
+                });
+            }
+            let stamp = match to {
+                OrderStatus::Paid => "paid_at",
+                OrderStatus::Shipped => "shipped_at",
+                OrderStatus::Delivered => "delivered_at",
+                OrderStatus::Cancelled => "cancelled_at",
+                OrderStatus::Placed => "created_at",
+            };
+            let mut tx = begin_write(pool).await?;
+            let moved = sqlx::query::<$db>(&format!(
+                "UPDATE orders SET status = $1, {stamp} = {NOW}, updated_at = {NOW} WHERE id = $2 AND status IN ({})",
+                from.join(", ")
+            ))
+            .bind(to.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if moved == 0 {
+                let current = sqlx::query_scalar::<$db, String>("SELECT status FROM orders WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+                tx.rollback().await?;
+                return Ok(match current {
+                    Some(status) => MoveOutcome::Illegal { from: status.parse().map_err(anyhow::Error::msg)? },
+                    None => MoveOutcome::NoSuchOrder,
+                });
+            }
+            if to == OrderStatus::Cancelled {
+                let lines = sqlx::query_as::<$db, (i64, i64)>(
+                    "SELECT product_id, quantity FROM order_lines WHERE order_id = $1 ORDER BY product_id",
+                )
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+                for (product, quantity) in lines {
+                    sqlx::query::<$db>(&format!(
+                        "UPDATE products SET stock = stock + $1, \
+                         units_sold = CASE WHEN units_sold >= $1 THEN units_sold - $1 ELSE 0 END, updated_at = {NOW} \
+                         WHERE id = $2"
+                    ))
+                    .bind(quantity)
+                    .bind(product)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            tx.commit().await?;
+            Ok(MoveOutcome::Moved)
+        }
+
+        pub async fn create_token(pool: &$pool, name: &str, hash: &str, scope: &str, created_by: Option<i64>) -> anyhow::Result<i64> {
+            Ok(sqlx::query_scalar::<$db, i64>(
+                "INSERT INTO api_tokens (name, token_hash, scope, created_by) VALUES ($1, $2, $3, $4) RETURNING id",
+            )
+            .bind(name)
+            .bind(hash)
+            .bind(scope)
+            .bind(created_by)
+            .fetch_one(pool)
+            .await?)
+        }
+
+        /// Every token, newest first (hashes stay in the database).
+        pub async fn tokens(pool: &$pool) -> anyhow::Result<Vec<TokenRow>> {
+            Ok(sqlx::query_as::<$db, TokenRow>(&format!(
+                "SELECT id, name, scope, {ts_created} AS created_at, {ts_used} AS last_used_at, {ts_revoked} AS revoked_at \
+                 FROM api_tokens ORDER BY id DESC",
+                ts_created = text_time("created_at"),
+                ts_used = text_time("last_used_at"),
+                ts_revoked = text_time("revoked_at"),
+            ))
+            .fetch_all(pool)
+            .await?)
+        }
+
+        /// `false` when there is no such live token.
+        pub async fn revoke_token(pool: &$pool, id: i64) -> anyhow::Result<bool> {
+            Ok(sqlx::query::<$db>(&format!("UPDATE api_tokens SET revoked_at = {NOW} WHERE id = $1 AND revoked_at IS NULL"))
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+                == 1)
+        }
+
+        /// The scope of a live token with this hash, noting its use.
+        pub async fn use_token(pool: &$pool, hash: &str) -> anyhow::Result<Option<(i64, String)>> {
+            Ok(sqlx::query_as::<$db, (i64, String)>(&format!(
+                "UPDATE api_tokens SET last_used_at = {NOW} WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id, scope"
+            ))
+            .bind(hash)
+            .fetch_optional(pool)
+            .await?)
+        }
+
+        pub async fn insert_image(pool: &$pool, content_type: &str, bytes: &[u8]) -> anyhow::Result<i64> {
+            Ok(sqlx::query_scalar::<$db, i64>("INSERT INTO images (content_type, bytes) VALUES ($1, $2) RETURNING id")
+                .bind(content_type)
+                .bind(bytes)
+                .fetch_one(pool)
+                .await?)
+        }
+
+        pub async fn image(pool: &$pool, id: i64) -> anyhow::Result<Option<(String, Vec<u8>)>> {
+            Ok(sqlx::query_as::<$db, (String, Vec<u8>)>("SELECT content_type, bytes FROM images WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?)
         }
     };
 }

@@ -14,7 +14,28 @@ async fn begin_write(pool: &SqlitePool) -> sqlx::Result<sqlx::Transaction<'stati
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
+/// The current time as stored (RFC 3339 text, UTC).
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%SZ', 'now')";
+
+/// A stored time column as RFC 3339 text (already text here).
+fn text_time(column: &str) -> String {
+    column.to_string()
+}
+
 super::shared::shared_queries!(SqlitePool, sqlx::Sqlite);
+
+/// The newest orders of every customer (optionally in one status), as summaries.
+pub async fn all_orders_json(pool: &SqlitePool, status: Option<&str>, limit: i64) -> anyhow::Result<String> {
+    Ok(sqlx::query_scalar(
+        "SELECT coalesce(json_group_array(json(summary)), '[]') FROM \
+         (SELECT j.summary FROM order_json j JOIN orders o ON o.id = j.id \
+          WHERE ?1 IS NULL OR o.status = ?1 ORDER BY j.id DESC LIMIT ?2)",
+    )
+    .bind(status)
+    .bind(limit)
+    .fetch_one(pool)
+    .await?)
+}
 
 pub async fn orders_json(pool: &SqlitePool, customer: i64) -> anyhow::Result<String> {
     Ok(sqlx::query_scalar(

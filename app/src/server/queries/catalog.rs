@@ -42,6 +42,7 @@ pub async fn topic_snapshot_json(db: &Db, topic: &Topic) -> anyhow::Result<Optio
         }
         Topic::Product(id) => db.product_json(id.0).await,
         Topic::Orders(customer) => db.orders_json(customer.0).await.map(Some),
+        Topic::AllOrders => db.all_orders_json(None, crate::server::staff::ORDER_LIST_LIMIT).await.map(Some),
         Topic::Order(id) => db.order_json(id.0).await,
     }
 }
@@ -53,6 +54,7 @@ pub async fn topic_exists(db: &Db, topic: &Topic) -> anyhow::Result<bool> {
         Topic::Category(slug) => db.category_exists(slug.as_str()).await,
         Topic::Product(id) => Ok(db.product_json(id.0).await?.is_some()),
         Topic::Orders(customer) => Ok(db.user_by_id(customer.0).await?.is_some()),
+        Topic::AllOrders => Ok(true),
         Topic::Order(id) => Ok(db.order_owner(id.0).await?.is_some()),
     }
 }
