@@ -224,7 +224,7 @@ mod tests {
             Topic::Order(OrderId(9)),
         ];
         let printed: Vec<String> = topics.iter().map(ToString::to_string).collect();
-        assert_eq!(printed, ["catalog", "category:coffee-tea", "product:42", "orders:7", "order:9"]);
+        assert_eq!(printed, ["catalog", "category:coffee-tea", "product:42", "orders:7", "orders", "order:9"]);
         for (topic, text) in topics.iter().zip(&printed) {
             assert_eq!(&text.parse::<Topic>().expect("parses"), topic);
         }
