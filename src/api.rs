@@ -1,4 +1,6 @@
-//! Plain HTTP endpoints beside the pages: health now, the JSON API later.
+//! Plain HTTP endpoints beside the pages: health, and the JSON API (`v1`).
+
+pub mod v1;
 
 use axum::Json;
 use axum::extract::State;

@@ -163,6 +163,8 @@ pub struct Limits {
     pub frames_per_second: u32,
     /// Request body limit for the HTTP API.
     pub api_body_bytes: usize,
+    /// Requests per second one API token may make (bursts of twice that).
+    pub api_requests_per_second: u32,
     /// How often the feed looks at the log without a wake-up.
     pub feed_poll: Duration,
     /// How long and how much of the change log is kept for resuming.
@@ -179,6 +181,7 @@ impl Default for Limits {
             socket_queue: 512,
             frames_per_second: 50,
             api_body_bytes: 64 * 1024,
+            api_requests_per_second: 50,
             feed_poll: Duration::from_millis(20),
             log_retention: Duration::from_secs(24 * 3600),
             log_max_rows: 1_000_000,

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod media;
 pub mod realtime;
 pub mod security;
 pub mod startup;

@@ -11,7 +11,7 @@ use tower_sessions::session_store::ExpiredDeletion as _;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use app::{App, shell};
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes as _, generate_route_list};
 use tokio::net::TcpListener;
@@ -21,7 +21,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::config::Config;
 use crate::realtime::{FeedHealth, Hub, run_feed, run_pruner, ws_handler};
 use crate::state::AppState;
-use crate::{api, security};
+use crate::{api, media, security};
 
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
@@ -59,7 +59,8 @@ impl Application {
         let ctx = ServerContext::new(db.clone(), hub.watermark())?;
         let sessions = db.session_store().await?;
         tokio::spawn(sessions.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
-        let state = AppState { leptos_options, db, hub, feed, config: Arc::new(config), ctx };
+        let api_limiter = Arc::new(api::v1::limiter(config.limits.api_requests_per_second));
+        let state = AppState { leptos_options, db, hub, feed, config: Arc::new(config), ctx, api_limiter };
         let router = router(state.clone()).layer(session_layer(sessions, &state.config));
         tracing::info!(%address, database = state.db.backend_name(), "livecart listening");
         Ok(Self { listener, address, router, state })
@@ -93,14 +94,21 @@ pub fn router(state: AppState) -> Router {
     let page_ctx = ctx.clone();
     let options = state.leptos_options.clone();
     let api_limit = state.config.limits.api_body_bytes;
+    // Uploads get their own body limit; everything else the API's.
+    let uploads = Router::new()
+        .route("/api/images", post(media::upload))
+        .layer(RequestBodyLimitLayer::new(media::MAX_IMAGE_BYTES))
+        .route("/media/{id}", get(media::serve));
     Router::new()
         .route("/ws", get(ws_handler))
         .route("/healthz", get(api::healthz))
+        .merge(api::v1::routes())
         .leptos_routes_with_context(&state, routes, move || provide_context(page_ctx.clone()), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || provide_context(ctx.clone()), shell))
         .layer(axum::middleware::from_fn(api::server_fn_error_status))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), security::refuse_cross_site))
         .layer(RequestBodyLimitLayer::new(api_limit))
+        .merge(uploads)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::refuse_cross_site))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(state)

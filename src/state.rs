@@ -18,6 +18,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// What server functions get: the same database, plus accounts and sign-outs.
     pub ctx: ServerContext,
+    /// Requests per API token.
+    pub api_limiter: Arc<governor::DefaultKeyedRateLimiter<i64>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// The currencies the shop prices in. Amounts are always integer minor units.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Currency {
     #[default]
     USD,
@@ -21,6 +22,7 @@ impl Currency {
 
 /// An amount of money in minor units (cents). Never a float.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Money {
     pub minor: i64,
     pub currency: Currency,

@@ -7,6 +7,7 @@ use super::{CustomerId, Keyed, Money, OrderId, ProductId};
 /// Where an order is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum OrderStatus {
     Placed,
     Paid,
@@ -89,6 +90,7 @@ impl fmt::Display for OrderStatus {
 
 /// A delivery address.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Address {
     pub street: String,
     pub city: String,
@@ -123,6 +125,7 @@ impl Address {
 
 /// One line of an order, with the name and unit price as sold.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderLine {
     pub product_id: ProductId,
     pub name: String,
@@ -133,6 +136,7 @@ pub struct OrderLine {
 
 /// What the order list shows. Sent on `orders:{customer}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OrderSummary {
     pub id: OrderId,
     pub status: OrderStatus,
@@ -148,6 +152,7 @@ pub struct OrderSummary {
 
 /// One order in full. Sent on `order:{id}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Order {
     pub id: OrderId,
     pub customer_id: CustomerId,

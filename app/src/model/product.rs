@@ -4,6 +4,7 @@ use super::{CategorySlug, Money, ProductId};
 
 /// What a catalog card shows. Sent on the `catalog` and `category:{slug}` topics.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProductSummary {
     pub id: ProductId,
     pub name: String,
@@ -17,6 +18,7 @@ pub struct ProductSummary {
 
 /// One product in full. Sent on the `product:{id}` topic.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Product {
     #[serde(flatten)]
     pub summary: ProductSummary,
@@ -25,6 +27,7 @@ pub struct Product {
 
 /// A product as staff see it: archived ones too.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StaffProduct {
     #[serde(flatten)]
     pub product: Product,
@@ -33,6 +36,7 @@ pub struct StaffProduct {
 
 /// What staff enter to create or edit a product. Checked by [`ProductDraft::validated`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProductDraft {
     pub name: String,
     #[serde(default)]
@@ -95,6 +99,7 @@ pub fn check_stock(stock: i64) -> Result<i64, String> {
 
 /// A product category.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Category {
     pub slug: CategorySlug,
     pub name: String,

@@ -91,7 +91,7 @@ pub enum Stock {
 pub async fn change_stock(db: &Db, id: ProductId, change: Stock) -> Result<StaffProduct, AppError> {
     let (value, set) = match change {
         Stock::Set(n) => (n, true),
-        Stock::Adjust(0) => return Err(AppError::validation("delta", "delta must not be 0")),
+        Stock::Adjust(0) => return Err(AppError::validation("delta", "must not be 0")),
         Stock::Adjust(n) => (n, false),
     };
     match db.change_stock(id.0, value, set, ProductDraft::MAX_STOCK).await.map_err(internal)? {

@@ -1,0 +1,70 @@
+//! The JSON API for other systems, under `/api/v1`. Its OpenAPI document is built
+//! from these handlers' annotations by the same router that serves them, so it
+//! lists exactly what the server does.
+
+mod extract;
+mod orders;
+mod products;
+
+use std::sync::LazyLock;
+
+pub use extract::{ApiError, limiter};
+
+use axum::Json;
+use axum::Router;
+use axum::routing::any;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::state::AppState;
+
+pub const PREFIX: &str = "/api/v1";
+
+/// The OpenAPI document of `/api/v1` (this document).
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "the OpenAPI 3.1 document")))]
+async fn openapi_json() -> Json<&'static OpenApi> {
+    Json(document())
+}
+
+/// Any other path under `/api/v1`.
+async fn no_route(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no API route {}; see {PREFIX}/openapi.json", uri.path()))
+}
+
+fn build() -> (Router<AppState>, OpenApi) {
+    let api = OpenApiRouter::<AppState>::new()
+        .routes(routes!(products::list_products, products::create_product))
+        .routes(routes!(products::get_product, products::update_product))
+        .routes(routes!(products::set_stock, products::adjust_stock))
+        .routes(routes!(orders::list_orders))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::move_order))
+        .routes(routes!(openapi_json));
+    let (router, mut doc) = OpenApiRouter::<AppState>::new().nest(PREFIX, api).split_for_parts();
+    doc.info = InfoBuilder::new()
+        .title("livecart API")
+        .version("1")
+        .description(Some(
+            "Products, stock and orders for other systems. Authenticate with `Authorization: Bearer <token>` \
+             (`livecart token create`, or the staff console at /admin/tokens). Errors are JSON: \
+             {\"error\": code, \"message\": text, \"field\": name (when one field is at fault)}.",
+        ))
+        .build();
+    doc.components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme("token", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    (router, doc)
+}
+
+/// The OpenAPI document, built once from the same routes the server serves.
+pub fn document() -> &'static OpenApi {
+    static DOC: LazyLock<OpenApi> = LazyLock::new(|| build().1);
+    &DOC
+}
+
+/// The `/api/v1` routes, with a JSON 404 for anything else under the prefix.
+pub fn routes() -> Router<AppState> {
+    build().0.route(&format!("{PREFIX}/{{*rest}}"), any(no_route))
+}
