@@ -102,12 +102,16 @@ impl AppError {
 
     /// Set this error's status on the server function's response, and return it.
     /// A plain HTML form post (no wasm) keeps Leptos' redirect back to the form,
-    /// which carries the error in the URL for the page to show.
+    /// which carries the error in the URL for the page to show; a page rendering
+    /// on the server sets its own status.
     pub fn respond(self) -> Self {
-        let form_post = leptos::prelude::use_context::<axum::http::request::Parts>().is_some_and(|parts| {
-            parts.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
-        });
-        if form_post {
+        let Some(parts) = leptos::prelude::use_context::<axum::http::request::Parts>() else { return self };
+        let form_post =
+            parts.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"));
+        // A page rendering on the server calls server functions directly: the page
+        // decides its own status (a redirect to the login page, a 403 or 404 notice).
+        let page_render = !parts.uri.path().starts_with("/api/");
+        if form_post || page_render {
             return self;
         }
         if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {

@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod account;
+pub mod admin;
 pub mod cart;
 pub mod catalog;
 pub mod components;
@@ -23,6 +24,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::account::api::{Login, Logout, Register, current_user};
 use crate::account::{LoginPage, RegisterPage};
+use crate::admin::{AdminCategoriesPage, AdminOrdersPage, AdminProductsPage, AdminTokensPage, ProductFormPage};
 use crate::cart::{Cart, CartPage};
 use crate::catalog::{CatalogPage, ProductPage};
 use crate::components::{Footer, Header, NotFound};
@@ -112,6 +114,12 @@ fn Site() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage/>
                     <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view=AdminOrdersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products") view=AdminProductsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products/new") view=ProductFormPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products/:id") view=ProductFormPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/categories") view=AdminCategoriesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/tokens") view=AdminTokensPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

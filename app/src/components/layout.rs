@@ -47,6 +47,7 @@ fn UserMenu() -> impl IntoView {
                 match actions.user.await.ok().flatten() {
                     Some(user) => view! {
                         <div class="user-menu">
+                            {user.is_staff.then(|| view! { <A href="/admin" attr:class="staff-link" attr:data-test-id="staff-link">"Staff console"</A> })}
                             <span class="user-name" data-test-id="signed-in-as">{user.username}</span>
                             <ActionForm action=actions.logout attr:class="inline-form">
                                 <button type="submit" class="link-button">"Sign out"</button>

@@ -37,6 +37,26 @@ impl Money {
         Self::new(minor, Currency::USD)
     }
 
+    /// Minor units from what a person types: `12`, `12.9`, `12.90`, `$1,299.00`.
+    /// Never through floating point.
+    pub fn parse_minor(text: &str) -> Result<i64, String> {
+        let bad = || format!("'{}' is not a price; write it like 12.90", text.chars().take(20).collect::<String>());
+        let t = text.trim().trim_start_matches(['$', '€']).replace(',', "");
+        let (units, cents) = t.split_once('.').unwrap_or((&t, ""));
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        if !digits(units) || !(cents.is_empty() || (digits(cents) && cents.len() <= 2)) {
+            return Err(bad());
+        }
+        let units: i64 = units.parse().map_err(|_| bad())?;
+        let cents: i64 = if cents.is_empty() { 0 } else { format!("{cents:0<2}").parse().map_err(|_| bad())? };
+        units.checked_mul(100).and_then(|u| u.checked_add(cents)).ok_or_else(bad)
+    }
+
+    /// The amount as a person would type it back: `1299.00` (no symbol, no separators).
+    pub fn plain(self) -> String {
+        format!("{}.{:02}", self.minor / 100, (self.minor % 100).abs())
+    }
+
     /// `self * qty`, or `None` on overflow.
     pub fn checked_mul(self, qty: i64) -> Option<Self> {
         self.minor.checked_mul(qty).map(|minor| Self { minor, ..self })
@@ -80,6 +100,17 @@ mod tests {
         assert_eq!(Money::usd(129_999).to_string(), "$1,299.99");
         assert_eq!(Money::usd(-250).to_string(), "-$2.50");
         assert_eq!(Money::new(100_000_000, Currency::EUR).to_string(), "€1,000,000.00");
+    }
+
+    #[test]
+    fn typed_prices_become_minor_units_exactly() {
+        assert_eq!(Money::parse_minor("12.90"), Ok(1290));
+        assert_eq!(Money::parse_minor(" $1,299.5 "), Ok(129_950));
+        assert_eq!(Money::parse_minor("7"), Ok(700));
+        for bad in ["", "-1", "1.234", "abc", "1.2.3", "99999999999999999999"] {
+            assert!(Money::parse_minor(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Money::usd(129_950).plain(), "1299.50");
     }
 
     #[test]

@@ -45,6 +45,7 @@ fn LiveOrder(snapshot: Snapshot<Order>) -> impl IntoView {
     let order = use_live_entity(topic, snapshot);
     move || {
         order.get().map(|o| {
+            let timeline = o.timeline();
             let Order { id, status, total, address, lines, created_at, .. } = o;
             view! {
                 <leptos_meta::Title text=format!("Order #{id} · livecart")/>
@@ -55,6 +56,15 @@ fn LiveOrder(snapshot: Snapshot<Order>) -> impl IntoView {
                         <StatusBadge status/>
                     </header>
                     <p class="muted">"Placed " {short_time(&created_at)}</p>
+                    <ol class="timeline" data-test-id="timeline" aria-label="What happened to this order">
+                        {timeline.into_iter().map(|(step, at)| view! {
+                            <li data-step=step.as_str() class:timeline-cancelled=step == crate::model::OrderStatus::Cancelled>
+                                <span class="timeline-dot"></span>
+                                <strong>{step.label()}</strong>
+                                <time datetime=at.clone()>{short_time(&at)}</time>
+                            </li>
+                        }).collect_view()}
+                    </ol>
                     <section class="order-address">
                         <h2>"Delivery address"</h2>
                         <p>{address.street}<br/>{address.city}", "{address.region}" "{address.postal_code}</p>

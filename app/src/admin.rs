@@ -1,0 +1,73 @@
+//! The staff console under `/admin`: orders (live), products, categories, API tokens.
+
+pub mod api;
+mod categories_page;
+mod orders_page;
+mod product_form;
+mod products_page;
+mod tokens_page;
+
+pub use categories_page::AdminCategoriesPage;
+pub use orders_page::AdminOrdersPage;
+pub use product_form::ProductFormPage;
+pub use products_page::AdminProductsPage;
+pub use tokens_page::AdminTokensPage;
+
+use leptos::prelude::*;
+use leptos_router::components::{A, Redirect};
+use leptos_router::hooks::use_location;
+
+use crate::components::ErrorBox;
+use crate::error::AppError;
+
+/// The console's tabs.
+#[component]
+fn AdminNav() -> impl IntoView {
+    view! {
+        <nav class="admin-nav" aria-label="Staff console">
+            <span class="admin-label">"Staff"</span>
+            <A href="/admin" exact=true>"Orders"</A>
+            <A href="/admin/products" exact=true>"Products"</A>
+            <A href="/admin/products/new">"New product"</A>
+            <A href="/admin/categories">"Categories"</A>
+            <A href="/admin/tokens">"API tokens"</A>
+        </nav>
+    }
+}
+
+/// What a staff page shows when its data did not load: the login page for a
+/// visitor, a 403 for a shopper, the error otherwise.
+fn staff_error(err: AppError) -> AnyView {
+    match err {
+        AppError::Unauthorized => {
+            let back = use_location().pathname.get_untracked();
+            view! { <Redirect path=format!("/login?next={back}")/> }.into_any()
+        }
+        AppError::Forbidden => view! { <Forbidden/> }.into_any(),
+        err => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+    }
+}
+
+/// 403 for signed-in shoppers who open a staff page.
+#[component]
+fn Forbidden() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::FORBIDDEN);
+    }
+    view! {
+        <section class="notice" data-test-id="forbidden">
+            <p class="notice-code">"403"</p>
+            <h1>"Staff only"</h1>
+            <p>"This part of the shop is for staff. Sign in with a staff account to use it."</p>
+            <A href="/" attr:class="button">"Back to the shop"</A>
+        </section>
+    }
+}
+
+/// A one-line result of the last action: its error, or nothing.
+fn action_error<T>(value: impl Fn() -> Option<Result<T, AppError>> + Send + Sync + 'static) -> impl IntoView {
+    move || {
+        value().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert" data-test-id="form-error">{e.to_string()}</p> })
+    }
+}
