@@ -35,7 +35,10 @@ impl Application {
     /// Connect and migrate the database (seeding an empty one), start the feed,
     /// bind the listener. A failed migration stops here with its reason.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let db = Db::connect(&config.database_url).await?;
+        let addr = config.leptos.site_addr;
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("listening on {addr} (is another server running there?)"))?;
+        let address = listener.local_addr()?;
+        let db = Db::connect_named(&config.database_url, &format!("livecart@{address}")).await?;
         db.migrate().await?;
         if config.seed {
             seed::seed_if_empty(&db).await.context("seeding the demo catalog")?;
@@ -51,9 +54,6 @@ impl Application {
         tokio::spawn(run_feed(db.clone(), hub.clone(), config.limits.feed_poll, feed.clone()));
         tokio::spawn(run_pruner(db.clone(), hub.clone(), config.limits.log_retention, config.limits.log_max_rows));
 
-        let addr = config.leptos.site_addr;
-        let listener = TcpListener::bind(addr).await.with_context(|| format!("listening on {addr} (is another server running there?)"))?;
-        let address = listener.local_addr()?;
         let mut leptos_options = config.leptos.clone();
         leptos_options.site_addr = address;
         let ctx = ServerContext::new(db.clone(), hub.watermark())?;

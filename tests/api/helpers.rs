@@ -26,6 +26,8 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 pub enum TestDb {
     Sqlite { _dir: tempfile::TempDir, url: String },
     Postgres { admin_url: String, name: String, url: String },
+    /// Another instance's database: used, never dropped here.
+    Shared { url: String, postgres: bool },
 }
 
 impl TestDb {
@@ -48,12 +50,17 @@ impl TestDb {
 
     pub fn url(&self) -> &str {
         match self {
-            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } => url,
+            TestDb::Sqlite { url, .. } | TestDb::Postgres { url, .. } | TestDb::Shared { url, .. } => url,
         }
     }
 
     pub fn is_postgres(&self) -> bool {
-        matches!(self, TestDb::Postgres { .. })
+        matches!(self, TestDb::Postgres { .. } | TestDb::Shared { postgres: true, .. })
+    }
+
+    /// The same database, for a second instance.
+    pub fn shared(&self) -> TestDb {
+        TestDb::Shared { url: self.url().to_string(), postgres: self.is_postgres() }
     }
 }
 
@@ -94,8 +101,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(limits: Limits) -> TestApp {
+    spawn_app_on(TestDb::new().await, limits).await
+}
+
+/// An app on a given database (a second instance shares the first one's).
+pub async fn spawn_app_on(test_db: TestDb, limits: Limits) -> TestApp {
     LazyLock::force(&TRACING);
-    let test_db = TestDb::new().await;
     let leptos = LeptosOptions::builder()
         .output_name("livecart")
         .site_root("target/site")
@@ -133,12 +144,12 @@ impl TestApp {
     /// Run SQL as an outside writer: a connection of its own, not the app's pool.
     pub async fn outside_sql(&self, sql: &str) {
         match &self.test_db {
-            TestDb::Sqlite { url, .. } => {
+            TestDb::Sqlite { url, .. } | TestDb::Shared { url, postgres: false } => {
                 let mut c = sqlx::SqliteConnection::connect(url).await.expect("outside sqlite connection");
                 sqlx::raw_sql(sql).execute(&mut c).await.expect("outside write");
                 c.close().await.ok();
             }
-            TestDb::Postgres { url, .. } => {
+            TestDb::Postgres { url, .. } | TestDb::Shared { url, postgres: true } => {
                 let mut c = sqlx::PgConnection::connect(url).await.expect("outside postgres connection");
                 sqlx::raw_sql(sql).execute(&mut c).await.expect("outside write");
                 c.close().await.ok();
@@ -309,5 +320,51 @@ impl Shopper {
         }
         let (stream, _) = tokio_tungstenite::connect_async(request).await.expect("ws connects");
         WsClient { stream }
+    }
+}
+
+impl TestApp {
+    /// A staff member, created the way `livecart user add --staff` does, signed in.
+    pub async fn staff(&self, username: &str) -> Shopper {
+        let hash = app::server::passwords::Passwords::new(1).expect("hasher").hash(PASSWORD.to_string()).await.expect("hash");
+        self.db.create_user(username, &hash, true).await.expect("create staff").expect("name free");
+        let s = self.shopper(username);
+        let r = s.login(PASSWORD).await;
+        assert!(r.status().is_success() || r.status().is_redirection(), "staff login: {}", r.status());
+        s
+    }
+
+    /// A fresh API token with this scope ("read" or "write").
+    pub async fn api_token(&self, scope: &str) -> String {
+        let scope = app::server::tokens::Scope::parse(scope).expect("scope");
+        app::server::tokens::create(&self.db, "test", scope, None).await.expect("token").1
+    }
+
+    /// A request to `/api/v1{path}` with a bearer token.
+    pub fn api(&self, method: reqwest::Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, self.url(&format!("/api/v1{path}"))).bearer_auth(token)
+    }
+}
+
+/// A response's status and JSON body (panics when the body is not JSON).
+pub async fn status_json(r: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or_else(|e| panic!("status {status}: body is not JSON ({e}): {text}"));
+    (status, json)
+}
+
+impl Shopper {
+    /// Call a server function with a JSON body.
+    pub async fn post_json(&self, path: &str, body: serde_json::Value) -> reqwest::Response {
+        self.http.post(self.url(path)).json(&body).send().await.expect("POST")
+    }
+
+    /// Buy `quantity` of `product` and return the new order's id.
+    pub async fn buy(&self, product: i64, quantity: i64) -> i64 {
+        let key = format!("key-{}-{}", product, uuid_ish());
+        let r = self.checkout(serde_json::json!([{"product_id": product, "quantity": quantity}]), &key).await;
+        assert!(r.status().is_success(), "checkout: {}", r.status());
+        r.json().await.expect("order id")
     }
 }

@@ -2,9 +2,11 @@
 //! test (SQLite by default, PostgreSQL when TEST_DATABASE_URL is set), real
 //! WebSocket and HTTP clients.
 
+mod api_v1;
 mod auth;
 mod checkout;
 mod helpers;
 mod pages;
 mod postgres_only;
 mod realtime;
+mod staff;

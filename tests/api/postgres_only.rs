@@ -51,3 +51,69 @@ async fn postgres_only_a_rolled_back_seq_does_not_stall_the_feed() {
     assert_eq!((topic, p.id.0, p.stock), (Topic::Catalog, 2, 6));
     assert!(ws.next_within(Duration::from_millis(300)).await.is_none(), "the rolled-back change never appears");
 }
+
+/// The LISTEN connection of the instance at `address` (named after it).
+async fn terminate_listener(admin: &mut sqlx::PgConnection, address: std::net::SocketAddr) -> i64 {
+    sqlx::query_scalar::<_, i64>(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE application_name = $1 AND query ILIKE 'LISTEN%'",
+    )
+    .bind(format!("livecart@{address}"))
+    .fetch_one(admin)
+    .await
+    .expect("terminate the listener")
+}
+
+#[tokio::test]
+async fn postgres_only_two_instances_work_as_one_shop_through_a_lost_listener() {
+    use crate::helpers::{spawn_app_on, status_json};
+    use livecart::config::Limits;
+
+    let a = spawn_app().await;
+    assert!(a.test_db.is_postgres(), "this test needs TEST_DATABASE_URL (a PostgreSQL server)");
+    let b = spawn_app_on(a.test_db.shared(), Limits::default()).await;
+
+    // A session made on A works on B (sessions live in the database).
+    let alice = a.signed_up("alice").await;
+    let on_b = b.shopper("alice");
+    let cookie = alice.session_cookie().expect("session cookie");
+    on_b.jar.add_cookie_str(&cookie, &on_b.url("/").parse().expect("url"));
+    assert_eq!(on_b.me().await.map(|u| u["username"].clone()), Some(serde_json::json!("alice")), "B knows A's session");
+
+    // A purchase on A reaches a socket held by B, and the buyer's socket on B.
+    let mut catalog_b = b.ws().await;
+    b.catalog_snapshot(&mut catalog_b).await;
+    let order = alice.buy(4, 2).await;
+    let (topic, _, p) = changed_product(&catalog_b.next().await);
+    assert_eq!((topic, p.id.0, p.units_sold), (Topic::Catalog, 4, 2));
+    let (status, body) = status_json(on_b.http.post(on_b.url("/api/order")).form(&[("id", order.to_string())]).send().await.expect("order on B")).await;
+    assert_eq!((status, body["data"]["id"].as_i64()), (200, Some(order)), "{body}");
+
+    // Kill B's LISTEN connection again and again while A's shoppers keep changing
+    // things: B's subscriber still gets every change, in order, exactly once.
+    let mut admin = sqlx::PgConnection::connect(a.test_db.url()).await.expect("admin connection");
+    let mut expected = Vec::new();
+    let mut killed = 0;
+    for round in 0..20_i64 {
+        if round % 5 == 0 {
+            killed += terminate_listener(&mut admin, b.address).await;
+        }
+        a.outside_sql(&format!("UPDATE products SET stock = {} WHERE id = 6", 1000 + round)).await;
+        expected.push(1000 + round);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    assert!(killed >= 1, "B's listener was found and terminated");
+    let mut got = Vec::new();
+    let mut last_seq = None;
+    while got.len() < expected.len() {
+        let (topic, seq, p) = changed_product(&catalog_b.next().await);
+        assert_eq!((topic, p.id.0), (Topic::Catalog, 6));
+        assert!(last_seq.is_none_or(|last| seq > last), "in seq order, no duplicates");
+        last_seq = Some(seq);
+        got.push(p.stock);
+    }
+    assert_eq!(got, expected, "every change, in order");
+    assert!(catalog_b.next_within(Duration::from_millis(300)).await.is_none(), "nothing doubled");
+    let health = b.http.get(b.url("/healthz")).send().await.expect("healthz");
+    assert_eq!(health.status().as_u16(), 200, "B is healthy again");
+}

@@ -80,8 +80,14 @@ macro_rules! dispatch {
 impl Db {
     /// Connect to `sqlite://path` (created if missing) or `postgres://...`.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        Self::connect_named(url, "livecart").await
+    }
+
+    /// Connect, naming this process's connections (PostgreSQL `application_name`),
+    /// so each instance's sessions, including its LISTEN connection, can be told apart.
+    pub async fn connect_named(url: &str, name: &str) -> anyhow::Result<Db> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres(postgres::connect(url).await?)
+            Backend::Postgres(postgres::connect(url, name).await?)
         } else if url.starts_with("sqlite:") {
             Backend::Sqlite(sqlite::connect(url).await?)
         } else {

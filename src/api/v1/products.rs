@@ -122,21 +122,40 @@ pub async fn update_product(
 ) -> ApiResult<Json<StaffProduct>> {
     caller.require_write()?;
     let id = ProductId(path_id(id, "product")?);
-    let current = staff::get_product(&state.db, id).await?;
-    let p = &current.product;
-    let draft = ProductDraft {
-        name: patch.name.unwrap_or_else(|| p.summary.name.clone()),
-        description: patch.description.unwrap_or_else(|| p.description.clone()),
-        category: patch.category.unwrap_or_else(|| p.summary.category.as_str().to_string()),
-        price_minor: patch.price_minor.map(|n| n.get("price_minor")).transpose()?.unwrap_or(p.summary.price.minor),
-        stock: patch.stock.map(|n| n.get("stock")).transpose()?.unwrap_or(p.summary.stock),
-        image: patch.image.unwrap_or_else(|| p.summary.image.clone()),
-    };
-    let mut updated = staff::update_product(&state.db, id, &draft).await?;
-    if let Some(archived) = patch.archived.filter(|a| *a != updated.archived) {
-        updated = staff::set_archived(&state.db, id, archived).await?;
+    let mut current = staff::get_product(&state.db, id).await?;
+    if let Some(draft) = patch.draft(&current)? {
+        current = staff::update_product(&state.db, id, &draft).await?;
     }
-    Ok(Json(updated))
+    if let Some(archived) = patch.archived.filter(|a| *a != current.archived) {
+        current = staff::set_archived(&state.db, id, archived).await?;
+    }
+    Ok(Json(current))
+}
+
+impl ProductPatch {
+    /// The product with this patch's fields changed, or `None` when it changes none
+    /// (an archive-only patch then writes nothing else).
+    fn draft(&self, current: &StaffProduct) -> ApiResult<Option<ProductDraft>> {
+        let edits = self.name.is_some()
+            || self.description.is_some()
+            || self.category.is_some()
+            || self.price_minor.is_some()
+            || self.stock.is_some()
+            || self.image.is_some();
+        if !edits {
+            return Ok(None);
+        }
+        let p = &current.product;
+        let or = |new: &Option<String>, old: &str| new.clone().unwrap_or_else(|| old.to_string());
+        Ok(Some(ProductDraft {
+            name: or(&self.name, &p.summary.name),
+            description: or(&self.description, &p.description),
+            category: or(&self.category, p.summary.category.as_str()),
+            price_minor: self.price_minor.as_ref().map(|n| n.get("price_minor")).transpose()?.unwrap_or(p.summary.price.minor),
+            stock: self.stock.as_ref().map(|n| n.get("stock")).transpose()?.unwrap_or(p.summary.stock),
+            image: or(&self.image, &p.summary.image),
+        }))
+    }
 }
 
 /// Set the stock to a level (0 to 1,000,000,000).

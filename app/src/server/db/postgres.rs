@@ -53,11 +53,17 @@ pub async fn order_json(pool: &PgPool, id: i64) -> anyhow::Result<Option<String>
 /// The NOTIFY channel `log_change()` wakes the feeds on (the migration names it too).
 pub const CHANGES_CHANNEL: &str = "livecart_changes";
 
-pub async fn connect(url: &str) -> anyhow::Result<PgPool> {
+/// A pool whose connections show as `application_name` in `pg_stat_activity`
+/// (the host names each instance after its listen address).
+pub async fn connect(url: &str, application_name: &str) -> anyhow::Result<PgPool> {
+    let options = url
+        .parse::<sqlx::postgres::PgConnectOptions>()
+        .context("parsing DATABASE_URL as a PostgreSQL URL")?
+        .application_name(application_name);
     PgPoolOptions::new()
         .max_connections(16)
         .acquire_timeout(Duration::from_secs(10))
-        .connect(url)
+        .connect_with(options)
         .await
         .context("connecting to PostgreSQL (is it running, and is DATABASE_URL right?)")
 }
