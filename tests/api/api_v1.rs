@@ -95,6 +95,7 @@ async fn the_api_changes_stock_products_and_orders_and_shoppers_see_it_live() {
     let write = app.api_token("write").await;
     let alice = app.signed_up("alice").await;
     let order = alice.buy(2, 1).await;
+    app.wait_for_feed().await;
     let mut ws = app.ws().await;
     app.catalog_snapshot(&mut ws).await;
 

@@ -334,6 +334,30 @@ impl TestApp {
         s
     }
 
+    /// Wait until the feed has published everything committed so far, so a
+    /// subscription made now starts after those changes (none replays later).
+    pub async fn wait_for_feed(&self) {
+        let newest: i64 = match &self.test_db {
+            TestDb::Sqlite { url, .. } | TestDb::Shared { url, postgres: false } => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
+                sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM change_log").fetch_one(&mut c).await.expect("max seq")
+            }
+            TestDb::Postgres { url, .. } | TestDb::Shared { url, postgres: true } => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
+                sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM change_log").fetch_one(&mut c).await.expect("max seq")
+            }
+        };
+        let deadline = Instant::now() + WAIT;
+        while Instant::now() < deadline {
+            let health: serde_json::Value = self.http.get(self.url("/healthz")).send().await.expect("healthz").json().await.expect("json");
+            if health["feed"]["seq"].as_i64().is_some_and(|seq| seq >= newest) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the feed did not reach seq {newest}");
+    }
+
     /// A fresh API token with this scope ("read" or "write").
     pub async fn api_token(&self, scope: &str) -> String {
         let scope = app::server::tokens::Scope::parse(scope).expect("scope");

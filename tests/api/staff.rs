@@ -71,6 +71,7 @@ async fn orders_move_only_along_the_lifecycle_and_the_customer_sees_each_step_li
     let alice = app.signed_up("alice").await;
     let boss = app.staff("boss").await;
     let id = alice.buy(2, 1).await;
+    app.wait_for_feed().await;
     let mut customer_ws = alice.ws().await;
     customer_ws.send(&ClientMsg::Subscribe { topic: Topic::Order(app::model::OrderId(id)), since: None }).await;
     assert!(matches!(customer_ws.next().await, ServerMsg::Snapshot { .. }));
@@ -144,6 +145,7 @@ async fn an_archived_product_leaves_the_catalog_live_cannot_be_bought_and_old_or
     let alice = app.signed_up("alice").await;
     let boss = app.staff("boss").await;
     let old_order = alice.buy(5, 2).await;
+    app.wait_for_feed().await;
     let mut ws = app.ws().await;
     app.catalog_snapshot(&mut ws).await;
     ws.send(&ClientMsg::Subscribe { topic: Topic::Product(app::model::ProductId(5)), since: None }).await;

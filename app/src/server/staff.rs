@@ -92,6 +92,10 @@ pub async fn change_stock(db: &Db, id: ProductId, change: Stock) -> Result<Staff
     let (value, set) = match change {
         Stock::Set(n) => (n, true),
         Stock::Adjust(0) => return Err(AppError::validation("delta", "must not be 0")),
+        // Beyond the stock range whatever the stock is (and safe from overflow in SQL).
+        Stock::Adjust(n) if n.unsigned_abs() > ProductDraft::MAX_STOCK.unsigned_abs() => {
+            return Err(AppError::validation("delta", format!("must be between -{max} and {max}", max = ProductDraft::MAX_STOCK)));
+        }
         Stock::Adjust(n) => (n, false),
     };
     match db.change_stock(id.0, value, set, ProductDraft::MAX_STOCK).await.map_err(internal)? {
