@@ -113,6 +113,27 @@ pub struct ServeArgs {
     /// How long the change log keeps entries for resuming clients, in hours
     #[arg(long, env = "LIVECART_LOG_RETENTION_HOURS", default_value_t = 24)]
     pub log_retention_hours: u64,
+
+    /// Requests per second one API token may make on /api/v1 (bursts of twice that)
+    #[arg(long, env = "LIVECART_API_RATE", default_value_t = Limits::default().api_requests_per_second,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_rate: u32,
+
+    /// Topics one WebSocket may follow at once
+    #[arg(long, env = "LIVECART_MAX_SUBSCRIPTIONS", default_value_t = Limits::default().subscriptions_per_socket,
+          value_parser = parse_positive)]
+    pub max_subscriptions: usize,
+
+    /// Frames queued for one slow socket before it is re-synced with a snapshot
+    #[arg(long, env = "LIVECART_SOCKET_QUEUE", default_value_t = Limits::default().socket_queue, value_parser = parse_positive)]
+    pub socket_queue: usize,
+}
+
+fn parse_positive(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{s}' is not a whole number above 0")),
+    }
 }
 
 impl ServeArgs {
@@ -123,6 +144,11 @@ impl ServeArgs {
         if let Some(addr) = self.addr {
             leptos.site_addr = addr;
         }
+        // cargo-leptos sets the output name; a binary started on its own (a deployed
+        // instance, the benchmark) would otherwise link /pkg/.js and never hydrate.
+        if leptos.output_name.is_empty() {
+            leptos.output_name = "livecart".into();
+        }
         Ok(Config {
             leptos,
             database_url: self.db.database_url,
@@ -131,6 +157,9 @@ impl ServeArgs {
             secure_cookies: self.secure_cookies,
             limits: Limits {
                 log_retention: Duration::from_secs(self.log_retention_hours.saturating_mul(3600)),
+                api_requests_per_second: self.api_rate,
+                subscriptions_per_socket: self.max_subscriptions,
+                socket_queue: self.socket_queue,
                 ..Limits::default()
             },
         })

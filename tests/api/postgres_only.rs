@@ -117,3 +117,19 @@ async fn postgres_only_two_instances_work_as_one_shop_through_a_lost_listener() 
     let health = b.http.get(b.url("/healthz")).send().await.expect("healthz");
     assert_eq!(health.status().as_u16(), 200, "B is healthy again");
 }
+
+#[tokio::test]
+async fn postgres_only_instances_starting_together_on_an_empty_database_seed_it_once() {
+    use crate::helpers::{TestDb, spawn_app_on};
+    use livecart::config::Limits;
+
+    let db = TestDb::new().await;
+    assert!(db.is_postgres(), "this test needs TEST_DATABASE_URL (a PostgreSQL server)");
+    let (a, b) = tokio::join!(spawn_app_on(db.shared(), Limits::default()), spawn_app_on(db.shared(), Limits::default()));
+    let names = |json: String| serde_json::from_str::<Vec<app::model::ProductSummary>>(&json).expect("catalog").len();
+    let count_a = names(a.db.products_json(None).await.expect("catalog on A"));
+    let count_b = names(b.db.products_json(None).await.expect("catalog on B"));
+    assert_eq!((count_a, count_b), (27, 27), "one demo catalog, not two, and both instances up");
+    drop((a, b));
+    drop(db);
+}

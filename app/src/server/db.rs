@@ -342,11 +342,11 @@ impl Db {
         dispatch!(self.catalog_is_empty())
     }
 
-    /// Insert the demo catalog in one transaction.
-    pub async fn insert_catalog(&self, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<()> {
-        dispatch!(self.insert_catalog(categories, products))?;
+    /// Insert the demo catalog in one transaction, if the catalog is still empty.
+    pub async fn insert_catalog(&self, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<bool> {
+        let seeded = dispatch!(self.insert_catalog(categories, products))?;
         self.notify_commit();
-        Ok(())
+        Ok(seeded)
     }
 }
 

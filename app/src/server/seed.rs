@@ -77,7 +77,9 @@ pub async fn seed_if_empty(db: &Db) -> anyhow::Result<bool> {
             image: image_path(name),
         })
         .collect();
-    db.insert_catalog(CATEGORIES, &products).await?;
+    if !db.insert_catalog(CATEGORIES, &products).await? {
+        return Ok(false); // another instance seeded it first
+    }
     tracing::info!(categories = CATEGORIES.len(), products = products.len(), "seeded the demo catalog");
     Ok(true)
 }

@@ -22,6 +22,9 @@ fn text_time(column: &str) -> String {
     format!("rfc3339({column})")
 }
 
+/// Instances seeding at once wait for each other (a lock held until commit).
+const SERIALIZE_SEEDING: &str = "SELECT pg_advisory_xact_lock(7423010001)";
+
 super::shared::shared_queries!(PgPool, sqlx::Postgres);
 
 /// The newest orders of every customer (optionally in one status), as summaries.

@@ -104,8 +104,15 @@ macro_rules! shared_queries {
             Ok(sqlx::query_scalar::<$db, bool>("SELECT NOT EXISTS (SELECT 1 FROM categories)").fetch_one(pool).await?)
         }
 
-        pub async fn insert_catalog(pool: &$pool, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<()> {
+        /// Seed `categories` and `products` if the catalog is empty, in one
+        /// transaction; `false` when it was not empty. Instances starting together
+        /// on one empty database seed it once (the loser sees the winner's rows).
+        pub async fn insert_catalog(pool: &$pool, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<bool> {
             let mut tx = begin_write(pool).await?;
+            sqlx::query::<$db>(SERIALIZE_SEEDING).execute(&mut *tx).await?;
+            if sqlx::query_scalar::<$db, bool>("SELECT EXISTS (SELECT 1 FROM categories)").fetch_one(&mut *tx).await? {
+                return Ok(false);
+            }
             for (position, c) in (0_i32..).zip(categories) {
                 sqlx::query::<$db>("INSERT INTO categories (slug, name, position) VALUES ($1, $2, $3)")
                     .bind(c.slug)
@@ -130,7 +137,7 @@ macro_rules! shared_queries {
                 .with_context(|| format!("seeding product '{}'", p.name))?;
             }
             tx.commit().await?;
-            Ok(())
+            Ok(true)
         }
 
         const USER_COLUMNS: &str = "id, username, password_hash, role, street, city, region, postal_code";

@@ -22,6 +22,9 @@ fn text_time(column: &str) -> String {
     column.to_string()
 }
 
+/// BEGIN IMMEDIATE already makes seeding one writer at a time.
+const SERIALIZE_SEEDING: &str = "SELECT 1";
+
 super::shared::shared_queries!(SqlitePool, sqlx::Sqlite);
 
 /// The newest orders of every customer (optionally in one status), as summaries.
