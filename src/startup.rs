@@ -51,12 +51,12 @@ impl Application {
         }
         let hub = Arc::new(Hub::new(config.limits.socket_queue));
         let feed = FeedHealth::default();
-        tokio::spawn(run_feed(db.clone(), hub.clone(), config.limits.feed_poll, feed.clone()));
+        let ctx = ServerContext::new(db.clone(), hub.watermark())?;
+        tokio::spawn(run_feed(db.clone(), hub.clone(), config.limits.feed_poll, feed.clone(), ctx.signed_out.clone()));
         tokio::spawn(run_pruner(db.clone(), hub.clone(), config.limits.log_retention, config.limits.log_max_rows));
 
         let mut leptos_options = config.leptos.clone();
         leptos_options.site_addr = address;
-        let ctx = ServerContext::new(db.clone(), hub.watermark())?;
         let sessions = db.session_store().await?;
         tokio::spawn(sessions.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
         let api_limiter = Arc::new(api::v1::limiter(config.limits.api_requests_per_second));

@@ -7,8 +7,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use app::model::CustomerId;
 use app::protocol::{Seq, ServerMsg, Topic};
+use app::server::db::SIGN_OUT_TOPIC;
 use app::server::{ChangeBatch, ChangeRow, Db, InFlight};
+use tokio::sync::broadcast;
 use serde_json::value::RawValue;
 
 use super::hub::{Frame, Hub};
@@ -107,9 +110,10 @@ impl GapRule {
     }
 }
 
-/// Encode change-log rows into frames, once each.
+/// Encode change-log rows into frames, once each. Sign-outs are not frames.
 pub fn frames(rows: &[ChangeRow]) -> Vec<Arc<Frame>> {
     rows.iter()
+        .filter(|row| row.topic != SIGN_OUT_TOPIC)
         .filter_map(|row| {
             let topic = match Topic::from_str(&row.topic) {
                 Ok(t) => t,
@@ -134,8 +138,15 @@ pub fn frames(rows: &[ChangeRow]) -> Vec<Arc<Frame>> {
         .collect()
 }
 
+/// Tell this instance's sockets about sign-outs in `rows` (made on any instance).
+fn announce_sign_outs(rows: &[ChangeRow], signed_out: &broadcast::Sender<CustomerId>) {
+    for row in rows.iter().filter(|r| r.topic == SIGN_OUT_TOPIC) {
+        let _ = signed_out.send(CustomerId(row.entity_id));
+    }
+}
+
 /// Tail the change log forever, publishing to the hub.
-pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth) {
+pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth, signed_out: broadcast::Sender<CustomerId>) {
     let mut last = loop {
         match db.feed_start().await {
             Ok(seq) => break seq,
@@ -165,6 +176,7 @@ pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth)
                 if let Some(row) = rows.last() {
                     last = row.seq;
                     hub.publish(&frames(rows), Seq(last));
+                    announce_sign_outs(rows, &signed_out);
                 }
                 health.beat();
                 if n == BATCH as usize {

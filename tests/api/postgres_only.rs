@@ -116,6 +116,18 @@ async fn postgres_only_two_instances_work_as_one_shop_through_a_lost_listener() 
     assert!(catalog_b.next_within(Duration::from_millis(300)).await.is_none(), "nothing doubled");
     let health = b.http.get(b.url("/healthz")).send().await.expect("healthz");
     assert_eq!(health.status().as_u16(), 200, "B is healthy again");
+
+    // Signing out on A takes the private topics away from alice's socket on B.
+    let mut private_b = on_b.ws().await;
+    let topic = Topic::Orders(app::model::CustomerId(on_b.me().await.and_then(|u| u["id"].as_i64()).expect("alice's id")));
+    private_b.send(&app::protocol::ClientMsg::Subscribe { topic: topic.clone(), since: None }).await;
+    assert!(matches!(private_b.next().await, app::protocol::ServerMsg::Snapshot { .. }));
+    let r = alice.post_form("/api/logout", &[]).await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    match private_b.next().await {
+        app::protocol::ServerMsg::Error { code: app::protocol::ErrorCode::Forbidden, topic: Some(t), .. } => assert_eq!(t, topic.to_string()),
+        other => panic!("B should drop alice's private topic, got {other:?}"),
+    }
 }
 
 #[tokio::test]

@@ -102,7 +102,8 @@ pub async fn logout() -> Result<(), AppError> {
     let user = crate::server::auth::session_user(&session).await;
     session.flush().await.map_err(|e| AppError::internal(anyhow::anyhow!("ending the session: {e}")))?;
     if let Some(id) = user {
-        let _ = ctx.signed_out.send(crate::model::CustomerId(id));
+        // Through the change log, so sockets on every instance hear of it.
+        ctx.db.log_sign_out(id).await.map_err(AppError::internal)?;
     }
     leptos_axum::redirect("/");
     Ok(())

@@ -51,7 +51,7 @@ fn LiveOrders(snapshot: Snapshot<Vec<OrderSummary>>) -> impl IntoView {
                             <td>{order.items}</td>
                             <td><Price amount=order.total/></td>
                             <td><StatusBadge status=order.status/></td>
-                            <td class="actions">
+                            <td><div class="actions">
                                 {order.status.next().iter().map(|&to| {
                                     let id = order.id.0;
                                     let class = if to == crate::model::OrderStatus::Cancelled { "button button-small button-quiet" } else { "button button-small" };
@@ -64,7 +64,7 @@ fn LiveOrders(snapshot: Snapshot<Vec<OrderSummary>>) -> impl IntoView {
                                         >{to.action()}</button>
                                     }
                                 }).collect_view()}
-                            </td>
+                            </div></td>
                         </tr>
                     </For>
                 </tbody>

@@ -46,6 +46,10 @@ pub struct ChangeBatch {
     pub in_flight: Option<InFlight>,
 }
 
+/// The change-log topic of sign-outs (`entity_id` = the user). Not a client topic:
+/// every instance's feed turns these rows into "drop this user's private topics".
+pub const SIGN_OUT_TOPIC: &str = "signout";
+
 /// How often the feed reads the log on PostgreSQL without a notification.
 const PG_FALLBACK_POLL: Duration = Duration::from_millis(500);
 
@@ -330,6 +334,14 @@ impl Db {
                 super::sessions::SessionBackend::Postgres(store)
             }
         })
+    }
+
+    /// Record that `user` signed out, so every instance's sockets of that user
+    /// lose their private topics (through the feed).
+    pub async fn log_sign_out(&self, user: i64) -> anyhow::Result<()> {
+        dispatch!(self.log_sign_out(user))?;
+        self.notify_commit();
+        Ok(())
     }
 
     /// Whether any staff account exists.

@@ -161,3 +161,9 @@ pub async fn prune_log(pool: &PgPool, max_age_secs: i64, max_rows: i64, not_abov
     tx.commit().await?;
     Ok(through)
 }
+
+/// Through log_change(), like every other row: xid before seq, and a NOTIFY.
+pub async fn log_sign_out(pool: &PgPool, user: i64) -> anyhow::Result<()> {
+    sqlx::query("SELECT log_change($1, 'removed', $2, NULL)").bind(super::SIGN_OUT_TOPIC).bind(user).execute(pool).await?;
+    Ok(())
+}

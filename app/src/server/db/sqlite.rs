@@ -139,3 +139,12 @@ pub async fn prune_log(pool: &SqlitePool, max_age_secs: i64, max_rows: i64, not_
     tx.commit().await?;
     Ok(through)
 }
+
+pub async fn log_sign_out(pool: &SqlitePool, user: i64) -> anyhow::Result<()> {
+    sqlx::query("INSERT INTO change_log (topic, op, entity_id) VALUES ($1, 'removed', $2)")
+        .bind(super::SIGN_OUT_TOPIC)
+        .bind(user)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
