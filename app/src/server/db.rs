@@ -146,7 +146,7 @@ impl Db {
                 let conn = pool.acquire().await.context("opening the data_version connection")?.detach();
                 let mut wal = pool.connect_options().get_filename().as_os_str().to_owned();
                 wal.push("-wal");
-                let mut watch = DataVersion { conn, last: 0, wal: wal.into(), wal_seen: None };
+                let mut watch = DataVersion { conn, last: 0, wal: wal.into(), wal_seen: None, hot_until: None };
                 watch.changed().await;
                 Wakeups::Local { commits: self.commits.clone(), poll, watch }
             }
@@ -394,6 +394,8 @@ pub struct SeedProduct {
 /// thread hop), and only when that moved a `PRAGMA data_version` to be sure.
 /// Outside writers' changes then arrive about as fast as the app's own.
 const DATA_VERSION_EVERY: Duration = Duration::from_millis(1);
+/// How long to keep asking after the -wal file moved.
+const DATA_VERSION_HOT: Duration = Duration::from_millis(30);
 
 /// Whether anyone else committed to a SQLite database since the last look.
 pub struct DataVersion {
@@ -401,6 +403,7 @@ pub struct DataVersion {
     last: i64,
     wal: std::path::PathBuf,
     wal_seen: Option<(std::time::SystemTime, u64)>,
+    hot_until: Option<tokio::time::Instant>,
 }
 
 impl DataVersion {
@@ -415,11 +418,24 @@ impl DataVersion {
 
     /// Whether another connection committed since the last look.
     async fn changed(&mut self) -> bool {
-        if !self.wal_moved() {
+        // The -wal file moves as a transaction writes, possibly before its commit
+        // is visible; a commit that then lands within the same timestamp tick
+        // without growing the file would go unseen. So after the file moves,
+        // keep asking for a few ticks.
+        let now = tokio::time::Instant::now();
+        if self.wal_moved() {
+            self.hot_until = Some(now + DATA_VERSION_HOT);
+        } else if self.hot_until.is_none_or(|until| now > until) {
+            self.hot_until = None;
             return false;
         }
         match sqlx::query_scalar::<_, i64>("PRAGMA data_version").fetch_one(&mut self.conn).await {
-            Ok(v) => std::mem::replace(&mut self.last, v) != v,
+            Ok(v) if v != self.last => {
+                self.last = v;
+                self.hot_until = None;
+                true
+            }
+            Ok(_) => false,
             Err(err) => {
                 tracing::warn!(error = %err, "PRAGMA data_version failed; falling back to the poll");
                 false
