@@ -1,6 +1,6 @@
 import { defineConfig, devices } from "@playwright/test";
 
-// `cargo leptos end-to-end` builds and starts the server, then runs `npm run e2e`
+// `cargo leptos end-to-end --split` builds and starts the server, then runs `npm run e2e`
 // here; it sets E2E_BASE_URL and E2E_DB_PATH (see scripts/test.sh). Running
 // `npx playwright test` directly uses (or starts) a server on :3000 instead.
 const baseURL = process.env.E2E_BASE_URL ?? "http://127.0.0.1:3000";
@@ -44,5 +44,5 @@ export default defineConfig({
   ],
   webServer: process.env.E2E_BASE_URL
     ? undefined
-    : { command: "cd .. && cargo leptos serve", url: `${baseURL}/healthz`, reuseExistingServer: true, timeout: 600_000 },
+    : { command: "cd .. && cargo leptos serve --split", url: `${baseURL}/healthz`, reuseExistingServer: true, timeout: 600_000 },
 });

@@ -31,7 +31,7 @@ say "end-to-end tests in Chromium (Playwright) on SQLite"
 e2e_port=$(( 36000 + RANDOM % 4000 ))
 DATABASE_URL="sqlite://$work/e2e.db" E2E_DB_PATH="$work/e2e.db" \
   LIVECART_ADDR="127.0.0.1:$e2e_port" E2E_BASE_URL="http://127.0.0.1:$e2e_port" \
-  cargo leptos end-to-end
+  cargo leptos end-to-end --split
 
 say "end-to-end tests in Chromium (Playwright) on PostgreSQL"
 psql "$pgurl" -X -q -c "CREATE DATABASE livecart_e2e"
@@ -39,7 +39,7 @@ e2e_pg="${pgurl%/*}/livecart_e2e"
 e2e_port=$(( 40000 + RANDOM % 4000 ))
 DATABASE_URL="$e2e_pg" E2E_PG_URL="$e2e_pg" \
   LIVECART_ADDR="127.0.0.1:$e2e_port" E2E_BASE_URL="http://127.0.0.1:$e2e_port" \
-  cargo leptos end-to-end
+  cargo leptos end-to-end --split
 
 say "benchmark smoke runs: correctness only (0 lost, 0 duplicated, stock conserved), no timing asserted"
 server_bin="${CARGO_TARGET_DIR:-target}/debug/livecart"

@@ -20,11 +20,12 @@ pub mod server;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::Lazy;
 use leptos_router::{SsrMode, path};
 
 use crate::account::api::{Login, Logout, Register, current_user};
 use crate::account::{LoginPage, RegisterPage};
-use crate::admin::{AdminCategoriesPage, AdminOrdersPage, AdminProductsPage, AdminTokensPage, ProductFormPage};
+use crate::admin::{CategoriesRoute, OrdersRoute, ProductFormRoute, ProductsRoute, TokensRoute};
 use crate::cart::{Cart, CartPage};
 use crate::catalog::{CatalogPage, ProductPage};
 use crate::components::{Footer, Header, NotFound};
@@ -114,12 +115,12 @@ fn Site() -> impl IntoView {
                     <Route path=path!("/register") view=RegisterPage/>
                     <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
                     <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin") view=AdminOrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/products") view=AdminProductsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/products/new") view=ProductFormPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/products/:id") view=ProductFormPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/categories") view=AdminCategoriesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/tokens") view=AdminTokensPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin") view={Lazy::<OrdersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products") view={Lazy::<ProductsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products/new") view={Lazy::<ProductFormRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/products/:id") view={Lazy::<ProductFormRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/categories") view={Lazy::<CategoriesRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

@@ -58,7 +58,7 @@ impl Target {
             return Ok(target);
         }
         if !args.server_bin.exists() {
-            bail!("{} not found: build it with `cargo leptos build --release`, or pass --server-bin or --url", args.server_bin.display());
+            bail!("{} not found: build it with `cargo leptos build --release --split`, or pass --server-bin or --url", args.server_bin.display());
         }
         let dir = tempfile::tempdir()?;
         let database_url = match &args.database_url {

@@ -1,8 +1,9 @@
 #![recursion_limit = "256"]
-//! The browser entry point: hydrate the server-rendered page.
+//! The browser entry point: hydrate the server-rendered page. `hydrate_lazy`
+//! waits for a lazy route's split-out code (the staff pages) before hydrating it.
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_lazy(app::App);
 }
