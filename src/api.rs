@@ -49,3 +49,33 @@ pub async fn server_fn_error_status(request: axum::extract::Request, next: axum:
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
+
+/// Answers made outside the API's handlers (the body limit's 413, the router's
+/// 405) come as JSON on `/api/v1` too, like every other API error.
+pub async fn v1_json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let is_v1 = request.uri().path().starts_with(v1::PREFIX);
+    let response = next.run(request).await;
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !is_v1 || is_json {
+        return response;
+    }
+    match response.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            v1::ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is over 64 KiB").into_response()
+        }
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let mut answer =
+                v1::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method; see /api/v1/openapi.json")
+                    .into_response();
+            if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
+                answer.headers_mut().insert(axum::http::header::ALLOW, allow.clone());
+            }
+            answer
+        }
+        _ => response,
+    }
+}

@@ -60,7 +60,7 @@ impl Application {
         let sessions = db.session_store().await?;
         tokio::spawn(sessions.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
         let api_limiter = Arc::new(api::v1::limiter(config.limits.api_requests_per_second));
-        let state = AppState { leptos_options, db, hub, feed, config: Arc::new(config), ctx, api_limiter };
+        let state = AppState { leptos_options, db, hub, feed, config: Arc::new(config), ctx, api_limiter, api_usage: Arc::default() };
         let router = router(state.clone()).layer(session_layer(sessions, &state.config));
         tracing::info!(%address, database = state.db.backend_name(), "livecart listening");
         Ok(Self { listener, address, router, state })
@@ -107,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || provide_context(ctx.clone()), shell))
         .layer(axum::middleware::from_fn(api::server_fn_error_status))
         .layer(RequestBodyLimitLayer::new(api_limit))
+        .layer(axum::middleware::from_fn(api::v1_json_errors))
         .merge(uploads)
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::refuse_cross_site))
         .layer(CompressionLayer::new())

@@ -20,6 +20,8 @@ pub struct AppState {
     pub ctx: ServerContext,
     /// Requests per API token.
     pub api_limiter: Arc<governor::DefaultKeyedRateLimiter<i64>>,
+    /// When each API token's use was last written.
+    pub api_usage: Arc<app::server::tokens::Usage>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -82,6 +82,10 @@ async fn every_api_error_has_its_status_and_a_json_body_and_changes_nothing() {
     assert_error(&call(&app, Method::GET, "/orders/999999", &write, None).await, 404, "not_found", "unknown order");
     assert_error(&call(&app, Method::GET, "/products/abc", &write, None).await, 400, "bad_request", "non-numeric id");
     assert_error(&call(&app, Method::GET, "/warehouses", &write, None).await, 404, "not_found", "unknown route");
+    // 413 and 405, answered before any handler runs, are JSON too.
+    let huge = format!("{{\"name\": \"{}\", \"category\": \"home\", \"price_minor\": 1, \"stock\": 1}}", "x".repeat(70 * 1024));
+    assert_error(&call(&app, Method::POST, "/products", &write, Some(&huge)).await, 413, "payload_too_large", "a body over 64 KiB");
+    assert_error(&call(&app, Method::DELETE, "/products/1", &write, None).await, 405, "method_not_allowed", "no DELETE");
     assert_eq!(app.stock_and_sold(1).await, before, "no refused request changed anything");
 }
 

@@ -316,8 +316,12 @@ impl Db {
     }
 
     /// The id and scope of the live token with this hash.
-    pub async fn use_token(&self, hash: &str) -> anyhow::Result<Option<(i64, String)>> {
-        dispatch!(self.use_token(hash))
+    pub async fn token_by_hash(&self, hash: &str) -> anyhow::Result<Option<(i64, String)>> {
+        dispatch!(self.token_by_hash(hash))
+    }
+
+    pub async fn touch_token(&self, id: i64) -> anyhow::Result<()> {
+        dispatch!(self.touch_token(id))
     }
 
     pub async fn insert_image(&self, content_type: &str, bytes: &[u8]) -> anyhow::Result<i64> {

@@ -64,20 +64,55 @@ pub async fn create(db: &Db, name: &str, scope: Scope, created_by: Option<i64>) 
     Ok((id, token))
 }
 
+/// How often a token's `last_used_at` is written (per instance): reading the API
+/// should not mean a database write per request.
+const TOUCH_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// When this instance last wrote each token's `last_used_at`.
+#[derive(Debug, Default)]
+pub struct Usage(std::sync::Mutex<std::collections::HashMap<i64, std::time::Instant>>);
+
+impl Usage {
+    /// Whether `id`'s use should be written now (and note that it is).
+    fn due(&self, id: i64) -> bool {
+        let now = std::time::Instant::now();
+        let mut seen = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match seen.get(&id) {
+            Some(at) if now.duration_since(*at) < TOUCH_EVERY => false,
+            _ => {
+                seen.insert(id, now);
+                true
+            }
+        }
+    }
+}
+
 /// The token's id and scope when it is live; `None` for unknown or revoked.
-pub async fn verify(db: &Db, token: &str) -> Result<Option<(i64, Scope)>, AppError> {
+/// Notes the use at most once a minute per instance.
+pub async fn verify(db: &Db, usage: &Usage, token: &str) -> Result<Option<(i64, Scope)>, AppError> {
     if !token.starts_with(PREFIX) || token.len() > 200 {
         return Ok(None);
     }
-    match db.use_token(&hash(token)).await.map_err(AppError::internal)? {
-        Some((id, scope)) => Ok(Some((id, Scope::parse(&scope)?))),
-        None => Ok(None),
+    let Some((id, scope)) = db.token_by_hash(&hash(token)).await.map_err(AppError::internal)? else {
+        return Ok(None);
+    };
+    if usage.due(id) {
+        db.touch_token(id).await.map_err(AppError::internal)?;
     }
+    Ok(Some((id, Scope::parse(&scope)?)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn use_is_noted_at_most_once_a_minute() {
+        let usage = Usage::default();
+        assert!(usage.due(1));
+        assert!(!usage.due(1));
+        assert!(usage.due(2));
+    }
 
     #[test]
     fn hashes_are_hex_sha256() {

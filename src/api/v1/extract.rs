@@ -118,7 +118,7 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| unauthorized("the Authorization header must be 'Bearer <token>'"))?;
-        let (id, scope) = tokens::verify(&state.db, token).await?.ok_or_else(|| unauthorized("unknown or revoked API token"))?;
+        let (id, scope) = tokens::verify(&state.db, &state.api_usage, token).await?.ok_or_else(|| unauthorized("unknown or revoked API token"))?;
         if let Err(wait) = state.api_limiter.check_key(&id) {
             let secs = wait.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())).as_secs().max(1);
             return Err(AppError::TooManyRequests { retry_after_secs: secs }.into());

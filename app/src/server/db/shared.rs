@@ -476,14 +476,18 @@ macro_rules! shared_queries {
                 == 1)
         }
 
-        /// The scope of a live token with this hash, noting its use.
-        pub async fn use_token(pool: &$pool, hash: &str) -> anyhow::Result<Option<(i64, String)>> {
-            Ok(sqlx::query_as::<$db, (i64, String)>(&format!(
-                "UPDATE api_tokens SET last_used_at = {NOW} WHERE token_hash = $1 AND revoked_at IS NULL RETURNING id, scope"
-            ))
-            .bind(hash)
-            .fetch_optional(pool)
-            .await?)
+        /// The id and scope of the live token with this hash (a read only).
+        pub async fn token_by_hash(pool: &$pool, hash: &str) -> anyhow::Result<Option<(i64, String)>> {
+            Ok(sqlx::query_as::<$db, (i64, String)>("SELECT id, scope FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(hash)
+                .fetch_optional(pool)
+                .await?)
+        }
+
+        /// Note that a token was used now.
+        pub async fn touch_token(pool: &$pool, id: i64) -> anyhow::Result<()> {
+            sqlx::query::<$db>(&format!("UPDATE api_tokens SET last_used_at = {NOW} WHERE id = $1")).bind(id).execute(pool).await?;
+            Ok(())
         }
 
         pub async fn insert_image(pool: &$pool, content_type: &str, bytes: &[u8]) -> anyhow::Result<i64> {
