@@ -114,10 +114,10 @@ impl AppError {
         if form_post || page_render {
             return self;
         }
-        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-            if let Ok(status) = axum::http::StatusCode::from_u16(self.status_code()) {
-                response.set_status(status);
-            }
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+            && let Ok(status) = axum::http::StatusCode::from_u16(self.status_code())
+        {
+            response.set_status(status);
         }
         self
     }

@@ -131,11 +131,10 @@ impl TestApp {
     async fn wait_until_healthy(&self) {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
-            if let Ok(r) = self.http.get(self.url("/healthz")).send().await {
-                if r.status().is_success() {
+            if let Ok(r) = self.http.get(self.url("/healthz")).send().await
+                && r.status().is_success() {
                     return;
                 }
-            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("the app never became healthy");

@@ -16,10 +16,8 @@ mod ssr {
         leptos_axum::extract::<Session>().await.map_err(|e| AppError::internal(anyhow::anyhow!("no session layer: {e}")))
     }
 
-    pub fn client_ip() -> impl std::future::Future<Output = Option<std::net::IpAddr>> {
-        async {
-            leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0.ip())
-        }
+    pub async fn client_ip() -> Option<std::net::IpAddr> {
+        leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0.ip())
     }
 
     pub use crate::server::passwords::{check_password, check_username};
