@@ -56,6 +56,32 @@ async fn a_multi_line_cart_with_one_unfillable_line_buys_nothing() {
 }
 
 #[tokio::test]
+async fn a_multi_line_order_keeps_every_line_and_the_address_is_remembered() {
+    let app = spawn_app().await;
+    let (stock2, _) = app.stock_and_sold(2).await;
+    let (stock5, _) = app.stock_and_sold(5).await;
+    let kim = app.signed_up("kim").await;
+    assert_eq!(kim.me().await.expect("signed in")["address"], serde_json::Value::Null, "no address yet");
+    let r = kim.checkout(json!([{ "product_id": 5, "quantity": 3 }, { "product_id": 2, "quantity": 1 }]), "two-lines-1").await;
+    assert_eq!(r.status(), 200);
+    let id: i64 = r.json().await.expect("order id");
+    let order: Order = serde_json::from_str(&app.db.order_json(id).await.expect("read").expect("order")).expect("order json");
+    let lines: Vec<(i64, i64)> = order.lines.iter().map(|l| (l.product_id.0, l.quantity)).collect();
+    assert_eq!(lines, vec![(2, 1), (5, 3)], "both lines, in product order");
+    let sum: i64 = order.lines.iter().map(|l| l.line_total.minor).sum();
+    assert_eq!(order.total.minor, sum, "total is the sum of the lines");
+    assert_eq!(app.stock_and_sold(2).await, (stock2 - 1, 1));
+    assert_eq!(app.stock_and_sold(5).await, (stock5 - 3, 3));
+    assert_eq!(kim.me().await.expect("signed in")["address"], address(), "the address is kept for next time");
+
+    let mut moved = address();
+    moved["street"] = json!("9 Elm St");
+    let body = json!({ "lines": [{ "product_id": 2, "quantity": 1 }], "address": moved, "idempotency_key": "two-lines-2" });
+    assert_eq!(kim.checkout_raw(body).await.status(), 200);
+    assert_eq!(kim.me().await.expect("signed in")["address"]["street"], "9 Elm St", "a new address replaces the kept one");
+}
+
+#[tokio::test]
 async fn the_same_idempotency_key_makes_one_order_however_often_it_is_sent() {
     let app = spawn_app().await;
     let (stock, _) = app.stock_and_sold(4).await;

@@ -12,9 +12,7 @@ mod ssr {
 
     use crate::error::AppError;
 
-    pub async fn session() -> Result<Session, AppError> {
-        leptos_axum::extract::<Session>().await.map_err(|e| AppError::internal(anyhow::anyhow!("no session layer: {e}")))
-    }
+    pub use crate::server::auth::request_session as session;
 
     pub async fn client_ip() -> Option<std::net::IpAddr> {
         leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0.ip())

@@ -28,10 +28,7 @@ pub(crate) mod ssr {
     /// The server context, once the caller is known to be staff.
     pub async fn staff() -> Result<(ServerContext, i64), AppError> {
         let ctx = crate::server::context::server_context()?;
-        let session = leptos_axum::extract::<tower_sessions::Session>()
-            .await
-            .map_err(|e| AppError::internal(anyhow::anyhow!("no session layer: {e}")))?;
-        match crate::server::auth::viewer(&ctx.db, &session).await {
+        match crate::server::auth::request_viewer(&ctx.db).await? {
             Viewer::Staff(id) => Ok((ctx, id.0)),
             Viewer::Customer(_) => Err(AppError::Forbidden),
             Viewer::Anonymous => Err(AppError::Unauthorized),

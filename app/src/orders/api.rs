@@ -17,10 +17,7 @@ mod ssr {
 
     pub async fn viewer() -> Result<Viewer, AppError> {
         let ctx = crate::server::context::server_context()?;
-        let session = leptos_axum::extract::<tower_sessions::Session>()
-            .await
-            .map_err(|e| AppError::internal(anyhow::anyhow!("no session layer: {e}")))?;
-        Ok(crate::server::auth::viewer(&ctx.db, &session).await)
+        crate::server::auth::request_viewer(&ctx.db).await
     }
 
     pub async fn customer() -> Result<CustomerId, AppError> {
@@ -71,11 +68,12 @@ pub async fn place_order(lines: Vec<CartLine>, address: Address, idempotency_key
 
     let run = async {
         let ctx = crate::server::context::server_context()?;
-        let customer = ssr::customer().await?;
+        let user = crate::server::auth::request_user(&ctx.db).await?;
         let lines = ssr::merge_lines(&lines)?;
         let address = address.validated().map_err(|(field, message)| AppError::validation(field, message))?;
         ssr::check_key(&idempotency_key)?;
-        match ctx.db.place_order(customer.0, &lines, &address, &idempotency_key).await.map_err(AppError::internal)? {
+        let save_address = user.address.as_ref() != Some(&address);
+        match ctx.db.place_order(user.id.0, &lines, &address, &idempotency_key, save_address).await.map_err(AppError::internal)? {
             PlaceOutcome::Placed(id) | PlaceOutcome::Existing(id) => Ok(OrderId(id)),
             PlaceOutcome::OutOfStock { product, available } => Err(AppError::OutOfStock { product, available }),
             PlaceOutcome::UnknownProduct(id) => Err(AppError::NotFound(format!("Product {id}"))),

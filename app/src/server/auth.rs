@@ -11,6 +11,7 @@ use tower_sessions::Session;
 use super::passwords::Passwords;
 use super::sessions::USER_KEY;
 use super::{Db, Viewer};
+use crate::error::AppError;
 use crate::model::{Address, CustomerId, User};
 
 /// Password hashing and login rate limits, shared by every request.
@@ -74,4 +75,20 @@ pub async fn viewer(db: &Db, session: &Session) -> Viewer {
             Viewer::Anonymous
         }
     }
+}
+
+/// The current request's session (inside a server function).
+pub async fn request_session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>().await.map_err(|e| AppError::internal(anyhow::anyhow!("no session layer: {e}")))
+}
+
+/// Who makes the current request (inside a server function).
+pub async fn request_viewer(db: &Db) -> Result<Viewer, AppError> {
+    Ok(viewer(db, &request_session().await?).await)
+}
+
+/// The signed-in user making the current request (with their kept address), or 401.
+pub async fn request_user(db: &Db) -> Result<User, AppError> {
+    let session = request_session().await?;
+    current_user(db, &session).await.map_err(AppError::internal)?.ok_or(AppError::Unauthorized)
 }

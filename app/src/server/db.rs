@@ -230,8 +230,9 @@ impl Db {
         lines: &[crate::model::CartLine],
         address: &crate::model::Address,
         key: &str,
+        save_address: bool,
     ) -> anyhow::Result<PlaceOutcome> {
-        let outcome = dispatch!(self.place_order(customer, lines, address, key))?;
+        let outcome = dispatch!(self.place_order(customer, lines, address, key, save_address))?;
         if matches!(outcome, PlaceOutcome::Placed(_)) {
             self.notify_commit();
         }

@@ -179,19 +179,24 @@ macro_rules! shared_queries {
         }
 
         /// Buy every line in one transaction, all or nothing. `lines` are merged
-        /// per product and validated by the caller.
-        pub async fn place_order(pool: &$pool, customer: i64, lines: &[CartLine], address: &Address, key: &str) -> anyhow::Result<PlaceOutcome> {
+        /// per product and validated by the caller; `save_address` keeps the
+        /// address on the account for next time.
+        ///
+        /// Few statements on purpose: on SQLite the transaction holds the one write
+        /// turn, and each statement is a round trip to the connection's thread, so
+        /// their number sets the checkout ceiling.
+        pub async fn place_order(
+            pool: &$pool,
+            customer: i64,
+            lines: &[CartLine],
+            address: &Address,
+            key: &str,
+            save_address: bool,
+        ) -> anyhow::Result<PlaceOutcome> {
             let mut tx = begin_write(pool).await?;
-            if let Some(id) = sqlx::query_scalar::<$db, i64>("SELECT id FROM orders WHERE customer_id = $1 AND idempotency_key = $2")
-                .bind(customer)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?
-            {
-                return Ok(PlaceOutcome::Existing(id));
-            }
-            // The order row first: it claims the idempotency key, so a concurrent
-            // retry waits here and then finds this order instead of buying again.
+            // The order row first: it claims the idempotency key, so a retry (even
+            // a concurrent one, which waits here) finds this order instead of
+            // buying again.
             let inserted = sqlx::query_scalar::<$db, i64>(
                 "INSERT INTO orders (customer_id, street, city, region, postal_code, idempotency_key) \
                  VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -220,9 +225,10 @@ macro_rules! shared_queries {
                 }
                 Err(e) => return Err(e.into()),
             };
+            let mut sold = Vec::with_capacity(lines.len());
             let mut total: i64 = 0;
-            for (line_no, line) in (1_i32..).zip(lines) {
-                let sold = sqlx::query_as::<$db, (String, i64)>(
+            for line in lines {
+                let taken = sqlx::query_as::<$db, (String, i64)>(
                     "UPDATE products SET stock = stock - $1, units_sold = units_sold + $1 \
                      WHERE id = $2 AND stock >= $1 AND archived_at IS NULL RETURNING name, price_cents",
                 )
@@ -230,7 +236,7 @@ macro_rules! shared_queries {
                 .bind(line.product_id.0)
                 .fetch_optional(&mut *tx)
                 .await?;
-                let Some((name, price)) = sold else {
+                let Some((name, price)) = taken else {
                     let left = sqlx::query_as::<$db, (String, i64)>("SELECT name, stock FROM products WHERE id = $1 AND archived_at IS NULL")
                         .bind(line.product_id.0)
                         .fetch_optional(&mut *tx)
@@ -241,33 +247,37 @@ macro_rules! shared_queries {
                         None => PlaceOutcome::UnknownProduct(line.product_id.0),
                     });
                 };
-                sqlx::query::<$db>(
-                    "INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(order)
-                .bind(line_no)
-                .bind(line.product_id.0)
-                .bind(&name)
-                .bind(price)
-                .bind(line.quantity)
-                .execute(&mut *tx)
-                .await?;
                 total = price
                     .checked_mul(line.quantity)
                     .and_then(|t| t.checked_add(total))
                     .ok_or_else(|| anyhow::anyhow!("order total overflows"))?;
+                sold.push((line, name, price));
             }
+            // Every line in one statement.
+            let mut insert = sqlx::QueryBuilder::<$db>::new(
+                "INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) ",
+            );
+            insert.push_values((1_i32..).zip(&sold), |mut row, (line_no, (line, name, price))| {
+                row.push_bind(order)
+                    .push_bind(line_no)
+                    .push_bind(line.product_id.0)
+                    .push_bind(name.as_str())
+                    .push_bind(*price)
+                    .push_bind(line.quantity);
+            });
+            insert.build().execute(&mut *tx).await?;
             // Setting the total publishes the complete order (orders_updated trigger).
             sqlx::query::<$db>("UPDATE orders SET total_cents = $1 WHERE id = $2").bind(total).bind(order).execute(&mut *tx).await?;
-            sqlx::query::<$db>("UPDATE users SET street = $1, city = $2, region = $3, postal_code = $4 WHERE id = $5")
-                .bind(&address.street)
-                .bind(&address.city)
-                .bind(&address.region)
-                .bind(&address.postal_code)
-                .bind(customer)
-                .execute(&mut *tx)
-                .await?;
+            if save_address {
+                sqlx::query::<$db>("UPDATE users SET street = $1, city = $2, region = $3, postal_code = $4 WHERE id = $5")
+                    .bind(&address.street)
+                    .bind(&address.city)
+                    .bind(&address.region)
+                    .bind(&address.postal_code)
+                    .bind(customer)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(PlaceOutcome::Placed(order))
         }
