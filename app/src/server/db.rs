@@ -232,7 +232,14 @@ impl Db {
         key: &str,
         save_address: bool,
     ) -> anyhow::Result<PlaceOutcome> {
-        let outcome = dispatch!(self.place_order(customer, lines, address, key, save_address))?;
+        let outcome = match &self.backend {
+            Backend::Sqlite(pool) => {
+                let (pool, lines, address, key) = (pool.clone(), lines.to_vec(), address.clone(), key.to_owned());
+                sqlite::on_writer_thread(async move { sqlite::place_order(&pool, customer, &lines, &address, &key, save_address).await })
+                    .await?
+            }
+            Backend::Postgres(pool) => postgres::place_order(pool, customer, lines, address, key, save_address).await?,
+        };
         if matches!(outcome, PlaceOutcome::Placed(_)) {
             self.notify_commit();
         }

@@ -1,11 +1,14 @@
 //! SQLite SQL. One writer at a time, so seq order is commit order.
 
+use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use tokio::runtime::Handle;
 use tokio::sync::{Mutex, MutexGuard};
 
 use super::{ChangeBatch, ChangeRow};
@@ -20,6 +23,37 @@ use super::{ChangeBatch, ChangeRow};
 /// databases in one process, and serialising their writes costs them nothing.
 /// Other processes (the CLI, an outside writer) still meet the busy handler.
 static WRITE_TURN: Mutex<()> = Mutex::const_new(());
+
+/// Run a write transaction on the SQLite writer thread, a runtime of its own.
+///
+/// Each statement is a round trip to the connection's thread, whose answer wakes
+/// the waiting task from outside the runtime; under load that task then queued
+/// behind every other request before it sent its next statement, all the while
+/// holding the write turn (one buyer: ~0.5 ms per order in the turn; fifty:
+/// ~0.8 ms). A runtime that runs nothing else sends the next statement at once.
+/// The work finishes even if the caller goes away (a purchase is all or nothing
+/// either way).
+pub async fn on_writer_thread<T, F>(work: F) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    F: Future<Output = anyhow::Result<T>> + Send + 'static,
+{
+    static WRITER: LazyLock<std::io::Result<Handle>> = LazyLock::new(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
+        Ok(handle)
+    });
+    match &*WRITER {
+        Ok(writer) => writer.spawn(work).await.context("the SQLite writer thread failed")?,
+        Err(err) => {
+            tracing::warn!(error = %err, "no SQLite writer thread; writing on the caller's");
+            work.await
+        }
+    }
+}
 
 /// A write transaction holding this process' write turn until it ends.
 struct WriteTx {
