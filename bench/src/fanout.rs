@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::report::{self, histogram, percentiles};
+use crate::server;
 use crate::server::{ServerArgs, Target, Writer};
 
 #[derive(Debug, clap::Args)]
@@ -92,6 +93,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // Write at the rate, recording when each commit returned.
     let mut at = Vec::with_capacity(args.writes);
     let every = Duration::from_secs_f64(1.0 / args.rate);
+    let (server_cpu0, bench_cpu0) = (target.cpu(), server::cpu_of("/proc/self/stat"));
     let t0 = Instant::now();
     for k in 0..args.writes {
         let due = t0 + every.mul_f64(k as f64);
@@ -140,6 +142,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         lost += seen.iter().filter(|s| !**s).count();
     }
     report::progress_done();
+    // CPU per delivered frame, server and this client apart: on a shared machine
+    // it says what each side costs, whatever the other one took.
+    let frames = (args.writes * args.subscribers).saturating_sub(lost).max(1) as f64;
+    let per_frame = |before: Option<Duration>, after: Option<Duration>| match (before, after) {
+        (Some(b), Some(a)) => json!(((a.saturating_sub(b)).as_secs_f64() * 1e6 / frames * 100.0).round() / 100.0),
+        _ => json!(null),
+    };
+    let server_cpu_us_per_frame = per_frame(server_cpu0, target.cpu());
+    let bench_cpu_us_per_frame = per_frame(bench_cpu0, server::cpu_of("/proc/self/stat"));
 
     let per_socket = match (rss_before, rss_idle) {
         (Some(b), Some(i)) => json!((i.saturating_sub(b) as f64 * 1024.0) / args.subscribers as f64),
@@ -161,6 +172,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "frames_before_commit_returned": early,
         "server_rss_kib": { "before": rss_before, "idle_with_sockets": rss_idle },
         "server_bytes_per_idle_socket": per_socket,
+        "server_cpu_us_per_frame": server_cpu_us_per_frame,
+        "bench_cpu_us_per_frame": bench_cpu_us_per_frame,
     });
     report::print("fan-out", &result, args.json);
     if lost + duplicated + out_of_order + failed > 0 {

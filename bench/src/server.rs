@@ -132,6 +132,22 @@ impl Target {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
         status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
+
+    /// CPU time the server process has used so far (user + system), when its PID is known.
+    pub fn cpu(&self) -> Option<Duration> {
+        cpu_of(&format!("/proc/{}/stat", self.pid?))
+    }
+}
+
+/// CPU time used by a process (user + system) from its `/proc/…/stat`.
+pub fn cpu_of(stat_path: &str) -> Option<Duration> {
+    // USER_HZ: /proc reports clock ticks of 1/100 s on every Linux architecture.
+    const TICKS_PER_S: f64 = 100.0;
+    let stat = std::fs::read_to_string(stat_path).ok()?;
+    // Fields after the parenthesised command name (which may hold spaces).
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_secs_f64(ticks as f64 / TICKS_PER_S))
 }
 
 fn free_port() -> anyhow::Result<u16> {
