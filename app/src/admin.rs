@@ -16,45 +16,9 @@ use tokens_page::AdminTokensPage;
 use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::use_location;
-use leptos_router::LazyRoute;
-#[cfg(wasm_split)]
-use leptos_router::lazy_route;
 
-/// The staff pages as lazy routes: built with `cargo leptos ... --split`, their
-/// code is a separate wasm file that only staff download, when they open the
-/// console. Without `--split` (see `build.rs`) they are ordinary routes, because
-/// a lazy function's placeholder import only resolves in a split build.
-macro_rules! lazy_pages {
-    ($($(#[$doc:meta])* $route:ident => $page:ident;)*) => {$(
-        $(#[$doc])*
-        #[derive(Debug)]
-        pub struct $route;
-
-        #[cfg(wasm_split)]
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
-            }
-        }
-
-        #[cfg(not(wasm_split))]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-
-            async fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
-            }
-        }
-    )*};
-}
-
+// The staff pages as lazy routes (see `lazy_pages!`): only staff download
+// their code, when they open the console.
 lazy_pages! {
     /// `/admin`
     OrdersRoute => AdminOrdersPage;

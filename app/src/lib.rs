@@ -4,6 +4,9 @@
 // The view types of a full page nest deeply; release builds need the room.
 #![recursion_limit = "256"]
 
+#[macro_use]
+mod lazy;
+
 pub mod account;
 pub mod admin;
 pub mod cart;
@@ -33,6 +36,19 @@ use crate::error::AppError;
 use crate::live::LiveClient;
 use crate::model::User;
 use crate::orders::{OrderPage, OrdersPage};
+
+// The catalog, product and cart pages are in the main wasm; the other shop
+// pages are lazy routes, downloaded when first opened.
+lazy_pages! {
+    /// `/login`
+    LoginRoute => LoginPage;
+    /// `/register`
+    RegisterRoute => RegisterPage;
+    /// `/orders`
+    MyOrdersRoute => OrdersPage;
+    /// `/orders/{id}`
+    OrderRoute => OrderPage;
+}
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -111,10 +127,10 @@ fn Site() -> impl IntoView {
                     <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/products/:id") view=ProductPage ssr=SsrMode::Async/>
                     <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/register") view=RegisterPage/>
-                    <Route path=path!("/orders") view=OrdersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/orders/:id") view=OrderPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view={Lazy::<LoginRoute>::new()}/>
+                    <Route path=path!("/register") view={Lazy::<RegisterRoute>::new()}/>
+                    <Route path=path!("/orders") view={Lazy::<MyOrdersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/orders/:id") view={Lazy::<OrderRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin") view={Lazy::<OrdersRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/products") view={Lazy::<ProductsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/products/new") view={Lazy::<ProductFormRoute>::new()} ssr=SsrMode::Async/>
