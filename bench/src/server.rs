@@ -102,7 +102,7 @@ impl Target {
             .spawn()
             .with_context(|| format!("starting node {} (run `npm ci` in bench/peer-node first)", peer.display()))?;
         let pid = child.id();
-        let target = Target { base: format!("http://127.0.0.1:{port}"), database_url, pid, _child: Some(child), _dir: _dir };
+        let target = Target { base: format!("http://127.0.0.1:{port}"), database_url, pid, _child: Some(child), _dir };
         target.wait_healthy(Duration::from_secs(30)).await?;
         Ok(target)
     }
@@ -111,10 +111,10 @@ impl Target {
         let deadline = Instant::now() + within;
         let client = reqwest::Client::new();
         loop {
-            if let Ok(r) = client.get(format!("{}/healthz", self.base)).send().await {
-                if r.status().is_success() {
-                    return Ok(());
-                }
+            if let Ok(r) = client.get(format!("{}/healthz", self.base)).send().await
+                && r.status().is_success()
+            {
+                return Ok(());
             }
             if Instant::now() > deadline {
                 bail!("{} did not become healthy within {within:?}", self.base);

@@ -62,6 +62,16 @@ pub enum MoveOutcome {
     Illegal { from: crate::model::OrderStatus },
 }
 
+impl MoveOutcome {
+    /// Why a move did not happen, from the order's current status (if it exists).
+    pub(super) fn refused(current: Option<String>) -> anyhow::Result<Self> {
+        Ok(match current {
+            Some(status) => MoveOutcome::Illegal { from: status.parse().map_err(anyhow::Error::msg)? },
+            None => MoveOutcome::NoSuchOrder,
+        })
+    }
+}
+
 /// A stored API token (its hash only).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TokenRow {
@@ -398,10 +408,8 @@ macro_rules! shared_queries {
         pub async fn move_order(pool: &$pool, id: i64, to: OrderStatus) -> anyhow::Result<MoveOutcome> {
             let from: Vec<String> = to.previous().into_iter().map(|s| format!("'{}'", s.as_str())).collect();
             if from.is_empty() {
-                return Ok(match sqlx::query_scalar::<$db, String>("SELECT status FROM orders WHERE id = $1").bind(id).fetch_optional(pool).await? {
-                    Some(status) => MoveOutcome::Illegal { from: status.parse().map_err(anyhow::Error::msg)? },
-                    None => MoveOutcome::NoSuchOrder,
-                });
+                let current = sqlx::query_scalar::<$db, String>("SELECT status FROM orders WHERE id = $1").bind(id).fetch_optional(pool).await?;
+                return MoveOutcome::refused(current);
             }
             let stamp = match to {
                 OrderStatus::Paid => "paid_at",
@@ -423,10 +431,7 @@ macro_rules! shared_queries {
             if moved == 0 {
                 let current = sqlx::query_scalar::<$db, String>("SELECT status FROM orders WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
                 tx.rollback().await?;
-                return Ok(match current {
-                    Some(status) => MoveOutcome::Illegal { from: status.parse().map_err(anyhow::Error::msg)? },
-                    None => MoveOutcome::NoSuchOrder,
-                });
+                return MoveOutcome::refused(current);
             }
             if to == OrderStatus::Cancelled {
                 let lines = sqlx::query_as::<$db, (i64, i64)>(
