@@ -7,6 +7,20 @@ bash scripts/setup.sh test
 export PATH="$HOME/.cargo/bin:$PWD/node_modules/.bin:$PATH"
 
 say() { printf '\n\033[1;34m==>\033[0m %s\n' "$*"; }
+# A port for a test server: below the kernel's ephemeral range (32768+), where
+# outgoing connections never take one, and with nobody listening on it.
+free_port() {
+  local port
+  for _ in $(seq 100); do
+    port=$(( 20000 + RANDOM % 12000 ))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  echo "no free port found" >&2
+  return 1
+}
 work=$(mktemp -d /tmp/livecart-test.XXXXXX)
 chmod 755 "$work"  # the PostgreSQL cluster inside runs as the postgres user
 pgdir="$work/pg"
@@ -23,12 +37,12 @@ say "integration tests on SQLite"
 cargo test -p livecart --test api -- --skip postgres_only --test-threads=1
 
 say "integration tests on PostgreSQL"
-pgport=$(( 55000 + RANDOM % 5000 ))
+pgport=$(free_port)
 pgurl=$(bash scripts/pg.sh start "$pgdir" "$pgport")
 TEST_DATABASE_URL="$pgurl" cargo test -p livecart --test api -- --test-threads=1
 
 say "end-to-end tests in Chromium (Playwright) on SQLite"
-e2e_port=$(( 36000 + RANDOM % 4000 ))
+e2e_port=$(free_port)
 DATABASE_URL="sqlite://$work/e2e.db" E2E_DB_PATH="$work/e2e.db" \
   LIVECART_ADDR="127.0.0.1:$e2e_port" E2E_BASE_URL="http://127.0.0.1:$e2e_port" \
   cargo leptos end-to-end --split
@@ -36,7 +50,7 @@ DATABASE_URL="sqlite://$work/e2e.db" E2E_DB_PATH="$work/e2e.db" \
 say "end-to-end tests in Chromium (Playwright) on PostgreSQL"
 psql "$pgurl" -X -q -c "CREATE DATABASE livecart_e2e"
 e2e_pg="${pgurl%/*}/livecart_e2e"
-e2e_port=$(( 40000 + RANDOM % 4000 ))
+e2e_port=$(free_port)
 DATABASE_URL="$e2e_pg" E2E_PG_URL="$e2e_pg" \
   LIVECART_ADDR="127.0.0.1:$e2e_port" E2E_BASE_URL="http://127.0.0.1:$e2e_port" \
   cargo leptos end-to-end --split
