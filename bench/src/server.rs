@@ -141,9 +141,12 @@ impl Target {
 
 /// CPU time used by a process (user + system) from its `/proc/…/stat`.
 pub fn cpu_of(stat_path: &str) -> Option<Duration> {
+    cpu_in(&std::fs::read_to_string(stat_path).ok()?)
+}
+
+fn cpu_in(stat: &str) -> Option<Duration> {
     // USER_HZ: /proc reports clock ticks of 1/100 s on every Linux architecture.
     const TICKS_PER_S: f64 = 100.0;
-    let stat = std::fs::read_to_string(stat_path).ok()?;
     // Fields after the parenthesised command name (which may hold spaces).
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
@@ -186,5 +189,18 @@ impl Writer {
             Writer::Sqlite(p) => sqlx::query_scalar(sql).bind(a).fetch_one(p).await?,
             Writer::Postgres(p) => sqlx::query_scalar(sql).bind(a).fetch_one(p).await?,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_time_is_user_plus_system_even_when_the_name_has_spaces() {
+        let stat = "4242 (tokio rt (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 75 0 0 20 0 4 0 1000 0 0";
+        assert_eq!(cpu_in(stat), Some(Duration::from_millis(3250)));
+        assert_eq!(cpu_in("garbage"), None);
+        assert!(cpu_of("/proc/self/stat").is_some(), "this process' own CPU time is readable");
     }
 }
