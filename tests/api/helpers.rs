@@ -156,6 +156,20 @@ impl TestApp {
         }
     }
 
+    /// One integer read by an outside connection (not the app's pool).
+    pub async fn outside_scalar(&self, sql: &str) -> i64 {
+        match &self.test_db {
+            TestDb::Sqlite { url, .. } | TestDb::Shared { url, postgres: false } => {
+                let mut c = sqlx::SqliteConnection::connect(url).await.expect("outside sqlite connection");
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.expect("outside read")
+            }
+            TestDb::Postgres { url, .. } | TestDb::Shared { url, postgres: true } => {
+                let mut c = sqlx::PgConnection::connect(url).await.expect("outside postgres connection");
+                sqlx::query_scalar(sql).fetch_one(&mut c).await.expect("outside read")
+            }
+        }
+    }
+
     pub async fn ws(&self) -> WsClient {
         self.ws_with_origin(None).await.expect("websocket connects")
     }
@@ -336,16 +350,7 @@ impl TestApp {
     /// Wait until the feed has published everything committed so far, so a
     /// subscription made now starts after those changes (none replays later).
     pub async fn wait_for_feed(&self) {
-        let newest: i64 = match &self.test_db {
-            TestDb::Sqlite { url, .. } | TestDb::Shared { url, postgres: false } => {
-                let mut c = sqlx::SqliteConnection::connect(url).await.expect("sqlite");
-                sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM change_log").fetch_one(&mut c).await.expect("max seq")
-            }
-            TestDb::Postgres { url, .. } | TestDb::Shared { url, postgres: true } => {
-                let mut c = sqlx::PgConnection::connect(url).await.expect("postgres");
-                sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM change_log").fetch_one(&mut c).await.expect("max seq")
-            }
-        };
+        let newest = self.outside_scalar("SELECT coalesce(max(seq), 0) FROM change_log").await;
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             let health: serde_json::Value = self.http.get(self.url("/healthz")).send().await.expect("healthz").json().await.expect("json");
