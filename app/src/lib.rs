@@ -37,9 +37,15 @@ use crate::live::LiveClient;
 use crate::model::User;
 use crate::orders::{OrderPage, OrdersPage};
 
-// The catalog, product and cart pages are in the main wasm; the other shop
-// pages are lazy routes, downloaded when first opened.
+// Every page but the catalog (the landing page) is a lazy route: a shopper's
+// first visit downloads the catalog and what all pages share, each other page's
+// code when it is first opened. (Pages that show browser-only state must not
+// show it before they hydrate: see `Cart::ready_here`.)
 lazy_pages! {
+    /// `/products/{id}`
+    ProductRoute => ProductPage;
+    /// `/cart`
+    CartRoute => CartPage;
     /// `/login`
     LoginRoute => LoginPage;
     /// `/register`
@@ -125,8 +131,8 @@ fn Site() -> impl IntoView {
             <main class="container main">
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async/>
-                    <Route path=path!("/products/:id") view=ProductPage ssr=SsrMode::Async/>
-                    <Route path=path!("/cart") view=CartPage ssr=SsrMode::Async/>
+                    <Route path=path!("/products/:id") view={Lazy::<ProductRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/cart") view={Lazy::<CartRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/login") view={Lazy::<LoginRoute>::new()}/>
                     <Route path=path!("/register") view={Lazy::<RegisterRoute>::new()}/>
                     <Route path=path!("/orders") view={Lazy::<MyOrdersRoute>::new()} ssr=SsrMode::Async/>

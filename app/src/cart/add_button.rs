@@ -8,13 +8,14 @@ use crate::model::ProductId;
 pub fn AddToCart(product_id: ProductId, #[prop(into)] stock: Signal<i64>, #[prop(optional)] large: bool) -> impl IntoView {
     let cart = expect_context::<Cart>();
     let added = RwSignal::new(false);
+    let ready = cart.ready_here();
     view! {
         <button
             type="button"
             class="add-to-cart"
             class:button-large=large
             data-test-id="add-to-cart"
-            disabled=move || stock.get() <= 0 || !cart.is_loaded()
+            disabled=move || stock.get() <= 0 || !ready.get()
             on:click=move |_| {
                 cart.add(product_id, 1);
                 added.set(true);

@@ -52,10 +52,11 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, user: Option<U
     });
     let blocked = Memo::new(move |_| cart.lines().with(|ls| ls.is_empty() || ls.iter().any(|l| problem(l).is_some())));
     let user = StoredValue::new(user);
+    let ready = cart.ready_here();
 
     view! {
         <Show
-            when=move || cart.is_loaded()
+            when=move || ready.get()
             fallback=|| view! { <p class="empty">"Loading your cart…"</p> }
         >
             <Show

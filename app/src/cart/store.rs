@@ -41,8 +41,15 @@ impl Cart {
         });
     }
 
-    pub fn is_loaded(&self) -> bool {
-        self.loaded.get()
+    /// Whether the cart may be shown by the calling component: loaded, and the
+    /// component hydrated. A page that hydrates late (a lazy route, whose code
+    /// arrives after the app's effects loaded the cart) must first render as the
+    /// server did, without the cart, or hydration finds other nodes than the
+    /// server sent. Call once per component, while building its view.
+    pub fn ready_here(self) -> Signal<bool> {
+        let hydrated = RwSignal::new(false);
+        Effect::new(move |_| hydrated.set(true));
+        Signal::derive(move || hydrated.get() && self.loaded.get())
     }
 
     pub fn lines(&self) -> Signal<Vec<CartLine>> {
