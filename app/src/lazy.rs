@@ -20,6 +20,7 @@ macro_rules! lazy_pages {
             }
 
             fn view(_this: Self) -> AnyView {
+                $crate::live::page_hydrated();
                 view! { <$page/> }.into_any()
             }
         }
@@ -31,6 +32,7 @@ macro_rules! lazy_pages {
             }
 
             async fn view(_this: Self) -> AnyView {
+                $crate::live::page_hydrated();
                 view! { <$page/> }.into_any()
             }
         }

@@ -96,7 +96,6 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         live.start();
         cart.load();
-        live::mark_hydrated();
     });
 
     view! {

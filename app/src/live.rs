@@ -121,9 +121,15 @@ impl Default for LiveClient {
     }
 }
 
-/// Mark the document as hydrated (`<html data-hydrated="true">`), for tests and
-/// for CSS that should only apply once the page is interactive.
-pub fn mark_hydrated() {
+/// Call in each routed page's component: once that page has hydrated, the
+/// document says so (`<html data-hydrated="true">`), for tests and for CSS that
+/// should only apply once the page is interactive. Per page, not in the app: a
+/// lazy page hydrates after its code arrives, well after the app's effects ran.
+pub fn page_hydrated() {
+    Effect::new(move |_| mark_hydrated());
+}
+
+fn mark_hydrated() {
     #[cfg(feature = "hydrate")]
     if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
         let _ = el.set_attribute("data-hydrated", "true");

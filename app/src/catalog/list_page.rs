@@ -12,6 +12,7 @@ use crate::protocol::{Snapshot, Topic};
 /// `/` and `/?category=slug`: the product grid, live.
 #[component]
 pub fn CatalogPage() -> impl IntoView {
+    crate::live::page_hydrated();
     let query = use_query_map();
     let category = Memo::new(move |_| query.read().get("category").filter(|c| !c.is_empty()));
     let categories = Resource::new(|| (), |()| list_categories());

@@ -8,6 +8,7 @@ pub fn NotFound(#[prop(into, optional)] what: Option<String>) -> impl IntoView {
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
+    crate::live::page_hydrated();
     let what = what.unwrap_or_else(|| "This page".to_string());
     view! {
         <section class="notice" data-test-id="not-found">
