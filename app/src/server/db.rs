@@ -403,7 +403,8 @@ pub struct SeedProduct {
 
 /// How often the SQLite feed looks at the write-ahead log for another
 /// connection's commit: a `stat` of the -wal file (about a microsecond, no
-/// thread hop), and only when that moved a `PRAGMA data_version` to be sure.
+/// thread hop); when that moved, the feed reads the log, then keeps asking
+/// `PRAGMA data_version` for a while in case the commit was not visible yet.
 /// Outside writers' changes then arrive about as fast as the app's own.
 const DATA_VERSION_EVERY: Duration = Duration::from_millis(1);
 /// How long to keep asking after the -wal file moved.
@@ -437,6 +438,10 @@ impl DataVersion {
         let now = tokio::time::Instant::now();
         if self.wal_moved() {
             self.hot_until = Some(now + DATA_VERSION_HOT);
+            // Usually the file moved because someone committed: read the log
+            // now (one round trip to SQLite) rather than ask first (two). A
+            // commit not yet visible is caught by the asking that follows.
+            return true;
         } else if self.hot_until.is_none_or(|until| now > until) {
             self.hot_until = None;
             return false;
