@@ -54,6 +54,7 @@ test("a product page follows its product, and an unknown product is a 404 page",
   const id = Number(outsideSql("SELECT id FROM products WHERE name = 'Espresso Beans'"));
   await openLive(page, `/products/${id}`);
   await expect(page.getByTestId("product-name")).toHaveText("Espresso Beans");
+  await expect(page.getByRole("navigation", { name: "Breadcrumb" })).toHaveText("Shop / Coffee & Tea");
   outsideSql(`UPDATE products SET name = 'Espresso Beans (fresh batch)' WHERE id = ${id}`);
   await expect(page.getByTestId("product-name")).toHaveText("Espresso Beans (fresh batch)");
 

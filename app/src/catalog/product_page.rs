@@ -2,12 +2,12 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use super::api::get_product;
+use super::api::{get_product, list_categories};
 use crate::cart::AddToCart;
 use crate::components::{ErrorBox, NotFound, Price, StockBadge};
 use crate::error::AppError;
 use crate::live::use_live_entity;
-use crate::model::{Product, ProductId};
+use crate::model::{Category, Product, ProductId};
 use crate::protocol::{Snapshot, Topic};
 
 /// `/products/{id}`: one product, live.
@@ -21,11 +21,14 @@ pub fn ProductPage() -> impl IntoView {
             None => Err(AppError::NotFound("This product".into())),
         }
     });
+    // For the breadcrumb's category name (products carry only the slug).
+    let categories = Resource::new(|| (), |()| list_categories());
     view! {
         <Suspense fallback=|| view! { <div class="product product-skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {
+                let categories = categories.await.unwrap_or_default();
                 match product.await {
-                    Ok(snapshot) => view! { <LiveProduct snapshot/> }.into_any(),
+                    Ok(snapshot) => view! { <LiveProduct snapshot categories/> }.into_any(),
                     Err(AppError::NotFound(what)) => view! { <NotFound what/> }.into_any(),
                     Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
                 }
@@ -35,9 +38,10 @@ pub fn ProductPage() -> impl IntoView {
 }
 
 #[component]
-fn LiveProduct(snapshot: Snapshot<Product>) -> impl IntoView {
+fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl IntoView {
     let topic = Topic::Product(snapshot.data.summary.id);
     let product = use_live_entity(topic, snapshot);
+    let categories = StoredValue::new(categories);
     move || match product.get() {
         None => view! {
             <section class="notice" data-test-id="product-gone">
@@ -48,12 +52,15 @@ fn LiveProduct(snapshot: Snapshot<Product>) -> impl IntoView {
         .into_any(),
         Some(Product { summary, description }) => {
             let category_href = format!("/?category={}", summary.category);
+            let category_name = categories.with_value(|cs| {
+                cs.iter().find(|c| c.slug == summary.category).map_or_else(|| summary.category.to_string(), |c| c.name.clone())
+            });
             view! {
                 <leptos_meta::Title text=format!("{} · livecart", summary.name)/>
                 <nav class="crumbs" aria-label="Breadcrumb">
                     <A href="/">"Shop"</A>
                     " / "
-                    <A href=category_href>{summary.category.to_string()}</A>
+                    <A href=category_href>{category_name}</A>
                 </nav>
                 <article class="product" data-test-id="product" data-product-id=summary.id.0>
                     <img class="product-image" src=summary.image.clone() alt=summary.name.clone() width="400" height="300"/>
