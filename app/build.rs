@@ -1,6 +1,6 @@
 //! `cfg(wasm_split)` when cargo-leptos builds the browser's wasm with `--split`
-//! (it links with `--emit-relocs` then). The staff pages become lazy routes only
-//! then, so a plain `cargo leptos watch` still builds a wasm that loads.
+//! (it links with `--emit-relocs` then). Pages become lazy routes (`lazy_pages!`)
+//! only then, so a plain `cargo leptos watch` still builds a wasm that loads.
 
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(wasm_split)");

@@ -43,9 +43,10 @@ pub async fn server_fn_error_status(request: axum::extract::Request, next: axum:
         return (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response();
     };
     if let Ok(wire) = serde_json::from_slice::<serde_json::Value>(&bytes)
-        && let Ok(error) = serde_json::from_value::<app::error::AppError>(wire["error"].clone()) {
-            parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        }
+        && let Ok(error) = serde_json::from_value::<app::error::AppError>(wire["error"].clone())
+    {
+        parts.status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
