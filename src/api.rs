@@ -2,9 +2,13 @@
 
 pub mod v1;
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use app::error::AppError;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -50,32 +54,70 @@ pub async fn server_fn_error_status(request: axum::extract::Request, next: axum:
     Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
-/// Answers made outside the API's handlers (the body limit's 413, the router's
-/// 405) come as JSON on `/api/v1` too, like every other API error.
-pub async fn v1_json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
-    let is_v1 = request.uri().path().starts_with(v1::PREFIX);
+/// A server function's body must be the type it declares (415 otherwise), so a
+/// JSON body sent as `text/plain` by a foreign page never reaches it.
+pub async fn server_fn_content_type(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    static DECLARED: LazyLock<HashMap<&'static str, &'static str>> =
+        LazyLock::new(|| app::server::endpoints::input_types().into_iter().collect());
+    if request.method() == axum::http::Method::POST
+        && let Some(declared) = DECLARED.get(request.uri().path())
+    {
+        let sent = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        if !app::server::endpoints::content_type_matches(sent, declared) {
+            let error = AppError::UnsupportedMediaType(format!("send the body as Content-Type: {declared}"));
+            return app_error_response(&error);
+        }
+    }
+    next.run(request).await
+}
+
+/// A server function's error as it travels (`{"error": .., "message": ..}`) with its status.
+fn app_error_response(error: &AppError) -> Response {
+    use leptos::server_fn::error::FromServerFnError as _;
+    let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], error.ser()).into_response()
+}
+
+/// Answers made outside the handlers (the body limit's 413, the router's 405,
+/// a 404 for no such server function, Leptos' own plain-text refusals) come as
+/// JSON under `/api` too, like every other API error: in the `/api/v1` shape
+/// there, in the server functions' shape elsewhere.
+pub async fn api_json_errors(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path().to_owned();
     let response = next.run(request).await;
+    let status = response.status();
     let is_json = response
         .headers()
-        .get(axum::http::header::CONTENT_TYPE)
+        .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    if !is_v1 || is_json {
+    if !path.starts_with("/api/") || is_json || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    match response.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => {
-            v1::ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body is over 64 KiB").into_response()
+    let error = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(format!("the body is over {} KiB", 64)),
+        StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed(format!("{path} does not take that method")),
+        StatusCode::NOT_FOUND => AppError::NotFound(format!("API route {}", path.chars().take(100).collect::<String>())),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType("this endpoint does not take that body type".into()),
+        s if s.is_client_error() => AppError::validation("request", "the request could not be read"),
+        _ => AppError::Internal,
+    };
+    let mut answer = if path.starts_with(v1::PREFIX) {
+        let mut api = v1::ApiError::from(error);
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            api.message = "the body is over 64 KiB".into();
+        } else if status == StatusCode::METHOD_NOT_ALLOWED {
+            api.message = "this route does not take that method; see /api/v1/openapi.json".into();
         }
-        StatusCode::METHOD_NOT_ALLOWED => {
-            let mut answer =
-                v1::ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that method; see /api/v1/openapi.json")
-                    .into_response();
-            if let Some(allow) = response.headers().get(axum::http::header::ALLOW) {
-                answer.headers_mut().insert(axum::http::header::ALLOW, allow.clone());
-            }
-            answer
-        }
-        _ => response,
+        api.status = status.as_u16();
+        api.into_response()
+    } else {
+        let mut answer = app_error_response(&error);
+        *answer.status_mut() = status;
+        answer
+    };
+    if let Some(allow) = response.headers().get(header::ALLOW) {
+        answer.headers_mut().insert(header::ALLOW, allow.clone());
     }
+    answer
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use app::server::auth::SignInLimits;
 use leptos::config::LeptosOptions;
 
 /// livecart: a real-time storefront.
@@ -106,9 +107,26 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVECART_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
-    /// Mark the session cookie Secure (set this when serving behind TLS)
+    /// Mark the session cookie Secure and send HSTS (set this when serving behind TLS)
     #[arg(long, env = "LIVECART_SECURE_COOKIES")]
     pub secure_cookies: bool,
+
+    /// Proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For
+    /// or Forwarded header names the client, e.g. 127.0.0.1,10.0.0.0/8. From any
+    /// other peer those headers are ignored and the TCP peer is the client.
+    #[arg(long, env = "LIVECART_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Accounts one client address may register per hour
+    #[arg(long, env = "LIVECART_REGISTRATIONS_PER_HOUR", default_value_t = SignInLimits::default().registrations_per_address,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub registrations_per_hour: u32,
+
+    /// Serve /_faults, a control endpoint that breaks things on purpose (drop
+    /// sockets, pause the feed, delay frames, fail checkouts) for end-to-end
+    /// tests. Never in production; only loopback clients may use it.
+    #[arg(long, env = "LIVECART_FAULT_INJECTION")]
+    pub fault_injection: bool,
 
     /// How long the change log keeps entries for resuming clients, in hours
     #[arg(long, env = "LIVECART_LOG_RETENTION_HOURS", default_value_t = 24)]
@@ -127,6 +145,14 @@ pub struct ServeArgs {
     /// Frames queued for one slow socket before it is re-synced with a snapshot
     #[arg(long, env = "LIVECART_SOCKET_QUEUE", default_value_t = Limits::default().socket_queue, value_parser = parse_positive)]
     pub socket_queue: usize,
+}
+
+/// An address (a single host) or a CIDR range.
+fn parse_net(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("'{s}' is not an IP address or a CIDR range like 10.0.0.0/8"))
 }
 
 fn parse_positive(s: &str) -> Result<usize, String> {
@@ -155,7 +181,10 @@ impl ServeArgs {
             seed: !self.no_seed,
             allowed_origins: self.allowed_origins,
             secure_cookies: self.secure_cookies,
+            trusted_proxies: self.trusted_proxies,
+            fault_injection: self.fault_injection,
             limits: Limits {
+                sign_in: SignInLimits { registrations_per_address: self.registrations_per_hour, ..SignInLimits::default() },
                 log_retention: Duration::from_secs(self.log_retention_hours.saturating_mul(3600)),
                 api_requests_per_second: self.api_rate,
                 subscriptions_per_socket: self.max_subscriptions,
@@ -174,6 +203,10 @@ pub struct Config {
     pub seed: bool,
     pub allowed_origins: Vec<String>,
     pub secure_cookies: bool,
+    /// Peers whose forwarding headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serve the fault-injection control endpoint (tests only).
+    pub fault_injection: bool,
     pub limits: Limits,
 }
 
@@ -199,6 +232,8 @@ pub struct Limits {
     /// How long and how much of the change log is kept for resuming.
     pub log_retention: Duration,
     pub log_max_rows: i64,
+    /// Failed sign-ins and registrations allowed.
+    pub sign_in: SignInLimits,
 }
 
 impl Default for Limits {
@@ -214,6 +249,7 @@ impl Default for Limits {
             feed_poll: Duration::from_millis(20),
             log_retention: Duration::from_secs(24 * 3600),
             log_max_rows: 1_000_000,
+            sign_in: SignInLimits::default(),
         }
     }
 }

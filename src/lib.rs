@@ -3,6 +3,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod faults;
 pub mod media;
 pub mod realtime;
 pub mod security;

@@ -7,5 +7,5 @@ mod ws;
 
 pub use authz::may_subscribe;
 pub use feed::{FeedHealth, GapRule, run_feed, run_pruner};
-pub use hub::{Frame, Hub};
+pub use hub::{Flag, Frame, Hub, Published};
 pub use ws::{origin_allowed, ws_handler};

@@ -1,8 +1,12 @@
 //! Refusals and headers that protect every response.
 
+use std::net::{IpAddr, SocketAddr};
+
+use app::server::auth::ClientAddr;
 use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use ipnet::IpNet;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -30,18 +34,128 @@ pub async fn refuse_cross_site(State(state): State<AppState>, request: Request<B
     next.run(request).await
 }
 
-/// Security headers on every response.
-pub async fn headers(request: Request<Body>, next: Next) -> Response {
+/// Security headers on every response. Pages set their own
+/// Content-Security-Policy with the response's nonce (`app::security`); every
+/// other response gets the same policy without one (no inline script at all).
+/// HSTS when the shop says it is served over TLS (`--secure-cookies`).
+pub async fn headers(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    // Leptos hydration and its resource data are inline scripts, and the wasm
-    // needs 'wasm-unsafe-eval'; everything else is same-origin only.
-    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
-        "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; \
-         img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
-    ));
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY)
+        && let Ok(policy) = HeaderValue::from_str(&app::security::page_policy(None))
+    {
+        h.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
     h.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
     h.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
     h.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
+    if state.config.secure_cookies {
+        h.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
     response
+}
+
+/// Work out the client's address and put it in the request's extensions
+/// (`ClientAddr`) for the sign-in limits and anything else keyed by client.
+pub async fn client_address(State(state): State<AppState>, mut request: Request<Body>, next: Next) -> Response {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let addr = client_addr(peer, request.headers(), &state.config.trusted_proxies);
+        request.extensions_mut().insert(ClientAddr(addr));
+    }
+    next.run(request).await
+}
+
+/// The client behind `peer`: `peer` itself unless it is a trusted proxy, then
+/// the nearest address in `X-Forwarded-For` (else `Forwarded: for=`) that is
+/// not a trusted proxy, read from the right (what our own proxies appended),
+/// since the left end is whatever the client chose to send.
+pub fn client_addr(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut hops: Vec<Option<IpAddr>> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|hop| parse_hop(hop.trim()))
+        .collect();
+    if hops.is_empty() {
+        hops = headers
+            .get_all(header::FORWARDED)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|element| {
+                element.split(';').find_map(|pair| {
+                    let (name, value) = pair.trim().split_once('=')?;
+                    name.trim().eq_ignore_ascii_case("for").then(|| parse_hop(value.trim().trim_matches('"')))
+                })
+            })
+            .collect();
+    }
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        match hop {
+            Some(ip) if is_trusted(&ip) => client = ip,
+            Some(ip) => return ip,
+            // Garbage or an obfuscated name: nothing further left can be believed.
+            None => return client,
+        }
+    }
+    client
+}
+
+/// One hop of a forwarding header: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`, `[2001:db8::1]:443`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    if let Ok(ip) = hop.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    if let Some(rest) = hop.strip_prefix('[') {
+        return rest.split_once(']').and_then(|(ip, _)| ip.parse().ok());
+    }
+    hop.parse::<SocketAddr>().ok().map(|s| s.ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(axum::http::HeaderName::from_bytes(k.as_bytes()).expect("name"), v.parse().expect("value"));
+        }
+        h
+    }
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().expect("ip")
+    }
+
+    #[test]
+    fn forwarding_headers_count_only_from_trusted_proxies() {
+        let trusted: Vec<IpNet> = vec!["127.0.0.1/32".parse().expect("net"), "10.0.0.0/8".parse().expect("net")];
+        let xff = headers(&[("x-forwarded-for", "203.0.113.9")]);
+        // Straight from the internet: the header is the client's own claim.
+        assert_eq!(client_addr(ip("198.51.100.7"), &xff, &trusted), ip("198.51.100.7"));
+        // Through our proxy: believed.
+        assert_eq!(client_addr(ip("127.0.0.1"), &xff, &trusted), ip("203.0.113.9"));
+        // A client that forges a left-hand entry gets its real address, the one our proxy appended.
+        let forged = headers(&[("x-forwarded-for", "1.1.1.1, 203.0.113.9, 10.0.0.5")]);
+        assert_eq!(client_addr(ip("10.0.0.2"), &forged, &trusted), ip("203.0.113.9"));
+        // Several header lines read as one list.
+        let split = headers(&[("x-forwarded-for", "1.1.1.1"), ("x-forwarded-for", "203.0.113.9")]);
+        assert_eq!(client_addr(ip("127.0.0.1"), &split, &trusted), ip("203.0.113.9"));
+        // RFC 7239, with IPv6 and ports.
+        let fwd = headers(&[("forwarded", r#"for="[2001:db8::7]:4711";proto=https, for=10.0.0.5"#)]);
+        assert_eq!(client_addr(ip("127.0.0.1"), &fwd, &trusted), ip("2001:db8::7"));
+        // Garbage stops the walk at the last address we believe.
+        let junk = headers(&[("x-forwarded-for", "not-an-ip, 10.0.0.5")]);
+        assert_eq!(client_addr(ip("127.0.0.1"), &junk, &trusted), ip("10.0.0.5"));
+        // No proxies configured: never believed.
+        assert_eq!(client_addr(ip("127.0.0.1"), &xff, &[]), ip("127.0.0.1"));
+    }
 }

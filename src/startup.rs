@@ -19,6 +19,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::config::Config;
+use crate::faults::{self, Faults};
 use crate::realtime::{FeedHealth, Hub, run_feed, run_pruner, ws_handler};
 use crate::state::AppState;
 use crate::{api, media, security};
@@ -51,8 +52,10 @@ impl Application {
         }
         let hub = Arc::new(Hub::new(config.limits.socket_queue));
         let feed = FeedHealth::default();
-        let ctx = ServerContext::new(db.clone(), hub.watermark())?;
-        tokio::spawn(run_feed(db.clone(), hub.clone(), config.limits.feed_poll, feed.clone(), ctx.signed_out.clone()));
+        let ctx = ServerContext::new(db.clone(), hub.watermark(), config.limits.sign_in)?;
+        tokio::spawn(prune_limiters(ctx.clone()));
+        let faults = Faults::new(config.fault_injection);
+        tokio::spawn(run_feed(db.clone(), hub.clone(), config.limits.feed_poll, feed.clone(), faults.clone()));
         tokio::spawn(run_pruner(db.clone(), hub.clone(), config.limits.log_retention, config.limits.log_max_rows));
 
         let mut leptos_options = config.leptos.clone();
@@ -60,7 +63,7 @@ impl Application {
         let sessions = db.session_store().await?;
         tokio::spawn(sessions.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
         let api_limiter = Arc::new(api::v1::limiter(config.limits.api_requests_per_second));
-        let state = AppState { leptos_options, db, hub, feed, config: Arc::new(config), ctx, api_limiter, api_usage: Arc::default() };
+        let state = AppState { leptos_options, db, hub, feed, config: Arc::new(config), ctx, api_limiter, api_usage: Arc::default(), faults };
         let router = router(state.clone()).layer(session_layer(sessions, &state.config));
         tracing::info!(%address, database = state.db.backend_name(), "livecart listening");
         Ok(Self { listener, address, router, state })
@@ -102,17 +105,31 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws_handler))
         .route("/healthz", get(api::healthz))
+        .route("/_faults/{action}", post(faults::control))
         .merge(api::v1::routes())
         .leptos_routes_with_context(&state, routes, move || provide_context(page_ctx.clone()), move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || provide_context(ctx.clone()), shell))
         .layer(axum::middleware::from_fn(api::server_fn_error_status))
+        .layer(axum::middleware::from_fn(api::server_fn_content_type))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), faults::failing_checkout))
         .layer(RequestBodyLimitLayer::new(api_limit))
-        .layer(axum::middleware::from_fn(api::v1_json_errors))
         .merge(uploads)
+        .layer(axum::middleware::from_fn(api::api_json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::client_address))
         .layer(CompressionLayer::new())
-        .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
         .with_state(state)
+}
+
+/// Forget sign-in limiter keys whose limits have recovered, so a flood of
+/// made-up usernames or addresses costs memory only while it lasts.
+async fn prune_limiters(ctx: ServerContext) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    loop {
+        every.tick().await;
+        ctx.auth.prune();
+    }
 }
 
 /// Sessions in the database: HttpOnly, SameSite=Lax, Secure when asked (behind TLS).

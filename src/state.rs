@@ -22,6 +22,8 @@ pub struct AppState {
     pub api_limiter: Arc<governor::DefaultKeyedRateLimiter<i64>>,
     /// When each API token's use was last written.
     pub api_usage: Arc<app::server::tokens::Usage>,
+    /// Breakage on purpose, for end-to-end tests (inert unless `--fault-injection`).
+    pub faults: crate::faults::Faults,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -27,14 +27,30 @@ pub enum AppError {
     Conflict(String),
     #[error("something went wrong on our side; please try again")]
     Internal,
-    /// The request never reached the server function, or its answer did not arrive.
-    #[error("could not reach the shop: {0}")]
+    /// The request never reached the server function, or its answer did not
+    /// arrive. The text says why for developers (logged in the browser's
+    /// console); shoppers see only the sentence.
+    #[error("We could not reach the shop. Check your connection and try again.")]
     Transport(String),
+    /// The request body is over the limit.
+    #[error("that request is too large ({0})")]
+    TooLarge(String),
+    /// The body is not in the type the endpoint takes.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// The endpoint exists but not with this method.
+    #[error("{0}")]
+    MethodNotAllowed(String),
 }
 
 impl AppError {
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Validation { field: field.into(), message: message.into() }
+    }
+
+    /// Whether trying the same thing again may work (the shop could not be reached).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, AppError::Transport(_) | AppError::Internal)
     }
 
     /// The message to show next to a form field, when the error is about that field.
@@ -56,6 +72,9 @@ impl AppError {
             AppError::OutOfStock { .. } | AppError::Conflict(_) => 409,
             AppError::Internal => 500,
             AppError::Transport(_) => 502,
+            AppError::TooLarge(_) => 413,
+            AppError::UnsupportedMediaType(_) => 415,
+            AppError::MethodNotAllowed(_) => 405,
         }
     }
 }
@@ -76,7 +95,12 @@ impl FromServerFnError for AppError {
             ServerFnErrorErr::Args(msg) | ServerFnErrorErr::Deserialization(msg) => {
                 AppError::Validation { field: "request".into(), message: msg }
             }
-            other => AppError::Transport(other.to_string()),
+            other => {
+                // Shoppers see a sentence; the transport's own words go to the console.
+                #[cfg(feature = "hydrate")]
+                leptos::logging::warn!("server function failed: {other}");
+                AppError::Transport(other.to_string())
+            }
         }
     }
 
@@ -139,5 +163,7 @@ mod tests {
         let wire = AppError::BadCredentials.ser();
         assert_eq!(&wire[..], br#"{"error":"BadCredentials","message":"wrong username or password"}"#);
         assert_eq!(AppError::de(wire), AppError::BadCredentials);
+        let offline = AppError::Transport("error reaching server to call server function: TypeError: Failed to fetch".into());
+        assert!(!offline.to_string().contains("TypeError") && offline.is_retryable());
     }
 }

@@ -17,6 +17,7 @@ pub mod live;
 pub mod model;
 pub mod orders;
 pub mod protocol;
+pub mod security;
 #[cfg(feature = "ssr")]
 pub mod server;
 
@@ -65,6 +66,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="description" content="livecart: a shop whose prices and stock update live."/>
+                {security::content_security_policy()}
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
@@ -100,7 +102,9 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/livecart.css"/>
-        <Title text="livecart"/>
+        // Every page's <title> passes through this formatter: leptos_meta writes
+        // the title into the server's HTML unescaped, so it is escaped here.
+        <Title text="livecart" formatter=security::title_formatter()/>
         <Router>
             <Site/>
         </Router>

@@ -3,6 +3,8 @@
 pub mod auth;
 pub mod context;
 pub mod db;
+pub mod endpoints;
+pub mod limiter;
 pub mod passwords;
 pub mod queries;
 pub mod seed;

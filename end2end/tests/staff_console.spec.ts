@@ -57,7 +57,9 @@ test("staff edit a price and create a product; a shopper's open pages update liv
   await staff.getByTestId("image-file").setInputFiles({ name: "mug.png", mimeType: "image/png", buffer: png });
   await expect(staff.getByTestId("image-preview")).toHaveAttribute("src", /^\/media\/\d+$/);
   await staff.getByTestId("save-product").click();
-  await expect(staff.getByTestId("saved")).toContainText(`Saved ${name}`);
+  // Created once: the page moves to the new product's own edit page.
+  await expect(staff.getByTestId("created")).toBeVisible();
+  await expect(staff).toHaveURL(/\/admin\/products\/\d+\?created=1$/);
 
   const card = shopper.locator('[data-test-id="product-card"]', { hasText: name });
   await expect(card).toBeVisible();

@@ -7,14 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use app::model::CustomerId;
 use app::protocol::{Seq, ServerMsg, Topic};
 use app::server::db::SIGN_OUT_TOPIC;
 use app::server::{ChangeBatch, ChangeRow, Db, InFlight};
-use tokio::sync::broadcast;
 use serde_json::value::RawValue;
 
-use super::hub::{Frame, Hub};
+use super::hub::{Frame, Hub, Published};
+use crate::faults::Faults;
 use super::ws::encode;
 
 const BATCH: i64 = 1000;
@@ -110,43 +109,49 @@ impl GapRule {
     }
 }
 
-/// Encode change-log rows into frames, once each. Sign-outs are not frames.
-pub fn frames(rows: &[ChangeRow]) -> Vec<Arc<Frame>> {
+/// What change-log rows mean for the hub, in seq order: frames, encoded once
+/// each, and sign-outs.
+pub fn published(rows: &[ChangeRow]) -> Vec<Published> {
     rows.iter()
-        .filter(|row| row.topic != SIGN_OUT_TOPIC)
         .filter_map(|row| {
-            let topic = match Topic::from_str(&row.topic) {
-                Ok(t) => t,
-                Err(err) => {
-                    tracing::warn!(seq = row.seq, %err, "change_log row with an unknown topic; skipped");
-                    return None;
-                }
-            };
-            let seq = Seq(row.seq);
-            let msg = match (row.op.as_str(), &row.payload) {
-                ("change", Some(payload)) => match RawValue::from_string(payload.clone()) {
-                    Ok(data) => ServerMsg::Change { topic: topic.clone(), seq, data },
-                    Err(err) => {
-                        tracing::warn!(seq = row.seq, %err, "change_log payload is not JSON; skipped");
-                        return None;
-                    }
-                },
-                _ => ServerMsg::Removed { topic: topic.clone(), seq, id: row.entity_id },
-            };
-            Some(Arc::new(Frame { topic, seq, text: encode(&msg) }))
+            if row.topic == SIGN_OUT_TOPIC {
+                Some(Published::SignOut { seq: Seq(row.seq), session: row.entity_id })
+            } else {
+                frame(row).map(Published::Frame)
+            }
         })
         .collect()
 }
 
-/// Tell this instance's sockets about sign-outs in `rows` (made on any instance).
-fn announce_sign_outs(rows: &[ChangeRow], signed_out: &broadcast::Sender<CustomerId>) {
-    for row in rows.iter().filter(|r| r.topic == SIGN_OUT_TOPIC) {
-        let _ = signed_out.send(CustomerId(row.entity_id));
-    }
+/// Encode change-log rows into frames, once each (a replay for one topic).
+pub fn frames(rows: &[ChangeRow]) -> Vec<Arc<Frame>> {
+    rows.iter().filter(|row| row.topic != SIGN_OUT_TOPIC).filter_map(frame).collect()
+}
+
+fn frame(row: &ChangeRow) -> Option<Arc<Frame>> {
+    let topic = match Topic::from_str(&row.topic) {
+        Ok(t) => t,
+        Err(err) => {
+            tracing::warn!(seq = row.seq, %err, "change_log row with an unknown topic; skipped");
+            return None;
+        }
+    };
+    let seq = Seq(row.seq);
+    let msg = match (row.op.as_str(), &row.payload) {
+        ("change", Some(payload)) => match RawValue::from_string(payload.clone()) {
+            Ok(data) => ServerMsg::Change { topic: topic.clone(), seq, data },
+            Err(err) => {
+                tracing::warn!(seq = row.seq, %err, "change_log payload is not JSON; skipped");
+                return None;
+            }
+        },
+        _ => ServerMsg::Removed { topic: topic.clone(), seq, id: row.entity_id },
+    };
+    Some(Arc::new(Frame { topic, seq, text: encode(&msg) }))
 }
 
 /// Tail the change log forever, publishing to the hub.
-pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth, signed_out: broadcast::Sender<CustomerId>) {
+pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth, faults: Faults) {
     let mut last = loop {
         match db.feed_start().await {
             Ok(seq) => break seq,
@@ -169,14 +174,14 @@ pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth,
     };
     let mut gaps = GapRule::default();
     loop {
+        faults.feed_pause().await;
         match db.read_changes(last, BATCH).await {
             Ok(batch) => {
                 let n = gaps.publishable(last, &batch);
                 let rows = &batch.rows[..n];
                 if let Some(row) = rows.last() {
                     last = row.seq;
-                    hub.publish(&frames(rows), Seq(last));
-                    announce_sign_outs(rows, &signed_out);
+                    hub.publish(&published(rows), Seq(last));
                 }
                 health.beat();
                 if n == BATCH as usize {

@@ -1,6 +1,8 @@
 //! Topic -> subscribers, with a bounded queue per socket. The only holder of
 //! subscriber queues. A socket whose queue overflows is flagged and re-synced
-//! with snapshots instead of growing without bound.
+//! with snapshots instead of growing without bound. Sign-outs pass through here
+//! in seq order with the frames: from a session's sign-out on, its sockets get
+//! no frame of a private topic.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,14 +21,23 @@ pub struct Frame {
     pub text: Utf8Bytes,
 }
 
-/// Raised when a socket's queue was full and frames were skipped.
+/// What the feed hands the hub, in seq order.
+#[derive(Debug, Clone)]
+pub enum Published {
+    Frame(Arc<Frame>),
+    /// The session with this `sign_out_key` signed out at `seq`.
+    SignOut { seq: Seq, session: i64 },
+}
+
+/// A flag a socket waits on: raised when its queue was full and frames were
+/// skipped (overflow), or when its session signed out.
 #[derive(Debug, Default)]
-pub struct Overflow {
+pub struct Flag {
     flag: AtomicBool,
     notify: Notify,
 }
 
-impl Overflow {
+impl Flag {
     fn raise(&self) {
         if !self.flag.swap(true, Ordering::AcqRel) {
             self.notify.notify_one();
@@ -52,7 +63,12 @@ type ConnId = u64;
 
 struct Conn {
     tx: mpsc::Sender<Arc<Frame>>,
-    overflow: Arc<Overflow>,
+    overflow: Arc<Flag>,
+    /// The `sign_out_key` of the session the socket was opened with.
+    session: Option<i64>,
+    signed_out: Arc<Flag>,
+    /// Set once the session signed out: private topics are refused from then on.
+    anonymous: bool,
     topics: HashSet<Topic>,
 }
 
@@ -76,7 +92,9 @@ pub struct Hub {
 pub struct Connection {
     pub id: ConnId,
     pub frames: mpsc::Receiver<Arc<Frame>>,
-    pub overflow: Arc<Overflow>,
+    pub overflow: Arc<Flag>,
+    /// Raised when the socket's session signed out (its private topics are gone).
+    pub signed_out: Arc<Flag>,
 }
 
 impl Hub {
@@ -98,26 +116,32 @@ impl Hub {
         self.lock().position
     }
 
-    pub fn connect(&self) -> Connection {
+    /// A socket opened with the session whose `sign_out_key` is `session` (if any).
+    pub fn connect(&self, session: Option<i64>) -> Connection {
         let (tx, frames) = mpsc::channel(self.queue);
-        let overflow = Arc::new(Overflow::default());
+        let (overflow, signed_out) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        inner.conns.insert(id, Conn { tx, overflow: overflow.clone(), topics: HashSet::new() });
-        Connection { id, frames, overflow }
+        let conn = Conn { tx, overflow: overflow.clone(), session, signed_out: signed_out.clone(), anonymous: false, topics: HashSet::new() };
+        inner.conns.insert(id, conn);
+        Connection { id, frames, overflow, signed_out }
     }
 
     /// Start queueing `topic`'s frames for the socket. Returns the position at that
     /// moment: frames above it will be queued, frames at or below it are already
-    /// in the database for a snapshot or replay to read.
-    pub fn subscribe(&self, id: ConnId, topic: &Topic) -> Seq {
+    /// in the database for a snapshot or replay to read. `None` for a private
+    /// topic once the socket's session has signed out.
+    pub fn subscribe(&self, id: ConnId, topic: &Topic) -> Option<Seq> {
         let mut inner = self.lock();
         if let Some(conn) = inner.conns.get_mut(&id) {
+            if conn.anonymous && !topic.is_public() {
+                return None;
+            }
             conn.topics.insert(topic.clone());
             inner.topics.entry(topic.clone()).or_default().insert(id);
         }
-        inner.position
+        Some(inner.position)
     }
 
     pub fn unsubscribe(&self, id: ConnId, topic: &Topic) {
@@ -137,11 +161,18 @@ impl Hub {
         }
     }
 
-    /// Offer `frames` (in seq order) to their topics' subscribers and move the
+    /// Offer `items` (in seq order) to their topics' subscribers and move the
     /// position to `upto`. Never blocks: a full queue flags its socket for re-sync.
-    pub fn publish(&self, frames: &[Arc<Frame>], upto: Seq) {
+    pub fn publish(&self, items: &[Published], upto: Seq) {
         let mut inner = self.lock();
-        for frame in frames {
+        for item in items {
+            let frame = match item {
+                Published::Frame(frame) => frame,
+                Published::SignOut { session, .. } => {
+                    sign_out(&mut inner, *session);
+                    continue;
+                }
+            };
             let Some(ids) = inner.topics.get(&frame.topic) else { continue };
             for id in ids {
                 let Some(conn) = inner.conns.get(id) else { continue };
@@ -164,6 +195,23 @@ impl Hub {
     }
 }
 
+/// The session signed out: its sockets leave every private topic now, before
+/// any later frame is offered, and are told so.
+fn sign_out(inner: &mut Inner, session: i64) {
+    let Inner { conns, topics, .. } = inner;
+    for (id, conn) in conns.iter_mut().filter(|(_, c)| c.session == Some(session)) {
+        conn.anonymous = true;
+        conn.topics.retain(|topic| {
+            let keep = topic.is_public();
+            if !keep {
+                remove_subscriber(topics, topic, *id);
+            }
+            keep
+        });
+        conn.signed_out.raise();
+    }
+}
+
 fn remove_subscriber(topics: &mut HashMap<Topic, HashSet<ConnId>>, topic: &Topic, id: ConnId) {
     if let Some(ids) = topics.get_mut(topic) {
         ids.remove(&id);
@@ -177,21 +225,21 @@ fn remove_subscriber(topics: &mut HashMap<Topic, HashSet<ConnId>>, topic: &Topic
 mod tests {
     use super::*;
 
-    fn frame(topic: Topic, seq: i64) -> Arc<Frame> {
-        Arc::new(Frame { topic, seq: Seq(seq), text: Utf8Bytes::from(format!("{seq}")) })
+    fn frame(topic: Topic, seq: i64) -> Published {
+        Published::Frame(Arc::new(Frame { topic, seq: Seq(seq), text: Utf8Bytes::from(format!("{seq}")) }))
     }
 
     #[tokio::test]
     async fn frames_reach_only_the_topics_subscribers() {
         let hub = Hub::new(8);
-        let mut a = hub.connect();
-        let mut b = hub.connect();
-        assert_eq!(hub.subscribe(a.id, &Topic::Catalog), Seq(0));
+        let mut a = hub.connect(None);
+        let mut b = hub.connect(None);
+        assert_eq!(hub.subscribe(a.id, &Topic::Catalog), Some(Seq(0)));
         hub.publish(&[frame(Topic::Catalog, 1), frame(Topic::Product(app::model::ProductId(1)), 2)], Seq(2));
         assert_eq!(a.frames.recv().await.map(|f| f.seq), Some(Seq(1)));
         assert!(a.frames.try_recv().is_err());
         assert!(b.frames.try_recv().is_err());
-        assert_eq!(hub.subscribe(b.id, &Topic::Catalog), Seq(2));
+        assert_eq!(hub.subscribe(b.id, &Topic::Catalog), Some(Seq(2)));
         hub.disconnect(a.id);
         assert_eq!(hub.stats(), (1, 1));
     }
@@ -199,12 +247,42 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_raises_overflow_instead_of_growing() {
         let hub = Hub::new(2);
-        let conn = hub.connect();
-        hub.subscribe(conn.id, &Topic::Catalog);
+        let conn = hub.connect(None);
+        let _ = hub.subscribe(conn.id, &Topic::Catalog);
         let frames: Vec<_> = (1..=5).map(|s| frame(Topic::Catalog, s)).collect();
         hub.publish(&frames, Seq(5));
         assert_eq!(conn.frames.len(), 2);
         tokio::time::timeout(std::time::Duration::from_secs(1), conn.overflow.wait()).await.expect("overflow raised");
         assert!(!conn.overflow.is_raised(), "waiting lowers the flag");
+    }
+
+    #[tokio::test]
+    async fn a_sign_out_stops_private_frames_after_it_for_that_session_only() {
+        use app::model::{CustomerId, OrderId};
+        let hub = Hub::new(16);
+        let mut phone = hub.connect(Some(11));
+        let mut laptop = hub.connect(Some(22));
+        let (mine, order) = (Topic::Orders(CustomerId(5)), Topic::Order(OrderId(9)));
+        for conn in [&phone, &laptop] {
+            for topic in [&mine, &order, &Topic::Catalog] {
+                assert!(hub.subscribe(conn.id, topic).is_some());
+            }
+        }
+        // Committed before the sign-out: delivered; after it: not, on the phone only.
+        let items = [
+            frame(mine.clone(), 1),
+            Published::SignOut { seq: Seq(2), session: 11 },
+            frame(mine.clone(), 3),
+            frame(order.clone(), 4),
+            frame(Topic::Catalog, 5),
+        ];
+        hub.publish(&items, Seq(5));
+        let seqs = |c: &mut Connection| std::iter::from_fn(|| c.frames.try_recv().ok()).map(|f| f.seq.0).collect::<Vec<_>>();
+        assert_eq!(seqs(&mut phone), vec![1, 5]);
+        assert_eq!(seqs(&mut laptop), vec![1, 3, 4, 5], "the same user's other device keeps its topics");
+        tokio::time::timeout(std::time::Duration::from_secs(1), phone.signed_out.wait()).await.expect("told");
+        assert!(!laptop.signed_out.is_raised());
+        assert_eq!(hub.subscribe(phone.id, &order), None, "no private topic after signing out");
+        assert!(hub.subscribe(phone.id, &Topic::Catalog).is_some());
     }
 }

@@ -8,21 +8,22 @@ use std::sync::Arc;
 
 use app::model::CustomerId;
 use app::protocol::{ClientMsg, ErrorCode, Seq, ServerMsg, Topic};
+use app::server::sessions::sign_out_key;
 use app::server::queries::catalog::{topic_exists, topic_snapshot_json};
 use app::server::{Db, Viewer};
 use axum::extract::State;
-use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt as _, StreamExt as _};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::value::RawValue;
-use tokio::sync::broadcast;
 
 use super::authz::may_subscribe;
 use super::feed::frames;
 use super::hub::{Frame, Hub};
 use crate::config::Limits;
+use crate::faults::Faults;
 use crate::state::AppState;
 
 /// Encode a server frame. Every frame the server sends goes through here.
@@ -55,16 +56,19 @@ pub async fn ws_handler(
         return (StatusCode::FORBIDDEN, "WebSocket connections from other sites are not allowed").into_response();
     }
     let viewer = app::server::auth::viewer(&state.db, &session).await;
-    let signed_out = state.ctx.signed_out.subscribe();
+    // Which session this socket belongs to, for sign-outs (read after `viewer`
+    // loaded it: an unknown or ended session has no id).
+    let session_key = session.id().map(|id| sign_out_key(&id));
     let limits = state.config.limits.clone();
+    let faults = state.faults.clone();
     ws.max_message_size(limits.ws_hard_message_bytes)
         .max_frame_size(limits.ws_hard_message_bytes)
         // Client frames are small; a small read buffer keeps idle sockets cheap.
         .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
-            let mut session = Session::new(state.db.clone(), state.hub.clone(), viewer, limits);
-            session.run(socket, signed_out).await;
+            let mut session = Session::new(state.db.clone(), state.hub.clone(), viewer, limits, faults);
+            session.run(socket, session_key).await;
         })
 }
 
@@ -79,13 +83,14 @@ struct Session {
     subs: HashMap<Topic, Seq>,
     limiter: DefaultDirectRateLimiter,
     conn_id: u64,
+    faults: Faults,
 }
 
 /// Why the socket loop stopped.
 struct Closed;
 
 impl Session {
-    fn new(db: Db, hub: Arc<Hub>, viewer: Viewer, limits: Limits) -> Self {
+    fn new(db: Db, hub: Arc<Hub>, viewer: Viewer, limits: Limits, faults: Faults) -> Self {
         let rate = NonZeroU32::new(limits.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
         Self {
@@ -96,31 +101,30 @@ impl Session {
             subs: HashMap::new(),
             limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
             conn_id: 0,
+            faults,
         }
     }
 
-    async fn run(&mut self, socket: WebSocket, signed_out: broadcast::Receiver<CustomerId>) {
+    async fn run(&mut self, socket: WebSocket, session_key: Option<i64>) {
         // One task owns the whole socket: no split halves (their shared lock cost
         // ~3% of a 5,000-socket fan-out profile). `select!` drops the read future
         // before a branch sends.
         let mut socket = socket;
-        let mut conn = self.hub.connect();
+        let mut conn = self.hub.connect(session_key);
         let id = conn.id;
         self.conn_id = id;
-        // Waiting on these registers a waker (for sign-outs, under a mutex shared
-        // by every socket). As streams their waits persist across loop turns
-        // instead of being registered and dropped again for every frame sent.
-        let overflow = conn.overflow.clone();
-        let mut overflowed = std::pin::pin!(futures::stream::unfold(overflow, |o| async move {
-            o.wait().await;
-            Some(((), o))
-        }));
-        let mut sign_outs = std::pin::pin!(futures::stream::unfold(signed_out, |mut rx| async move {
-            match rx.recv().await {
-                Err(broadcast::error::RecvError::Closed) => None,
-                got => Some((got, rx)),
-            }
-        }));
+        // Waiting on these registers a waker. As streams their waits persist
+        // across loop turns instead of being registered and dropped again for
+        // every frame sent.
+        let flag_stream = |flag: Arc<super::hub::Flag>| {
+            futures::stream::unfold(flag, |f| async move {
+                f.wait().await;
+                Some(((), f))
+            })
+        };
+        let mut overflowed = std::pin::pin!(flag_stream(conn.overflow.clone()));
+        let mut signed_out = std::pin::pin!(flag_stream(conn.signed_out.clone()));
+        let mut dropped = std::pin::pin!(self.faults.socket_drops());
         let result: Result<(), Closed> = async {
             loop {
                 tokio::select! {
@@ -134,6 +138,12 @@ impl Session {
                             send_all(&mut socket, vec![encode(&e)]).await?;
                         }
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Err(err)) if is_too_big(&err) => {
+                            // RFC 6455: say why before closing, so the client can tell.
+                            let reason = format!("message over the {} byte limit", self.limits.ws_hard_message_bytes);
+                            let _ = socket.send(Message::Close(Some(CloseFrame { code: close_code::SIZE, reason: reason.into() }))).await;
+                            return Err(Closed);
+                        }
                         Some(Ok(Message::Close(_)) | Err(_)) | None => return Err(Closed),
                     },
                     frame = conn.frames.recv() => {
@@ -145,6 +155,7 @@ impl Session {
                             texts.extend(self.admit(&more));
                         }
                         if !texts.is_empty() {
+                            self.faults.delay_frames().await;
                             send_all(&mut socket, texts).await?;
                         }
                     }
@@ -152,15 +163,13 @@ impl Session {
                         let answers = self.resync(&mut conn.frames).await;
                         send_all(&mut socket, answers).await?;
                     }
-                    Some(who) = sign_outs.next() => {
-                        let answers = match who {
-                            Ok(id) => self.on_signed_out(id),
-                            // Missed announcements: re-check against the database.
-                            Err(broadcast::error::RecvError::Lagged(_)) => self.recheck_viewer().await,
-                            Err(broadcast::error::RecvError::Closed) => Vec::new(),
-                        };
+                    Some(()) = signed_out.next() => {
+                        // The hub already took this socket off its private topics, in
+                        // seq order; now tell the browser.
+                        let answers = self.on_signed_out();
                         send_all(&mut socket, answers).await?;
                     }
+                    Some(()) = dropped.next() => return Err(Closed), // fault injection: a dead network
                 }
             }
         }
@@ -169,23 +178,11 @@ impl Session {
         self.hub.disconnect(id);
     }
 
-    /// The user `id` signed out: if that is this socket's user, it becomes
-    /// anonymous and loses every private topic.
-    fn on_signed_out(&mut self, id: CustomerId) -> Vec<Utf8Bytes> {
-        let mine = matches!(self.viewer, Viewer::Customer(me) | Viewer::Staff(me) if me == id);
-        if !mine {
-            return Vec::new();
-        }
+    /// This socket's session signed out: it is anonymous from now on and loses
+    /// every private topic.
+    fn on_signed_out(&mut self) -> Vec<Utf8Bytes> {
         self.viewer = Viewer::Anonymous;
-        self.drop_forbidden_topics("signed out")
-    }
-
-    async fn recheck_viewer(&mut self) -> Vec<Utf8Bytes> {
-        let (Viewer::Customer(id) | Viewer::Staff(id)) = self.viewer else { return Vec::new() };
-        match self.db.user_by_id(id.0).await {
-            Ok(Some(_)) => Vec::new(),
-            _ => self.on_signed_out(id),
-        }
+        self.drop_forbidden_topics("you signed out")
     }
 
     /// Unsubscribe every topic the viewer may no longer follow, saying so.
@@ -253,7 +250,11 @@ impl Session {
             return error(ErrorCode::TooLarge, format!("at most {} subscriptions per socket", self.limits.subscriptions_per_socket));
         }
         // Register first, then read: anything committed after `position` is queued.
-        let position = self.hub.subscribe(id, &topic);
+        let Some(position) = self.hub.subscribe(id, &topic) else {
+            // The session signed out after this socket looked at the viewer.
+            self.viewer = Viewer::Anonymous;
+            return error(ErrorCode::Forbidden, format!("you signed out: {topic} is private"));
+        };
         match self.answer(&topic, since, position).await {
             Ok(Some(frames)) => {
                 self.subs.insert(topic, position);
@@ -324,6 +325,13 @@ impl Session {
         out.extend(later.iter().filter_map(|f| self.admit(f)));
         out
     }
+}
+
+/// Whether a read failed because the client's message was over the hard limit.
+fn is_too_big(err: &axum::Error) -> bool {
+    // tungstenite's CapacityError ("Space limit exceeded: Message too long: …").
+    let text = err.to_string();
+    text.contains("Space limit exceeded") || text.contains("too long") || text.contains("too big")
 }
 
 /// Frames a socket takes from its queue before one flush.

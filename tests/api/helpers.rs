@@ -112,7 +112,16 @@ pub async fn spawn_app_on(test_db: TestDb, limits: Limits) -> TestApp {
         .site_root("target/site")
         .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
         .build();
-    let config = Config { leptos, database_url: test_db.url().to_string(), seed: true, allowed_origins: Vec::new(), secure_cookies: false, limits };
+    let config = Config {
+        leptos,
+        database_url: test_db.url().to_string(),
+        seed: true,
+        allowed_origins: Vec::new(),
+        secure_cookies: false,
+        trusted_proxies: Vec::new(),
+        fault_injection: false,
+        limits,
+    };
     let app = Application::build(config).await.expect("build the app");
     let address = app.address();
     let db = app.state().db.clone();

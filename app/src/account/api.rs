@@ -14,9 +14,7 @@ mod ssr {
 
     pub use crate::server::auth::request_session as session;
 
-    pub async fn client_ip() -> Option<std::net::IpAddr> {
-        leptos_axum::extract::<axum::extract::ConnectInfo<std::net::SocketAddr>>().await.ok().map(|c| c.0.ip())
-    }
+    pub use crate::server::auth::request_client_addr as client_ip;
 
     pub use crate::server::passwords::{check_password, check_username};
 
@@ -52,6 +50,9 @@ pub async fn register(username: String, password: String, next: Option<String>) 
         let ctx = crate::server::context::server_context()?;
         let username = ssr::check_username(&username)?;
         ssr::check_password(&password)?;
+        if let Err(wait) = ctx.auth.begin_register(ssr::client_ip()) {
+            return Err(AppError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
+        }
         let hash = ctx.auth.passwords.hash(password).await.map_err(AppError::internal)?;
         let id = ctx
             .db
@@ -73,15 +74,20 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         if username.chars().count() > 40 || password.chars().count() > crate::server::passwords::MAX_LEN {
             return Err(AppError::BadCredentials);
         }
-        if let Err(wait) = ctx.auth.check_login(username.trim(), ssr::client_ip().await) {
-            return Err(AppError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
-        }
+        // Only failures count: the attempt's tokens come back when it signs in.
+        let attempt = match ctx.auth.begin_login(username.trim(), ssr::client_ip()) {
+            Ok(attempt) => attempt,
+            Err(wait) => return Err(AppError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) }),
+        };
         let user = ctx.db.user_by_name(username.trim()).await.map_err(AppError::internal)?;
         let hash = user.as_ref().map(|u| u.password_hash.clone());
         // The same work and the same answer whether or not the user exists.
         let ok = ctx.auth.passwords.verify(password, hash).await.map_err(AppError::internal)?;
         match user {
-            Some(user) if ok => ssr::sign_in(&ssr::session().await?, user.id).await,
+            Some(user) if ok => {
+                ctx.auth.succeeded(attempt);
+                ssr::sign_in(&ssr::session().await?, user.id).await
+            }
             _ => Err(AppError::BadCredentials),
         }
     };
@@ -90,16 +96,19 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     Ok(())
 }
 
-/// End the session on the server; the user's open sockets lose their private topics.
+/// End the session on the server; the sockets opened with this session (not the
+/// user's other devices) lose their private topics.
 #[server(endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     let ctx = crate::server::context::server_context()?;
     let session = ssr::session().await?;
-    let user = crate::server::auth::session_user(&session).await;
+    let signed_in = crate::server::auth::session_user(&session).await.is_some();
+    let key = session.id().map(|id| crate::server::sessions::sign_out_key(&id));
     session.flush().await.map_err(|e| AppError::internal(anyhow::anyhow!("ending the session: {e}")))?;
-    if let Some(id) = user {
-        // Through the change log, so sockets on every instance hear of it.
-        ctx.db.log_sign_out(id).await.map_err(AppError::internal)?;
+    if let (true, Some(key)) = (signed_in, key) {
+        // Through the change log, so sockets on every instance hear of it, in
+        // order with the changes around it.
+        ctx.db.log_sign_out(key).await.map_err(AppError::internal)?;
     }
     leptos_axum::redirect("/");
     Ok(())

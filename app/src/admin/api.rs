@@ -62,26 +62,51 @@ pub async fn admin_product(id: i64) -> Result<StaffProduct, AppError> {
     as_staff(|ctx, _| async move { crate::server::staff::get_product(&ctx.db, ProductId(id)).await }).await
 }
 
-/// Create (`id` empty) or update a product. Price is typed as money, e.g. `12.90`.
+/// Create (`id` empty) or update a product. Price is typed as money, e.g.
+/// `12.90`. A new product takes its `stock`; an edit never writes the stock it
+/// was shown, only `stock_change` units added or taken away, and is refused
+/// (409) when the product changed after `version` was read.
 #[server(endpoint = "admin/save_product")]
+#[allow(clippy::too_many_arguments)]
 pub async fn save_product(
     id: Option<i64>,
+    version: Option<i64>,
     name: String,
     description: String,
     category: String,
     price: String,
-    stock: String,
+    stock: Option<String>,
+    stock_change: Option<String>,
     image: String,
 ) -> Result<StaffProduct, AppError> {
     use crate::model::{Money, ProductDraft, ProductId};
-    use crate::server::staff;
+    use crate::server::staff::{self, ProductChanges, Stock};
     as_staff(|ctx, _| async move {
         let price_minor = Money::parse_minor(&price).map_err(|m| AppError::validation("price", m))?;
-        let stock = stock.trim().parse::<i64>().map_err(|_| AppError::validation("stock", "stock must be a whole number"))?;
-        let draft = ProductDraft { name, description, category, price_minor, stock, image };
+        let whole = |field: &'static str, text: Option<String>| -> Result<Option<i64>, AppError> {
+            match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                None => Ok(None),
+                Some(t) => t.trim_start_matches('+').parse::<i64>().map(Some).map_err(|_| AppError::validation(field, "enter a whole number of units")),
+            }
+        };
         match id {
-            None => staff::create_product(&ctx.db, &draft).await,
-            Some(id) => staff::update_product(&ctx.db, ProductId(id), &draft).await,
+            None => {
+                let stock = whole("stock", stock)?.ok_or_else(|| AppError::validation("stock", "enter how many are in stock"))?;
+                staff::create_product(&ctx.db, &ProductDraft { name, description, category, price_minor, stock, image }).await
+            }
+            Some(id) => {
+                let changes = ProductChanges {
+                    name: Some(name),
+                    description: Some(description),
+                    category: Some(category),
+                    price_minor: Some(price_minor),
+                    image: Some(image),
+                    archived: None,
+                    stock: whole("stock_change", stock_change)?.map(Stock::Adjust),
+                    expected_version: version,
+                };
+                staff::edit_product(&ctx.db, ProductId(id), changes).await
+            }
         }
     })
     .await

@@ -41,24 +41,59 @@ pub fn ProductFormPage() -> impl IntoView {
 fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl IntoView {
     let save = ServerAction::<SaveProduct>::new();
     let editing = product.as_ref().map(|p| p.product.summary.id.0);
+    let version = product.as_ref().map(|p| p.version);
+    let loaded = StoredValue::new(product.clone());
     let p = product.map(|p| p.product);
     let title = p.as_ref().map_or_else(|| "New product".to_string(), |p| format!("Edit {}", p.summary.name));
     let field = |f: fn(&crate::model::Product) -> String| p.as_ref().map(f).unwrap_or_default();
     let (name, description, price) = (field(|p| p.summary.name.clone()), field(|p| p.description.clone()), field(|p| p.summary.price.plain()));
-    let stock = p.as_ref().map_or_else(|| "0".to_string(), |p| p.summary.stock.to_string());
+    let stock_now = p.as_ref().map(|p| p.summary.stock);
     let current_category = field(|p| p.summary.category.to_string());
     let initial_image = field(|p| p.summary.image.clone());
     let image = RwSignal::new(initial_image.clone());
     let upload_error = RwSignal::new(None::<String>);
     let saved = move || save.value().get().and_then(Result::ok);
+    Effect::new(move |_| {
+        if let Some(p) = saved() {
+            loaded.set_value(Some(p));
+        }
+    });
     let error = move || save.value().get().and_then(Result::err);
     let field_error = move |name: &'static str| move || error().and_then(|e| e.field_message(name)).map(|m| view! { <span class="field-error">{m}</span> });
+    // What someone else changed, when saving was refused as stale.
+    let changed_meanwhile = RwSignal::new(Vec::<String>::new());
+    Effect::new(move |_| {
+        if let (Some(AppError::Conflict(_)), Some(id)) = (error(), editing) {
+            leptos::task::spawn_local(async move {
+                if let (Ok(current), Some(old)) = (admin_product(id).await, loaded.get_value()) {
+                    changed_meanwhile.set(current.changes_since(&old));
+                }
+            });
+        }
+    });
+    // A new product, once created, is edited from its own page: a second click
+    // on "Create product" must not create it twice.
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if editing.is_none()
+            && let Some(created) = saved()
+        {
+            navigate(&format!("/admin/products/{}?created=1", created.product.summary.id), Default::default());
+        }
+    });
+    let query = leptos_router::hooks::use_query_map();
+    let just_created = move || editing.is_some() && query.read().get("created").is_some();
 
     view! {
         <leptos_meta::Title text=format!("{title} · Staff · livecart")/>
-        <h1 class="page-title">{title}</h1>
+        <h1 class="page-title">{title.clone()}</h1>
+        {move || just_created().then(|| view! { <p class="form-ok" role="status" data-test-id="created">"Created. You can keep editing it here."</p> })}
         <ActionForm action=save attr:class="product-form" attr:data-test-id="product-form">
             {editing.map(|id| view! { <input type="hidden" name="id" value=id/> })}
+            // After a save here the product is at the saved version: keep editing from it.
+            {version.map(|v| view! {
+                <input type="hidden" name="version" value=v prop:value=move || saved().map_or(v, |p| p.version).to_string()/>
+            })}
             <label class="field">
                 <span>"Name"</span>
                 <input name="name" required maxlength="200" value=name/>
@@ -80,11 +115,23 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
                     <input name="price" inputmode="decimal" required placeholder="12.90" value=price/>
                     {field_error("price")}
                 </label>
-                <label class="field">
-                    <span>"Stock"</span>
-                    <input name="stock" type="number" min="0" step="1" required value=stock/>
-                    {field_error("stock")}
-                </label>
+                {match stock_now {
+                    None => view! {
+                        <label class="field">
+                            <span>"Stock"</span>
+                            <input name="stock" type="number" min="0" step="1" required value="0"/>
+                            {field_error("stock")}
+                        </label>
+                    }.into_any(),
+                    Some(stock) => view! {
+                        <label class="field">
+                            <span>{format!("Add or remove units (now {stock} in stock)")}</span>
+                            <input name="stock_change" type="number" step="1" placeholder="e.g. 10 or -2" data-test-id="stock-change"/>
+                            {field_error("stock_change")}
+                            {field_error("delta")}
+                        </label>
+                    }.into_any(),
+                }}
             </div>
             <label class="field">
                 <span>"Description"</span>
@@ -92,11 +139,11 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
                 {field_error("description")}
             </label>
             <div class="field image-field">
-                <span>"Image"</span>
+                <span id="image-label">"Image"</span>
                 <div class="image-row">
                     {move || (!image.get().is_empty()).then(|| view! { <img class="preview" src=image.get() alt="" data-test-id="image-preview"/> })}
                     <div>
-                        <input type="file" accept="image/png,image/jpeg,image/gif,image/webp" data-test-id="image-file"
+                        <input type="file" accept="image/png,image/jpeg,image/gif,image/webp" data-test-id="image-file" aria-label="Upload an image"
                             on:change=move |ev| upload(ev, image, upload_error)/>
                         <input name="image" value=initial_image prop:value=image on:input=move |ev| image.set(event_target_value(&ev))
                             placeholder="/media/12" aria-label="Image path" class="image-path"/>
@@ -106,19 +153,29 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
                 </div>
             </div>
             {move || error().filter(|e| !matches!(e, AppError::Validation { .. })).map(|e| view! { <p class="form-error" role="alert" data-test-id="form-error">{e.to_string()}</p> })}
+            {move || {
+                let changes = changed_meanwhile.get();
+                (!changes.is_empty()).then(|| view! {
+                    <div class="form-error" data-test-id="changed-meanwhile">
+                        <p>"Changed by someone else while you were editing:"</p>
+                        <ul>{changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
+                        <p><a href=format!("/admin/products/{}", editing.unwrap_or_default()) rel="external">"Load the latest version"</a>" (your unsaved changes will be lost)"</p>
+                    </div>
+                })
+            }}
             <div class="form-actions">
-                <button type="submit" class="button button-large" data-test-id="save-product" disabled=move || save.pending().get()>
+                <button type="submit" class="button button-large" data-test-id="save-product"
+                    disabled=move || save.pending().get() || (editing.is_none() && saved().is_some())>
                     {if editing.is_some() { "Save changes" } else { "Create product" }}
                 </button>
                 <A href="/admin/products">"Back to products"</A>
             </div>
-            {move || saved().map(|p| {
+            {move || saved().filter(|_| editing.is_some()).map(|p| {
                 let id = p.product.summary.id;
                 view! {
                     <p class="form-ok" role="status" data-test-id="saved">
                         {format!("Saved {}. ", p.product.summary.name)}
                         <A href=format!("/products/{id}")>"View in the shop"</A>
-                        {(editing.is_none()).then(|| view! { " · " <A href=format!("/admin/products/{id}")>"Edit it"</A> })}
                     </p>
                 }
             })}

@@ -32,6 +32,33 @@ pub struct StaffProduct {
     #[serde(flatten)]
     pub product: Product,
     pub archived: bool,
+    /// Moves with every staff edit of a field (not with stock or sales). An edit
+    /// based on an older version is refused (409); on the JSON API it is the ETag.
+    pub version: i64,
+}
+
+impl StaffProduct {
+    /// What differs between an older copy and this one, in words for staff
+    /// (stock and sales move on their own and are left out).
+    pub fn changes_since(&self, older: &StaffProduct) -> Vec<String> {
+        let (new, old) = (&self.product, &older.product);
+        let mut changes = Vec::new();
+        let mut note = |what: &str, from: String, to: String| {
+            if from != to {
+                changes.push(format!("{what}: {from} → {to}"));
+            }
+        };
+        note("Name", old.summary.name.clone(), new.summary.name.clone());
+        note("Category", old.summary.category.to_string(), new.summary.category.to_string());
+        note("Price", old.summary.price.to_string(), new.summary.price.to_string());
+        note("Image", old.summary.image.clone(), new.summary.image.clone());
+        let yes_no = |archived: bool| if archived { "archived" } else { "on sale" }.to_string();
+        note("Status", yes_no(older.archived), yes_no(self.archived));
+        if old.description != new.description {
+            changes.push("Description: changed".to_string());
+        }
+        changes
+    }
 }
 
 /// What staff enter to create or edit a product. Checked by [`ProductDraft::validated`].
@@ -58,31 +85,52 @@ impl ProductDraft {
 
     /// Trimmed and within bounds; the first problem (field, message) otherwise.
     pub fn validated(&self) -> Result<ProductDraft, (&'static str, String)> {
-        let name = self.name.trim();
+        Ok(ProductDraft {
+            name: Self::check_name(&self.name)?,
+            description: Self::check_description(&self.description)?,
+            category: Self::check_category(&self.category)?,
+            price_minor: Self::check_price(self.price_minor)?,
+            stock: check_stock(self.stock).map_err(|m| ("stock", m))?,
+            image: Self::check_image(&self.image)?,
+        })
+    }
+
+    /// A name, trimmed: 1 to [`Self::MAX_NAME`] characters.
+    pub fn check_name(name: &str) -> Result<String, (&'static str, String)> {
+        let name = name.trim();
         if name.is_empty() || name.chars().count() > Self::MAX_NAME {
             return Err(("name", format!("name must be 1 to {} characters", Self::MAX_NAME)));
         }
-        let description = self.description.trim();
+        Ok(name.to_string())
+    }
+
+    pub fn check_description(description: &str) -> Result<String, (&'static str, String)> {
+        let description = description.trim();
         if description.chars().count() > Self::MAX_DESCRIPTION {
             return Err(("description", format!("description is over {} characters", Self::MAX_DESCRIPTION)));
         }
-        let category = CategorySlug::parse(self.category.trim()).map_err(|e| ("category", e.to_string()))?;
-        if !(0..=Self::MAX_PRICE_MINOR).contains(&self.price_minor) {
+        Ok(description.to_string())
+    }
+
+    pub fn check_category(category: &str) -> Result<String, (&'static str, String)> {
+        let category = CategorySlug::parse(category.trim()).map_err(|e| ("category", e.to_string()))?;
+        Ok(category.as_str().to_string())
+    }
+
+    pub fn check_price(price_minor: i64) -> Result<i64, (&'static str, String)> {
+        if !(0..=Self::MAX_PRICE_MINOR).contains(&price_minor) {
             return Err(("price_minor", format!("price must be between 0 and {} cents", Self::MAX_PRICE_MINOR)));
         }
-        check_stock(self.stock).map_err(|m| ("stock", m))?;
-        let image = self.image.trim();
-        if !(image.is_empty() || (image.starts_with('/') && !image.starts_with("//") && image.len() <= 300)) {
+        Ok(price_minor)
+    }
+
+    /// Empty, or a path on this site (no other hosts, no `javascript:`).
+    pub fn check_image(image: &str) -> Result<String, (&'static str, String)> {
+        let image = image.trim();
+        if !(image.is_empty() || (image.starts_with('/') && !image.starts_with("//") && !image.contains('\\') && image.len() <= 300)) {
             return Err(("image", "image must be a path on this site, e.g. /media/12".to_string()));
         }
-        Ok(ProductDraft {
-            name: name.to_string(),
-            description: description.to_string(),
-            category: category.as_str().to_string(),
-            price_minor: self.price_minor,
-            stock: self.stock,
-            image: image.to_string(),
-        })
+        Ok(image.to_string())
     }
 }
 

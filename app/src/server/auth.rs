@@ -1,51 +1,126 @@
 //! Who is signed in, and the limits on trying.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use governor::clock::{Clock as _, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tower_sessions::Session;
 
+use super::limiter::{Limiter, Taken};
 use super::passwords::Passwords;
 use super::sessions::USER_KEY;
 use super::{Db, Viewer};
 use crate::error::AppError;
 use crate::model::{Address, CustomerId, User};
 
-/// Password hashing and login rate limits, shared by every request.
+/// The client's address, as the host worked it out (the TCP peer, or the
+/// forwarding headers of a trusted proxy). Put in each request's extensions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// How often one may fail to sign in, and register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInLimits {
+    /// Failed sign-ins per account per minute (a burst of this many, then one
+    /// more every 60/n s). Lenient, so an attacker cannot keep a user out long.
+    pub failures_per_account: u32,
+    /// Failed sign-ins per client address per minute.
+    pub failures_per_address: u32,
+    /// Registrations per client address per hour (each costs a password hash).
+    pub registrations_per_address: u32,
+}
+
+impl Default for SignInLimits {
+    fn default() -> Self {
+        Self { failures_per_account: 10, failures_per_address: 30, registrations_per_address: 20 }
+    }
+}
+
+/// Password hashing and the sign-in and registration limits, shared by every request.
 #[derive(Debug)]
 pub struct Auth {
     pub passwords: Passwords,
-    by_account: DefaultKeyedRateLimiter<String>,
-    by_address: DefaultKeyedRateLimiter<IpAddr>,
+    by_account: Limiter<String>,
+    by_address: Limiter<IpAddr>,
+    registrations: Limiter<IpAddr>,
 }
 
-fn per_minute(n: u32) -> Quota {
-    Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
+/// A sign-in attempt under way: its tokens are given back if it succeeds.
+#[derive(Debug)]
+#[must_use]
+pub struct LoginAttempt {
+    account: Taken<String>,
+    address: Option<Taken<IpAddr>>,
+}
+
+fn per(n: u32, period: Duration) -> (u32, Duration) {
+    let n = n.max(1);
+    (n, period / n)
 }
 
 impl Auth {
-    pub fn new(hash_concurrency: usize) -> anyhow::Result<Self> {
+    pub fn new(hash_concurrency: usize, limits: SignInLimits) -> anyhow::Result<Self> {
+        let minute = Duration::from_secs(60);
+        let (a, a_every) = per(limits.failures_per_account, minute);
+        let (b, b_every) = per(limits.failures_per_address, minute);
+        let (r, r_every) = per(limits.registrations_per_address, 60 * minute);
         Ok(Self {
             passwords: Passwords::new(hash_concurrency)?,
-            // Per account: 10 tries, then one more every 6 s. Lenient, so an
-            // attacker cannot keep a real user out for long.
-            by_account: RateLimiter::keyed(per_minute(10)),
-            // Per client address: 30 tries, then one more every 2 s.
-            by_address: RateLimiter::keyed(per_minute(30)),
+            by_account: Limiter::new(a, a_every),
+            by_address: Limiter::new(b, b_every),
+            registrations: Limiter::new(r, r_every),
         })
     }
 
-    /// `Err(wait)` when this account or address has tried too often.
-    pub fn check_login(&self, username: &str, addr: Option<IpAddr>) -> Result<(), Duration> {
-        let now = DefaultClock::default().now();
-        if let Some(addr) = addr {
-            self.by_address.check_key(&addr).map_err(|e| e.wait_time_from(now))?;
-        }
-        self.by_account.check_key(&username.to_lowercase()).map_err(|e| e.wait_time_from(now))
+    /// Start a sign-in attempt, or `Err(wait)` when this account or address has
+    /// failed too often. Only failures count: pass a success to [`Auth::succeeded`].
+    pub fn begin_login(&self, username: &str, addr: Option<IpAddr>) -> Result<LoginAttempt, Duration> {
+        let now = Instant::now();
+        let account = self.by_account.take(&username.to_lowercase(), now)?;
+        let address = match addr.map(|a| self.by_address.take(&a, now)).transpose() {
+            Ok(address) => address,
+            Err(wait) => {
+                self.by_account.refund(account, now);
+                return Err(wait);
+            }
+        };
+        Ok(LoginAttempt { account, address })
     }
+
+    /// The attempt signed in: it does not count against the limits.
+    pub fn succeeded(&self, attempt: LoginAttempt) {
+        let now = Instant::now();
+        self.by_account.refund(attempt.account, now);
+        if let Some(address) = attempt.address {
+            self.by_address.refund(address, now);
+        }
+    }
+
+    /// `Err(wait)` when this address has registered too often lately.
+    pub fn begin_register(&self, addr: Option<IpAddr>) -> Result<(), Duration> {
+        match addr {
+            Some(addr) => self.registrations.take(&addr, Instant::now()).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    /// Forget every key whose limit has recovered (run now and then).
+    pub fn prune(&self) {
+        let now = Instant::now();
+        self.by_account.prune(now);
+        self.by_address.prune(now);
+        self.registrations.prune(now);
+    }
+
+    /// Keys the limiters remember, for tests and metrics.
+    pub fn tracked_keys(&self) -> usize {
+        self.by_account.len() + self.by_address.len() + self.registrations.len()
+    }
+}
+
+/// The current request's client address (inside a server function).
+pub fn request_client_addr() -> Option<IpAddr> {
+    let parts = leptos::prelude::use_context::<axum::http::request::Parts>()?;
+    parts.extensions.get::<ClientAddr>().map(|c| c.0)
 }
 
 /// The signed-in user's id from the session, if any.

@@ -5,10 +5,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use leptos::prelude::use_context;
 
-use tokio::sync::broadcast;
-
 use super::Db;
-use super::auth::Auth;
+use super::auth::{Auth, SignInLimits};
 use crate::error::AppError;
 use crate::model::CustomerId;
 use crate::protocol::Seq;
@@ -44,15 +42,12 @@ pub struct ServerContext {
     pub db: Db,
     pub watermark: Watermark,
     pub auth: Arc<Auth>,
-    /// Announces sign-outs, so the user's sockets drop their private topics.
-    pub signed_out: broadcast::Sender<CustomerId>,
 }
 
 impl ServerContext {
-    pub fn new(db: Db, watermark: Watermark) -> anyhow::Result<Self> {
+    pub fn new(db: Db, watermark: Watermark, limits: SignInLimits) -> anyhow::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        let (signed_out, _) = broadcast::channel(256);
-        Ok(Self { db, watermark, auth: Arc::new(Auth::new(cores)?), signed_out })
+        Ok(Self { db, watermark, auth: Arc::new(Auth::new(cores, limits)?) })
     }
 }
 

@@ -5,7 +5,7 @@ mod postgres;
 pub(crate) mod shared;
 mod sqlite;
 
-pub use shared::{MoveOutcome, PlaceOutcome, ProductRow, StockOutcome, TokenRow, UserRow};
+pub use shared::{EditOutcome, MoveOutcome, PlaceOutcome, ProductEdit, ProductRow, StockChange, StockOutcome, TokenRow, UserRow};
 
 use std::fmt;
 use std::sync::Arc;
@@ -46,8 +46,10 @@ pub struct ChangeBatch {
     pub in_flight: Option<InFlight>,
 }
 
-/// The change-log topic of sign-outs (`entity_id` = the user). Not a client topic:
-/// every instance's feed turns these rows into "drop this user's private topics".
+/// The change-log topic of sign-outs (`entity_id` = the session's
+/// `sessions::sign_out_key`). Not a client topic: every instance's feed hands
+/// these rows to its hub, in seq order, as "this session's sockets lose their
+/// private topics".
 pub const SIGN_OUT_TOPIC: &str = "signout";
 
 /// How often the feed reads the log on PostgreSQL without a notification.
@@ -276,11 +278,11 @@ impl Db {
         Ok(id)
     }
 
-    /// `Ok(false)`: no such product; `Err(())`: no such category.
-    pub async fn update_product(&self, id: i64, draft: &crate::model::ProductDraft) -> anyhow::Result<Result<bool, ()>> {
-        let done = dispatch!(self.update_product(id, draft))?;
+    /// Apply a checked staff edit in one transaction (see `shared::edit_product`).
+    pub async fn edit_product(&self, id: i64, edit: &ProductEdit, max_stock: i64) -> anyhow::Result<EditOutcome> {
+        let outcome = dispatch!(self.edit_product(id, edit, max_stock))?;
         self.notify_commit();
-        Ok(done)
+        Ok(outcome)
     }
 
     /// Set the stock to `value`, or add `value` to it (`set` false), within 0..=`max`.
@@ -357,12 +359,21 @@ impl Db {
         })
     }
 
-    /// Record that `user` signed out, so every instance's sockets of that user
-    /// lose their private topics (through the feed).
-    pub async fn log_sign_out(&self, user: i64) -> anyhow::Result<()> {
-        dispatch!(self.log_sign_out(user))?;
+    /// Record that the session with this `sessions::sign_out_key` signed out, so
+    /// every instance's sockets of that session lose their private topics
+    /// (through the feed, in order with the changes around it).
+    pub async fn log_sign_out(&self, session_key: i64) -> anyhow::Result<()> {
+        dispatch!(self.log_sign_out(session_key))?;
         self.notify_commit();
         Ok(())
+    }
+
+    /// Fault injection: end the PostgreSQL LISTEN connection (SQLite has none: 0).
+    pub async fn drop_listen_connection(&self) -> anyhow::Result<i64> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(0),
+            Backend::Postgres(pool) => postgres::drop_listen_connection(pool).await,
+        }
     }
 
     /// Whether any staff account exists.

@@ -11,6 +11,18 @@ pub const USER_KEY: &str = "user_id";
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "livecart_session";
 
+/// What the change log and the hub call a session when it signs out: the first
+/// 8 bytes of the SHA-256 of its id. Sockets opened with that session drop
+/// their private topics when the sign-out passes through the feed, in seq
+/// order; the id itself (a bearer secret) is never written to the log.
+pub fn sign_out_key(id: &Id) -> i64 {
+    use sha2::{Digest as _, Sha256};
+    let digest = Sha256::digest(format!("livecart-session:{id}").as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
 #[derive(Debug, Clone)]
 pub enum SessionBackend {
     Sqlite(SqliteStore),
@@ -55,5 +67,17 @@ impl ExpiredDeletion for SessionBackend {
             SessionBackend::Sqlite(s) => s.delete_expired().await,
             SessionBackend::Postgres(s) => s.delete_expired().await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_out_keys_are_stable_and_differ_per_session() {
+        let (a, b) = (Id(7), Id(8));
+        assert_eq!(sign_out_key(&a), sign_out_key(&Id(7)));
+        assert_ne!(sign_out_key(&a), sign_out_key(&b));
     }
 }

@@ -6,12 +6,15 @@
 use anyhow::Context as _;
 
 use super::Db;
-use super::db::{MoveOutcome, ProductRow, StockOutcome};
+use super::db::{EditOutcome, MoveOutcome, ProductEdit, ProductRow, StockOutcome};
 use crate::error::AppError;
 use crate::model::{
     CategorySlug, Currency, Money, Order, OrderId, OrderStatus, OrderSummary, Product, ProductDraft, ProductId,
     ProductSummary, StaffProduct,
 };
+
+/// Set the stock (`Stock::Set`) or change it by a delta (`Stock::Adjust`).
+pub use super::db::StockChange as Stock;
 
 fn internal(err: anyhow::Error) -> AppError {
     AppError::internal(err)
@@ -41,11 +44,12 @@ fn to_staff_product(row: ProductRow) -> Result<StaffProduct, AppError> {
             description: row.description,
         },
         archived: row.archived,
+        version: row.version,
     })
 }
 
 fn validated(draft: &ProductDraft) -> Result<ProductDraft, AppError> {
-    draft.validated().map_err(|(field, message)| AppError::validation(field, message))
+    check(draft.validated())
 }
 
 fn no_category(slug: &str) -> AppError {
@@ -72,43 +76,100 @@ pub async fn create_product(db: &Db, draft: &ProductDraft) -> Result<StaffProduc
     }
 }
 
-pub async fn update_product(db: &Db, id: ProductId, draft: &ProductDraft) -> Result<StaffProduct, AppError> {
-    let draft = validated(draft)?;
-    match db.update_product(id.0, &draft).await.map_err(internal)? {
-        Ok(true) => get_product(db, id).await,
-        Ok(false) => Err(product_not_found(id)),
-        Err(()) => Err(no_category(&draft.category)),
+/// A staff edit as asked for (console form or `PATCH /api/v1/products/{id}`),
+/// before it is checked. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub price_minor: Option<i64>,
+    pub image: Option<String>,
+    pub archived: Option<bool>,
+    pub stock: Option<Stock>,
+    /// The version the editor read; `None` applies the edit to whatever is there
+    /// (safe: only the named fields are written).
+    pub expected_version: Option<i64>,
+}
+
+impl ProductChanges {
+    fn checked(self) -> Result<ProductEdit, AppError> {
+        let stock = match self.stock {
+            Some(Stock::Adjust(0)) | None => None,
+            Some(Stock::Set(n)) => Some(Stock::Set(crate::model::check_stock(n).map_err(|m| AppError::validation("stock", m))?)),
+            Some(Stock::Adjust(n)) => Some(Stock::Adjust(check_delta(n)?)),
+        };
+        Ok(ProductEdit {
+            name: self.name.as_deref().map(ProductDraft::check_name).map(check).transpose()?,
+            description: self.description.as_deref().map(ProductDraft::check_description).map(check).transpose()?,
+            category: self.category.as_deref().map(ProductDraft::check_category).map(check).transpose()?,
+            price_minor: self.price_minor.map(ProductDraft::check_price).map(check).transpose()?,
+            image: self.image.as_deref().map(ProductDraft::check_image).map(check).transpose()?,
+            archived: self.archived,
+            stock,
+            expected_version: self.expected_version,
+        })
     }
 }
 
-/// Set the stock (`Stock::Set`) or change it by a delta (`Stock::Adjust`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stock {
-    Set(i64),
-    Adjust(i64),
+/// A field's check, as the error staff see.
+fn check<T>(checked: Result<T, (&'static str, String)>) -> Result<T, AppError> {
+    checked.map_err(|(field, message)| AppError::validation(field, message))
+}
+
+fn check_delta(n: i64) -> Result<i64, AppError> {
+    // Beyond the stock range whatever the stock is (and safe from overflow in SQL).
+    if n.unsigned_abs() > ProductDraft::MAX_STOCK.unsigned_abs() {
+        return Err(AppError::validation("delta", format!("must be between -{max} and {max}", max = ProductDraft::MAX_STOCK)));
+    }
+    Ok(n)
+}
+
+/// Change a product: the named fields, its archived state and its stock, in one
+/// transaction, all or nothing. An edit based on an older version is refused
+/// with 409 (`Conflict`) and writes nothing.
+pub async fn edit_product(db: &Db, id: ProductId, changes: ProductChanges) -> Result<StaffProduct, AppError> {
+    let stock_field = if matches!(changes.stock, Some(Stock::Set(_))) { "stock" } else { "delta" };
+    let edit = changes.checked()?;
+    match db.edit_product(id.0, &edit, ProductDraft::MAX_STOCK).await.map_err(internal)? {
+        EditOutcome::Edited => get_product(db, id).await,
+        EditOutcome::NoSuchProduct => Err(product_not_found(id)),
+        EditOutcome::NoSuchCategory => Err(no_category(edit.category.as_deref().unwrap_or_default())),
+        EditOutcome::Stale { current } => Err(stale(id, edit.expected_version.unwrap_or_default(), current)),
+        EditOutcome::StockOutOfRange { current } => Err(stock_out_of_range(stock_field, edit.stock, current)),
+    }
+}
+
+fn stale(id: ProductId, seen: i64, current: i64) -> AppError {
+    AppError::Conflict(format!(
+        "product {id} was changed by someone else after you opened it (you edited version {seen}, it is now version {current}); \
+         nothing was saved: look at the changes and save again"
+    ))
+}
+
+fn stock_out_of_range(field: &str, change: Option<Stock>, current: i64) -> AppError {
+    let would_be = match change {
+        Some(Stock::Set(n)) => Some(n),
+        Some(Stock::Adjust(n)) => current.checked_add(n),
+        None => None,
+    };
+    let message = match would_be {
+        Some(n) if n < 0 => format!("stock cannot go below 0 (it is {current}; this would make it {n})"),
+        _ => format!("stock cannot exceed {} (it is {current})", ProductDraft::MAX_STOCK),
+    };
+    AppError::validation(field, message)
 }
 
 pub async fn change_stock(db: &Db, id: ProductId, change: Stock) -> Result<StaffProduct, AppError> {
     let (value, set) = match change {
         Stock::Set(n) => (n, true),
         Stock::Adjust(0) => return Err(AppError::validation("delta", "must not be 0")),
-        // Beyond the stock range whatever the stock is (and safe from overflow in SQL).
-        Stock::Adjust(n) if n.unsigned_abs() > ProductDraft::MAX_STOCK.unsigned_abs() => {
-            return Err(AppError::validation("delta", format!("must be between -{max} and {max}", max = ProductDraft::MAX_STOCK)));
-        }
-        Stock::Adjust(n) => (n, false),
+        Stock::Adjust(n) => (check_delta(n)?, false),
     };
     match db.change_stock(id.0, value, set, ProductDraft::MAX_STOCK).await.map_err(internal)? {
         StockOutcome::Set(_) => get_product(db, id).await,
         StockOutcome::NoSuchProduct => Err(product_not_found(id)),
-        StockOutcome::OutOfRange { current } => {
-            let would_be = if set { Some(value) } else { current.checked_add(value) };
-            let message = match would_be {
-                Some(n) if n < 0 => format!("stock cannot go below 0 (it is {current}; this would make it {n})"),
-                _ => format!("stock cannot exceed {} (it is {current})", ProductDraft::MAX_STOCK),
-            };
-            Err(AppError::validation(if set { "stock" } else { "delta" }, message))
-        }
+        StockOutcome::OutOfRange { current } => Err(stock_out_of_range(if set { "stock" } else { "delta" }, Some(change), current)),
     }
 }
 

@@ -30,11 +30,15 @@ pub struct ApiError {
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// On a 409 for a stale edit: the product as it is now (its `version` is the new ETag).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub current: Option<serde_json::Value>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
-        Self { status: status.as_u16(), error: error.to_string(), message: message.into(), field: None }
+        Self { status: status.as_u16(), error: error.to_string(), message: message.into(), field: None, current: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -62,6 +66,9 @@ impl From<AppError> for ApiError {
             AppError::TooManyRequests { .. } => Self::new(status, "too_many_requests", message),
             AppError::OutOfStock { .. } | AppError::Conflict(_) => Self::new(status, "conflict", message),
             AppError::Internal | AppError::Transport(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", message),
+            AppError::TooLarge(_) => Self::new(status, "payload_too_large", message),
+            AppError::UnsupportedMediaType(_) => Self::new(status, "unsupported_media_type", message),
+            AppError::MethodNotAllowed(_) => Self::new(status, "method_not_allowed", message),
         }
     }
 }

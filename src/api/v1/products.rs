@@ -1,11 +1,12 @@
 //! `/api/v1/products`: list, read, create, update, archive, and stock.
 
 use app::model::{ProductDraft, ProductId, StaffProduct};
-use app::server::staff::{self, Stock};
+use app::server::staff::{self, ProductChanges, Stock};
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -42,7 +43,8 @@ pub struct NewProduct {
     image: String,
 }
 
-/// Fields to change; the rest stay as they are.
+/// Fields to change; the rest stay as they are. `stock` sets the level
+/// atomically (use `POST /products/{id}/stock` to add or take units).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductPatch {
@@ -102,59 +104,83 @@ pub async fn create_product(
     Ok((StatusCode::CREATED, Json(staff::create_product(&state.db, &draft).await?)))
 }
 
-/// One product, archived or not.
-#[utoipa::path(get, path = "/products/{id}", tag = "products", security(("token" = [])), params(("id" = i64, Path)),
-    responses((status = 200, body = StaffProduct), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
-pub async fn get_product(State(state): State<AppState>, _caller: Caller, id: Result<Path<String>, PathRejection>) -> ApiResult<Json<StaffProduct>> {
-    let id = ProductId(path_id(id, "product")?);
-    Ok(Json(staff::get_product(&state.db, id).await?))
+/// A product's ETag: its version, which moves with every edit of a field
+/// (not with stock or sales, which change only atomically). Weak, since stock
+/// in the same body may differ.
+fn etag(product: &StaffProduct) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("W/\"{}\"", product.version)).ok()
 }
 
-/// Change some fields of a product, or archive it / bring it back.
-#[utoipa::path(patch, path = "/products/{id}", tag = "products", security(("token" = [])), params(("id" = i64, Path)), request_body = ProductPatch,
-    responses((status = 200, body = StaffProduct), (status = 400, body = ApiError), (status = 401, body = ApiError),
-               (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 422, body = ApiError)))]
+/// The product as JSON with its ETag.
+fn with_etag(product: StaffProduct) -> Response {
+    let tag = etag(&product);
+    let mut response = Json(product).into_response();
+    if let Some(tag) = tag {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
+}
+
+/// The version an `If-Match` header asks for: `None` without one or for `*`.
+fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
+    let Some(value) = headers.get(header::IF_MATCH) else { return Ok(None) };
+    let text = value.to_str().unwrap_or_default().trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
+    bare.parse::<i64>().map(Some).map_err(|_| {
+        ApiError::bad_request(format!("If-Match must be an ETag this API gave, e.g. W/\"3\" (got '{}')", text.chars().take(40).collect::<String>()))
+    })
+}
+
+/// One product, archived or not, with its version as the ETag.
+#[utoipa::path(get, path = "/products/{id}", tag = "products", security(("token" = [])), params(("id" = i64, Path)),
+    responses((status = 200, body = StaffProduct, headers(("ETag" = String, description = "the product's version, for If-Match"))),
+               (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn get_product(State(state): State<AppState>, _caller: Caller, id: Result<Path<String>, PathRejection>) -> ApiResult<Response> {
+    let id = ProductId(path_id(id, "product")?);
+    Ok(with_etag(staff::get_product(&state.db, id).await?))
+}
+
+/// Change some fields of a product, archive it or bring it back, and set or
+/// adjust its stock: all in one transaction, all or nothing. Only the fields
+/// sent are written. With `If-Match` (the ETag of a GET) the edit is refused
+/// with 409 and the current product when someone changed it since.
+#[utoipa::path(patch, path = "/products/{id}", tag = "products", security(("token" = [])),
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "an ETag from GET; the edit is refused (409) if the product changed since")),
+    request_body = ProductPatch,
+    responses((status = 200, body = StaffProduct, headers(("ETag" = String))), (status = 400, body = ApiError), (status = 401, body = ApiError),
+               (status = 403, body = ApiError), (status = 404, body = ApiError), (status = 409, body = ApiError), (status = 415, body = ApiError),
+               (status = 422, body = ApiError)))]
 pub async fn update_product(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     id: Result<Path<String>, PathRejection>,
     ApiJson(patch): ApiJson<ProductPatch>,
-) -> ApiResult<Json<StaffProduct>> {
+) -> ApiResult<Response> {
     caller.require_write()?;
     let id = ProductId(path_id(id, "product")?);
-    let mut current = staff::get_product(&state.db, id).await?;
-    if let Some(draft) = patch.draft(&current)? {
-        current = staff::update_product(&state.db, id, &draft).await?;
-    }
-    if let Some(archived) = patch.archived.filter(|a| *a != current.archived) {
-        current = staff::set_archived(&state.db, id, archived).await?;
-    }
-    Ok(Json(current))
-}
-
-impl ProductPatch {
-    /// The product with this patch's fields changed, or `None` when it changes none
-    /// (an archive-only patch then writes nothing else).
-    fn draft(&self, current: &StaffProduct) -> ApiResult<Option<ProductDraft>> {
-        let edits = self.name.is_some()
-            || self.description.is_some()
-            || self.category.is_some()
-            || self.price_minor.is_some()
-            || self.stock.is_some()
-            || self.image.is_some();
-        if !edits {
-            return Ok(None);
+    let int = |n: &Option<Int>, field: &str| n.as_ref().map(|n| n.get(field)).transpose();
+    let changes = ProductChanges {
+        price_minor: int(&patch.price_minor, "price_minor")?,
+        stock: int(&patch.stock, "stock")?.map(Stock::Set),
+        name: patch.name,
+        description: patch.description,
+        category: patch.category,
+        image: patch.image,
+        archived: patch.archived,
+        expected_version: if_match(&headers)?,
+    };
+    match staff::edit_product(&state.db, id, changes).await {
+        Ok(product) => Ok(with_etag(product)),
+        Err(err @ app::error::AppError::Conflict(_)) => {
+            let mut refusal = ApiError::from(err);
+            refusal.current = staff::get_product(&state.db, id).await.ok().and_then(|p| serde_json::to_value(p).ok());
+            Err(refusal)
         }
-        let p = &current.product;
-        let or = |new: &Option<String>, old: &str| new.clone().unwrap_or_else(|| old.to_string());
-        Ok(Some(ProductDraft {
-            name: or(&self.name, &p.summary.name),
-            description: or(&self.description, &p.description),
-            category: or(&self.category, p.summary.category.as_str()),
-            price_minor: self.price_minor.as_ref().map(|n| n.get("price_minor")).transpose()?.unwrap_or(p.summary.price.minor),
-            stock: self.stock.as_ref().map(|n| n.get("stock")).transpose()?.unwrap_or(p.summary.stock),
-            image: or(&self.image, &p.summary.image),
-        }))
+        Err(err) => Err(err.into()),
     }
 }
 

@@ -167,3 +167,14 @@ pub async fn log_sign_out(pool: &PgPool, user: i64) -> anyhow::Result<()> {
     sqlx::query("SELECT log_change($1, 'removed', $2, NULL)").bind(super::SIGN_OUT_TOPIC).bind(user).execute(pool).await?;
     Ok(())
 }
+
+/// Fault injection: end this instance's LISTEN connection from the server side,
+/// as a network blip or a restarted PostgreSQL would. How many were ended.
+pub async fn drop_listen_connection(pool: &PgPool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE application_name = current_setting('application_name') AND pid <> pg_backend_pid() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_one(pool)
+    .await?)
+}

@@ -41,6 +41,53 @@ pub struct ProductRow {
     pub units_sold: i64,
     pub image: String,
     pub archived: bool,
+    /// Moves with every staff edit of a field (not with stock or sales).
+    pub version: i64,
+}
+
+/// A checked staff edit of a product: the fields to write (`None`: leave it),
+/// a stock change, and the version it was based on (`None`: any).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductEdit {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub price_minor: Option<i64>,
+    pub image: Option<String>,
+    pub archived: Option<bool>,
+    pub stock: Option<StockChange>,
+    pub expected_version: Option<i64>,
+}
+
+impl ProductEdit {
+    /// Whether the edit writes any field besides stock.
+    pub fn touches_fields(&self) -> bool {
+        self.name.is_some()
+            || self.description.is_some()
+            || self.category.is_some()
+            || self.price_minor.is_some()
+            || self.image.is_some()
+            || self.archived.is_some()
+    }
+}
+
+/// How stock changes: to a level, or by a delta. Never by writing back a figure read earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockChange {
+    Set(i64),
+    Adjust(i64),
+}
+
+/// What a staff edit came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditOutcome {
+    Edited,
+    NoSuchProduct,
+    NoSuchCategory,
+    /// The edit was based on another version; nothing was written.
+    Stale { current: i64 },
+    /// The stock change would leave 0..=max; nothing was written.
+    StockOutOfRange { current: i64 },
 }
 
 /// What adjusting stock came to.
@@ -86,7 +133,7 @@ pub struct TokenRow {
 macro_rules! shared_queries {
     ($pool:ty, $db:ty) => {
         use $crate::model::{Address, CartLine, OrderStatus, ProductDraft};
-        use $crate::server::db::shared::{MoveOutcome, PlaceOutcome, ProductRow, StockOutcome, TokenRow, UserRow};
+        use $crate::server::db::shared::{EditOutcome, MoveOutcome, PlaceOutcome, ProductEdit, ProductRow, StockChange, StockOutcome, TokenRow, UserRow};
         use $crate::server::db::{SeedCategory, SeedProduct};
 
         pub async fn ping(pool: &$pool) -> anyhow::Result<()> {
@@ -293,7 +340,7 @@ macro_rules! shared_queries {
         }
 
         const PRODUCT_COLUMNS: &str = "p.id, p.name, p.description, c.slug AS category, p.price_cents, p.currency, p.stock, \
-                                       p.units_sold, p.image, (p.archived_at IS NOT NULL) AS archived \
+                                       p.units_sold, p.image, (p.archived_at IS NOT NULL) AS archived, p.version \
                                        FROM products p JOIN categories c ON c.id = p.category_id";
 
         /// Every product, archived ones too, by name.
@@ -321,32 +368,79 @@ macro_rules! shared_queries {
             .await?)
         }
 
-        /// `Ok(false)` when there is no such product; `Err` names a missing category.
-        pub async fn update_product(pool: &$pool, id: i64, d: &ProductDraft) -> anyhow::Result<Result<bool, ()>> {
+        /// Apply a staff edit in one transaction: only the fields it names are
+        /// written (never `stock` or `units_sold` from an earlier read), the
+        /// version moves when a field does, and stock changes only by one
+        /// conditional statement. Nothing is written unless all of it holds.
+        pub async fn edit_product(pool: &$pool, id: i64, e: &ProductEdit, max_stock: i64) -> anyhow::Result<EditOutcome> {
             let mut tx = begin_write(pool).await?;
-            let Some(category) = sqlx::query_scalar::<$db, i64>("SELECT id FROM categories WHERE slug = $1")
-                .bind(&d.category)
-                .fetch_optional(&mut *tx)
-                .await?
-            else {
-                return Ok(Err(()));
+            let category = match &e.category {
+                Some(slug) => match sqlx::query_scalar::<$db, i64>("SELECT id FROM categories WHERE slug = $1").bind(slug).fetch_optional(&mut *tx).await? {
+                    Some(category) => Some(category),
+                    None => return Ok(EditOutcome::NoSuchCategory),
+                },
+                None => None,
             };
-            let done = sqlx::query::<$db>(&format!(
-                "UPDATE products SET category_id = $1, name = $2, description = $3, price_cents = $4, stock = $5, \
-                 image = $6, updated_at = {NOW} WHERE id = $7"
-            ))
-            .bind(category)
-            .bind(&d.name)
-            .bind(&d.description)
-            .bind(d.price_minor)
-            .bind(d.stock)
-            .bind(&d.image)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+            if e.touches_fields() {
+                let version = sqlx::query_scalar::<$db, i64>(&format!(
+                    "UPDATE products SET name = coalesce($1, name), description = coalesce($2, description), \
+                     category_id = coalesce($3, category_id), price_cents = coalesce($4, price_cents), image = coalesce($5, image), \
+                     archived_at = CASE WHEN $6 IS NULL THEN archived_at WHEN $6 THEN coalesce(archived_at, {NOW}) ELSE NULL END, \
+                     version = version + 1, updated_at = {NOW} \
+                     WHERE id = $7 AND ($8 IS NULL OR version = $8) RETURNING version"
+                ))
+                .bind(e.name.as_deref())
+                .bind(e.description.as_deref())
+                .bind(category)
+                .bind(e.price_minor)
+                .bind(e.image.as_deref())
+                .bind(e.archived)
+                .bind(id)
+                .bind(e.expected_version)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if version.is_none() {
+                    // No product, or another version: say which; nothing is written.
+                    let current = sqlx::query_scalar::<$db, i64>("SELECT version FROM products WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+                    return Ok(match current {
+                        Some(current) => EditOutcome::Stale { current },
+                        None => EditOutcome::NoSuchProduct,
+                    });
+                }
+            } else if let Some(expected) = e.expected_version {
+                let current = sqlx::query_scalar::<$db, i64>("SELECT version FROM products WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+                match current {
+                    None => return Ok(EditOutcome::NoSuchProduct),
+                    Some(current) if current != expected => return Ok(EditOutcome::Stale { current }),
+                    Some(_) => {}
+                }
+            }
+            if let Some(change) = e.stock {
+                let (value, set) = match change {
+                    StockChange::Set(n) => (n, true),
+                    StockChange::Adjust(n) => (n, false),
+                };
+                let sql = if set {
+                    format!("UPDATE products SET stock = $1, updated_at = {NOW} WHERE id = $2 AND $1 BETWEEN 0 AND $3 RETURNING stock")
+                } else {
+                    format!("UPDATE products SET stock = stock + $1, updated_at = {NOW} WHERE id = $2 AND stock + $1 BETWEEN 0 AND $3 RETURNING stock")
+                };
+                let new = sqlx::query_scalar::<$db, i64>(&sql).bind(value).bind(id).bind(max_stock).fetch_optional(&mut *tx).await?;
+                if new.is_none() {
+                    let current = sqlx::query_scalar::<$db, i64>("SELECT stock FROM products WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+                    return Ok(match current {
+                        Some(current) => EditOutcome::StockOutOfRange { current },
+                        None => EditOutcome::NoSuchProduct,
+                    });
+                }
+            } else if !e.touches_fields() && e.expected_version.is_none() {
+                let exists = sqlx::query_scalar::<$db, i64>("SELECT id FROM products WHERE id = $1").bind(id).fetch_optional(&mut *tx).await?;
+                if exists.is_none() {
+                    return Ok(EditOutcome::NoSuchProduct);
+                }
+            }
             tx.commit().await?;
-            Ok(Ok(done == 1))
+            Ok(EditOutcome::Edited)
         }
 
         /// Add `delta` to the stock (`set` false) or set it to `value` (`set` true),
@@ -373,9 +467,9 @@ macro_rules! shared_queries {
         /// Archive or bring back a product. `false` when there is no such product.
         pub async fn set_archived(pool: &$pool, id: i64, archived: bool) -> anyhow::Result<bool> {
             let sql = if archived {
-                format!("UPDATE products SET archived_at = coalesce(archived_at, {NOW}) WHERE id = $1")
+                format!("UPDATE products SET archived_at = coalesce(archived_at, {NOW}), version = version + 1 WHERE id = $1")
             } else {
-                "UPDATE products SET archived_at = NULL WHERE id = $1".to_string()
+                "UPDATE products SET archived_at = NULL, version = version + 1 WHERE id = $1".to_string()
             };
             Ok(sqlx::query::<$db>(&sql).bind(id).execute(pool).await?.rows_affected() == 1)
         }
