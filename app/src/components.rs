@@ -1,12 +1,14 @@
 //! Small components shared by pages. Leaf components take props and never talk
 //! to the server or the live feed.
 
+mod confirm;
 mod error_template;
 mod layout;
 mod money;
 mod status_badge;
 mod stock_badge;
 
+pub use confirm::ConfirmButton;
 pub use error_template::{ErrorBox, NotFound};
 pub use layout::{ConnectionBadge, Footer, Header};
 pub use money::Price;

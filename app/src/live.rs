@@ -22,6 +22,8 @@ pub enum ConnStatus {
     Live,
     /// The connection dropped; retrying with backoff.
     Reconnecting,
+    /// The browser says it has no network; retrying when it is back.
+    Offline,
 }
 
 impl ConnStatus {
@@ -30,6 +32,7 @@ impl ConnStatus {
             ConnStatus::Connecting => "Connecting…",
             ConnStatus::Live => "Live",
             ConnStatus::Reconnecting => "Reconnecting…",
+            ConnStatus::Offline => "Offline",
         }
     }
 
@@ -38,12 +41,13 @@ impl ConnStatus {
             ConnStatus::Connecting => "connecting",
             ConnStatus::Live => "live",
             ConnStatus::Reconnecting => "reconnecting",
+            ConnStatus::Offline => "offline",
         }
     }
 }
 
 /// What a subscription's handler receives, already checked for order and duplicates.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum LiveEvent<'a> {
     /// The topic's full state (first answer, or a re-sync).
     Snapshot(&'a RawValue),
@@ -61,6 +65,8 @@ pub struct SubscriptionId(u64);
 #[derive(Clone, Copy)]
 pub struct LiveClient {
     status: RwSignal<ConnStatus>,
+    /// Why the page stopped updating, when the server refused one of its topics.
+    notice: RwSignal<Option<String>>,
     #[cfg(feature = "hydrate")]
     inner: StoredValue<client::Inner, LocalStorage>,
 }
@@ -69,6 +75,7 @@ impl LiveClient {
     pub fn new() -> Self {
         Self {
             status: RwSignal::new(ConnStatus::Connecting),
+            notice: RwSignal::new(None),
             #[cfg(feature = "hydrate")]
             inner: StoredValue::new_local(client::Inner::default()),
         }
@@ -76,6 +83,11 @@ impl LiveClient {
 
     pub fn status(&self) -> Signal<ConnStatus> {
         self.status.into()
+    }
+
+    /// Why the page stopped updating (a topic was refused), in words for shoppers.
+    pub fn notice(&self) -> Signal<Option<String>> {
+        self.notice.into()
     }
 
     /// Open the socket (in the browser; on the server this does nothing). Call it
@@ -86,8 +98,8 @@ impl LiveClient {
     }
 
     /// Follow `topic` from `since` (the seq of the data already shown; `None`
-    /// asks for a snapshot first). A later subscription to the same topic
-    /// replaces this one.
+    /// asks for a snapshot first). Several views may follow the same topic;
+    /// each gets every frame after its own `since`, once.
     pub fn subscribe(&self, topic: Topic, since: Option<Seq>, handler: impl Fn(LiveEvent<'_>) + 'static) -> SubscriptionId {
         #[cfg(feature = "hydrate")]
         {

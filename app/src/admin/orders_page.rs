@@ -3,7 +3,7 @@ use leptos_router::components::A;
 
 use super::api::{MoveOrder, admin_orders};
 use super::{AdminNav, action_error, staff_error};
-use crate::components::{Price, StatusBadge};
+use crate::components::{ConfirmButton, Price, StatusBadge};
 use crate::live::use_live_collection;
 use crate::model::OrderSummary;
 use crate::orders::short_time;
@@ -54,14 +54,23 @@ fn LiveOrders(snapshot: Snapshot<Vec<OrderSummary>>) -> impl IntoView {
                             <td><div class="actions">
                                 {order.status.next().iter().map(|&to| {
                                     let id = order.id.0;
-                                    let class = if to == crate::model::OrderStatus::Cancelled { "button button-small button-quiet" } else { "button button-small" };
-                                    view! {
-                                        <button
-                                            class=class
-                                            data-test-id=format!("move-{}", to.as_str())
-                                            disabled=move || move_order.pending().get()
-                                            on:click=move |_| { move_order.dispatch(MoveOrder { id, status: to.as_str().to_string() }); }
-                                        >{to.action()}</button>
+                                    let dispatch = move || { move_order.dispatch(MoveOrder { id, status: to.as_str().to_string() }); };
+                                    if to == crate::model::OrderStatus::Cancelled {
+                                        // Irreversible, and the customer sees it at once: ask first.
+                                        view! {
+                                            <ConfirmButton label=to.action() class="button button-small button-quiet"
+                                                question=format!("Cancel order #{id}? Its units go back in stock.") yes="Yes, cancel it"
+                                                test_id=format!("move-{}", to.as_str()) disabled=move_order.pending() on_confirm=dispatch/>
+                                        }.into_any()
+                                    } else {
+                                        view! {
+                                            <button
+                                                class="button button-small"
+                                                data-test-id=format!("move-{}", to.as_str())
+                                                disabled=move || move_order.pending().get()
+                                                on:click=move |_| dispatch()
+                                            >{to.action()}</button>
+                                        }.into_any()
                                     }
                                 }).collect_view()}
                             </div></td>

@@ -4,7 +4,7 @@ use leptos_router::components::A;
 
 use super::api::{ArchiveProduct, Restock, admin_products};
 use super::{AdminNav, action_error, staff_error};
-use crate::components::{Price, StockBadge};
+use crate::components::{ConfirmButton, Price, StockBadge};
 use crate::model::StaffProduct;
 
 /// `/admin/products`: every product, archived ones too; restock and archive here.
@@ -46,6 +46,7 @@ fn ProductRow(p: StaffProduct, restock: ServerAction<Restock>, archive: ServerAc
     let s = p.product.summary;
     let id = s.id.0;
     let archived = p.archived;
+    let question = format!("Archive {}? It leaves the shop now.", s.name);
     view! {
         <tr data-test-id="admin-product-row" data-product-id=id class:archived=archived>
             <td>{(!s.image.is_empty()).then(|| view! { <img class="thumb" src=s.image.clone() alt="" width="40" height="40"/> })}</td>
@@ -65,11 +66,19 @@ fn ProductRow(p: StaffProduct, restock: ServerAction<Restock>, archive: ServerAc
                 </ActionForm>
             </td>
             <td>
-                <ActionForm action=archive attr:class="inline-form">
-                    <input type="hidden" name="id" value=id/>
-                    <input type="hidden" name="archived" value=(!archived).to_string()/>
-                    <button type="submit" class="link-button" data-test-id="archive">{if archived { "Restore" } else { "Archive" }}</button>
-                </ActionForm>
+                {if archived {
+                    view! {
+                        <button type="button" class="link-button" data-test-id="archive" disabled=move || archive.pending().get()
+                            on:click=move |_| { archive.dispatch(ArchiveProduct { id, archived: false }); }>"Restore"</button>
+                    }.into_any()
+                } else {
+                    // Shoppers lose it from the catalog at once: ask first.
+                    view! {
+                        <ConfirmButton label="Archive" class="link-button" test_id="archive" disabled=archive.pending()
+                            question=question.clone() yes="Yes, archive"
+                            on_confirm=move || { archive.dispatch(ArchiveProduct { id, archived: true }); }/>
+                    }.into_any()
+                }}
             </td>
         </tr>
     }

@@ -172,7 +172,13 @@ fn CheckoutForm(cart: Cart, user: User, blocked: Memo<bool>) -> impl IntoView {
             <button type="submit" class="button button-large" data-test-id="place-order" disabled=move || blocked.get() || place.pending().get()>
                 {move || if place.pending().get() { "Placing your order…" } else { "Place order" }}
             </button>
-            {move || error().filter(|e| !matches!(e, crate::error::AppError::Validation { .. })).map(|e| view! { <ErrorBox message=e.to_string()/> })}
+            {move || error().filter(|e| !matches!(e, crate::error::AppError::Validation { .. })).map(|e| {
+                // The same idempotency key: a retry after a lost answer buys once.
+                let retry = e.is_retryable().then(|| view! {
+                    <button type="submit" class="button" data-test-id="retry-checkout" disabled=move || place.pending().get()>"Try again"</button>
+                });
+                view! { <ErrorBox message=e.to_string()/> {retry} }
+            })}
         </form>
     }
 }

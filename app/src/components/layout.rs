@@ -23,6 +23,7 @@ pub fn Header() -> impl IntoView {
                 <CartLink/>
                 <UserMenu/>
             </div>
+            <LiveNotice/>
         </header>
     }
 }
@@ -82,6 +83,23 @@ pub fn ConnectionBadge() -> impl IntoView {
             <span class="conn-dot"></span>
             <span class="conn-label">{move || status.get().label()}</span>
         </span>
+    }
+}
+
+/// Says so when the page stopped updating because the server refused one of
+/// its topics (after signing out in another tab, say), instead of looking live.
+#[component]
+fn LiveNotice() -> impl IntoView {
+    let notice = use_context::<LiveClient>().map(|l| l.notice()).unwrap_or_else(|| Signal::from(None));
+    view! {
+        {move || notice.get().map(|text| view! {
+            <div class="live-notice" role="alert" data-test-id="live-notice">
+                <div class="container">
+                    {text}" "
+                    <a href="" rel="external">"Reload"</a>
+                </div>
+            </div>
+        })}
     }
 }
 

@@ -1,37 +1,47 @@
 //! The WebSocket transport (browser only).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::time::Duration;
 
-use futures::channel::mpsc::{UnboundedSender, unbounded};
-use futures::{SinkExt as _, StreamExt as _, stream};
-use gloo_net::websocket::Message;
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use futures::stream::SplitStream;
+use futures::{FutureExt as _, SinkExt as _, StreamExt as _};
 use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::{Message, State};
 use leptos::prelude::*;
 
 use super::{ConnStatus, LiveClient, LiveEvent, SubscriptionId};
-use crate::protocol::{ClientMsg, Seq, ServerMsg, Topic};
+use crate::protocol::{ClientMsg, ErrorCode, Seq, ServerMsg, Topic};
 
-const PING_EVERY: Duration = Duration::from_secs(25);
+/// A ping goes out this often; a socket that has not answered the previous
+/// one by the next is taken for dead (a connection the OS keeps open after
+/// the network went away), closed and re-opened.
+const PING_EVERY: Duration = Duration::from_secs(8);
 const BACKOFF_FIRST: Duration = Duration::from_millis(500);
 const BACKOFF_MAX: Duration = Duration::from_secs(15);
 
 type Handler = Rc<dyn Fn(LiveEvent<'_>)>;
 
-struct Sub {
+/// One view's subscription to a topic. Several views may follow one topic; each
+/// has its own position, so a newer view never freezes an older one.
+struct View {
     id: u64,
-    /// The last seq applied for this topic: frames at or below it are duplicates.
+    /// The last seq applied for this view: frames at or below it are duplicates.
     last: Option<Seq>,
     handler: Handler,
 }
 
 #[derive(Default)]
 pub(super) struct Inner {
-    subs: HashMap<Topic, Sub>,
+    subs: HashMap<Topic, Vec<View>>,
     next_id: u64,
     /// The open socket's outbox, while one is open.
     out: Option<UnboundedSender<Outgoing>>,
+    /// Wakes the reconnect loop out of its backoff (the browser came back online).
+    wake: Option<UnboundedSender<()>>,
     started: bool,
 }
 
@@ -58,24 +68,38 @@ pub(super) fn reconnect(client: LiveClient) {
     push(client, Outgoing::Reconnect);
 }
 
+/// The position to resume a topic from: the oldest of its views' (a view that
+/// has nothing yet asks for a snapshot).
+fn resume_from(views: &[View]) -> Option<Seq> {
+    views.iter().map(|v| v.last).min().flatten()
+}
+
 pub(super) fn subscribe(client: LiveClient, topic: Topic, since: Option<Seq>, handler: impl Fn(LiveEvent<'_>) + 'static) -> SubscriptionId {
     let id = client.inner.try_update_value(|inner| {
         inner.next_id += 1;
         let id = inner.next_id;
-        inner.subs.insert(topic.clone(), Sub { id, last: since, handler: Rc::new(handler) });
+        inner.subs.entry(topic.clone()).or_default().push(View { id, last: since, handler: Rc::new(handler) });
         id
     });
+    // Asked again from this view's position: the server replays from there and
+    // views that are further along drop what they already applied.
+    client.notice.set(None);
     send(client, ClientMsg::Subscribe { topic, since });
     SubscriptionId(id.unwrap_or_default())
 }
 
 pub(super) fn unsubscribe(client: LiveClient, id: SubscriptionId) {
-    let topic = client.inner.try_update_value(|inner| {
-        let topic = inner.subs.iter().find(|(_, s)| s.id == id.0).map(|(t, _)| t.clone())?;
-        inner.subs.remove(&topic);
-        Some(topic)
+    let emptied = client.inner.try_update_value(|inner| {
+        let topic = inner.subs.iter().find(|(_, views)| views.iter().any(|v| v.id == id.0)).map(|(t, _)| t.clone())?;
+        let views = inner.subs.get_mut(&topic)?;
+        views.retain(|v| v.id != id.0);
+        if views.is_empty() {
+            inner.subs.remove(&topic);
+            return Some(topic);
+        }
+        None
     });
-    if let Some(topic) = topic.flatten() {
+    if let Some(topic) = emptied.flatten() {
         send(client, ClientMsg::Unsubscribe { topic });
     }
 }
@@ -83,6 +107,7 @@ pub(super) fn unsubscribe(client: LiveClient, id: SubscriptionId) {
 pub(super) fn start(client: LiveClient) {
     let first = client.inner.try_update_value(|inner| !std::mem::replace(&mut inner.started, true));
     if first == Some(true) {
+        watch_network(client);
         leptos::task::spawn_local(run(client));
     }
 }
@@ -93,6 +118,35 @@ fn ws_url() -> Option<String> {
     Some(format!("{scheme}://{}/ws", location.host().ok()?))
 }
 
+fn online() -> bool {
+    web_sys::window().is_none_or(|w| w.navigator().on_line())
+}
+
+/// Offline: close the socket and say so. Online again: reconnect at once
+/// rather than after the backoff (the old socket may be dead without knowing).
+fn watch_network(client: LiveClient) {
+    use wasm_bindgen::JsCast as _;
+    use wasm_bindgen::closure::Closure;
+    let Some(window) = web_sys::window() else { return };
+    let on_online = Closure::<dyn Fn()>::new(move || {
+        client.inner.with_value(|inner| {
+            if let Some(wake) = &inner.wake {
+                let _ = wake.unbounded_send(());
+            }
+        });
+        reconnect(client);
+    });
+    let on_offline = Closure::<dyn Fn()>::new(move || {
+        client.status.set(ConnStatus::Offline);
+        reconnect(client);
+    });
+    let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
+    let _ = window.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
+    // Listeners for the page's lifetime.
+    on_online.forget();
+    on_offline.forget();
+}
+
 /// Exponential backoff with jitter: 0.5 s, 1 s, 2 s ... up to 15 s, each scaled
 /// by a random factor in [0.5, 1) so a restarted server is not hit by every tab at once.
 fn backoff(failures: u32) -> Duration {
@@ -101,27 +155,39 @@ fn backoff(failures: u32) -> Duration {
 }
 
 async fn run(client: LiveClient) {
+    let (wake, mut woken) = unbounded::<()>();
+    client.inner.update_value(|inner| inner.wake = Some(wake));
     let mut failures = 0_u32;
     loop {
-        client.status.set(if failures == 0 { ConnStatus::Connecting } else { ConnStatus::Reconnecting });
-        match ws_url().map(|url| WebSocket::open(&url)) {
-            Some(Ok(ws)) => match session(client, ws).await {
-                End::Asked => {
-                    failures = 0;
-                    continue;
-                }
-                End::Dropped { was_live } => {
-                    if was_live {
+        if online() {
+            client.status.set(if failures == 0 { ConnStatus::Connecting } else { ConnStatus::Reconnecting });
+            match ws_url().map(|url| WebSocket::open(&url)) {
+                Some(Ok(ws)) => match session(client, ws).await {
+                    End::Asked => {
                         failures = 0;
+                        continue;
                     }
-                }
-            },
-            Some(Err(err)) => leptos::logging::warn!("live feed: could not open the socket: {err}"),
-            None => leptos::logging::warn!("live feed: no window location"),
+                    End::Dropped { was_live } => {
+                        if was_live {
+                            failures = 0;
+                        }
+                    }
+                },
+                Some(Err(err)) => leptos::logging::warn!("live feed: could not open the socket: {err}"),
+                None => leptos::logging::warn!("live feed: no window location"),
+            }
+            failures = failures.saturating_add(1);
         }
-        failures = failures.saturating_add(1);
-        client.status.set(ConnStatus::Reconnecting);
-        gloo_timers::future::sleep(backoff(failures)).await;
+        client.status.set(if online() { ConnStatus::Reconnecting } else { ConnStatus::Offline });
+        // Wait out the backoff, or less if the browser says it is back online.
+        while woken.try_recv().is_ok() {}
+        let sleep = gloo_timers::future::sleep(backoff(failures)).fuse();
+        let wake = woken.next().fuse();
+        futures::pin_mut!(sleep, wake);
+        futures::select! {
+            () = sleep => {}
+            _ = wake => failures = 0,
+        }
     }
 }
 
@@ -136,18 +202,46 @@ enum Event {
     Outgoing(Outgoing),
     Incoming(Option<Result<Message, gloo_net::websocket::WebSocketError>>),
     Tick,
+    Idle,
+}
+
+/// The next thing to act on. The futures are made anew each time and dropped
+/// before the caller acts, so the socket's halves stay free to send and to be
+/// put back together for closing.
+async fn next_event(
+    stream: &mut SplitStream<WebSocket>,
+    outbox: &mut UnboundedReceiver<Outgoing>,
+    ticks: &mut gloo_timers::future::IntervalStream,
+) -> Event {
+    let waits: Vec<Pin<Box<dyn Future<Output = Event> + '_>>> = vec![
+        Box::pin(stream.next().map(Event::Incoming)),
+        Box::pin(outbox.next().map(|o| o.map_or(Event::Idle, Event::Outgoing))),
+        Box::pin(ticks.next().map(|_| Event::Tick)),
+    ];
+    futures::future::select_all(waits).await.0
+}
+
+/// Wait until the socket is open (true) or failed to open (false), so nothing
+/// is ever sent into a socket that is already closed.
+async fn opened(ws: &mut WebSocket) -> bool {
+    let _ = futures::future::poll_fn(|cx| futures::Sink::<Message>::poll_ready(Pin::new(&mut *ws), cx)).await;
+    matches!(ws.state(), State::Open)
 }
 
 /// One connection, until it drops or a reconnect is asked for.
-async fn session(client: LiveClient, ws: WebSocket) -> End {
-    let (mut sink, incoming) = ws.split();
-    let (out, outbox) = unbounded::<Outgoing>();
+async fn session(client: LiveClient, mut ws: WebSocket) -> End {
+    if !opened(&mut ws).await {
+        let _ = ws.close(None, None);
+        return End::Dropped { was_live: false };
+    }
+    let (mut sink, mut stream) = ws.split();
+    let (out, mut outbox) = unbounded::<Outgoing>();
     // Resume every topic from the last seq applied, then say hello.
     let resume: Vec<ClientMsg> = client
         .inner
         .try_update_value(|inner| {
             inner.out = Some(out.clone());
-            inner.subs.iter().map(|(topic, sub)| ClientMsg::Subscribe { topic: topic.clone(), since: sub.last }).collect()
+            inner.subs.iter().map(|(topic, views)| ClientMsg::Subscribe { topic: topic.clone(), since: resume_from(views) }).collect()
         })
         .unwrap_or_default();
     let _ = out.unbounded_send(Outgoing::Send(ClientMsg::Ping));
@@ -155,16 +249,14 @@ async fn session(client: LiveClient, ws: WebSocket) -> End {
         let _ = out.unbounded_send(Outgoing::Send(msg));
     }
 
-    let incoming = incoming.map(|m| Event::Incoming(Some(m))).chain(stream::iter([Event::Incoming(None)]));
-    let ticks = gloo_timers::future::IntervalStream::new(PING_EVERY.as_millis() as u32).map(|()| Event::Tick);
-    let mut events = stream::select(incoming, stream::select(outbox.map(Event::Outgoing), ticks));
+    let mut ticks = gloo_timers::future::IntervalStream::new(PING_EVERY.as_millis() as u32);
     let mut live = false;
+    let mut awaiting_pong = false;
     let mut end = End::Dropped { was_live: false };
 
-    while let Some(event) = events.next().await {
-        match event {
+    loop {
+        match next_event(&mut stream, &mut outbox, &mut ticks).await {
             Event::Outgoing(Outgoing::Reconnect) => {
-                let _ = sink.close().await;
                 end = End::Asked;
                 break;
             }
@@ -175,20 +267,31 @@ async fn session(client: LiveClient, ws: WebSocket) -> End {
                 }
             }
             Event::Tick => {
+                if awaiting_pong {
+                    leptos::logging::warn!("live feed: no answer to the last ping; reconnecting");
+                    break;
+                }
+                awaiting_pong = true;
                 let _ = out.unbounded_send(Outgoing::Send(ClientMsg::Ping));
             }
             Event::Incoming(Some(Ok(Message::Text(text)))) => {
+                awaiting_pong = false;
                 if !live {
                     live = true;
                     client.status.set(ConnStatus::Live);
                 }
                 on_frame(client, &text);
             }
-            Event::Incoming(Some(Ok(Message::Bytes(_)))) => {}
+            Event::Incoming(Some(Ok(Message::Bytes(_)))) => awaiting_pong = false,
             Event::Incoming(Some(Err(_)) | None) => break,
+            Event::Idle => {}
         }
     }
     client.inner.update_value(|inner| inner.out = None);
+    // Close it for real (dropping the halves would leave it open until collected).
+    if let Ok(ws) = sink.reunite(stream) {
+        let _ = ws.close(Some(1000), Some("reconnecting"));
+    }
     match end {
         End::Asked => End::Asked,
         End::Dropped { .. } => End::Dropped { was_live: live },
@@ -207,27 +310,51 @@ fn on_frame(client: LiveClient, text: &str) {
         ServerMsg::Snapshot { topic, seq, data } => deliver(client, &topic, seq, true, LiveEvent::Snapshot(&data)),
         ServerMsg::Change { topic, seq, data } => deliver(client, &topic, seq, false, LiveEvent::Change(&data)),
         ServerMsg::Removed { topic, seq, id } => deliver(client, &topic, seq, false, LiveEvent::Removed(id)),
-        ServerMsg::Error { topic, code, message } => {
-            leptos::logging::warn!("live feed: {code:?} for {}: {message}", topic.as_deref().unwrap_or("-"));
-        }
+        ServerMsg::Error { topic, code, message } => refused(client, topic, code, &message),
         ServerMsg::Pong => {}
     }
 }
 
-/// Apply a frame once: a change at or below the topic's last seq was already applied.
+/// The server refused or dropped a topic: the page says so instead of going on
+/// as if live. (Rate limits and the like are only logged.)
+fn refused(client: LiveClient, topic: Option<String>, code: ErrorCode, message: &str) {
+    leptos::logging::warn!("live feed: {code:?} for {}: {message}", topic.as_deref().unwrap_or("-"));
+    let Some(topic) = topic.and_then(|t| t.parse::<Topic>().ok()) else { return };
+    let notice = match code {
+        ErrorCode::Forbidden if message.starts_with("you signed out") => {
+            "You signed out, so this page no longer updates. Sign in again to follow it live."
+        }
+        ErrorCode::Forbidden => "This page no longer updates: you may not follow it. Reload to see the latest.",
+        ErrorCode::UnknownTopic => "What this page shows no longer exists. Reload to see the latest.",
+        _ => return,
+    };
+    client.inner.update_value(|inner| {
+        inner.subs.remove(&topic);
+    });
+    client.notice.set(Some(notice.to_string()));
+}
+
+/// Apply a frame once per view: a change at or below a view's last seq was
+/// already applied there.
 fn deliver(client: LiveClient, topic: &Topic, seq: Seq, is_snapshot: bool, event: LiveEvent<'_>) {
-    let handler = client
+    let handlers: Vec<Handler> = client
         .inner
         .try_update_value(|inner| {
-            let sub = inner.subs.get_mut(topic)?;
-            if !is_snapshot && sub.last.is_some_and(|last| seq <= last) {
-                return None;
-            }
-            sub.last = Some(seq);
-            Some(sub.handler.clone())
+            let views = inner.subs.get_mut(topic)?;
+            Some(
+                views
+                    .iter_mut()
+                    .filter(|v| is_snapshot || v.last.is_none_or(|last| seq > last))
+                    .map(|v| {
+                        v.last = Some(seq);
+                        v.handler.clone()
+                    })
+                    .collect(),
+            )
         })
-        .flatten();
-    if let Some(handler) = handler {
+        .flatten()
+        .unwrap_or_default();
+    for handler in handlers {
         handler(event);
     }
 }
