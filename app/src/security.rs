@@ -17,6 +17,18 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// Text to put inside a `<textarea>`. Leptos writes a textarea's children into
+/// the server's HTML unescaped (as for `<script>`), but the browser decodes
+/// entities there and ends the element at `</textarea>`: so a description
+/// holding `</textarea><script>…` would become markup. Escaped on the server;
+/// in the browser it becomes a text node, plain text, as it is.
+pub fn textarea_text(text: String) -> String {
+    #[cfg(feature = "ssr")]
+    return escape_html(&text);
+    #[cfg(not(feature = "ssr"))]
+    text
+}
+
 /// The formatter every `<title>` goes through. On the server `leptos_meta`
 /// writes the title into the HTML as it is, so a product named
 /// `</title><script>…` would become markup: escape it there. In the browser

@@ -106,6 +106,11 @@ pub async fn spawn_app_with(limits: Limits) -> TestApp {
 
 /// An app on a given database (a second instance shares the first one's).
 pub async fn spawn_app_on(test_db: TestDb, limits: Limits) -> TestApp {
+    spawn_app_configured(test_db, limits, |_| {}).await
+}
+
+/// An app whose configuration the test adjusts (trusted proxies, fault injection …).
+pub async fn spawn_app_configured(test_db: TestDb, limits: Limits, adjust: impl FnOnce(&mut Config)) -> TestApp {
     LazyLock::force(&TRACING);
     let leptos = LeptosOptions::builder()
         .output_name("livecart")
@@ -122,6 +127,8 @@ pub async fn spawn_app_on(test_db: TestDb, limits: Limits) -> TestApp {
         fault_injection: false,
         limits,
     };
+    let mut config = config;
+    adjust(&mut config);
     let app = Application::build(config).await.expect("build the app");
     let address = app.address();
     let db = app.state().db.clone();
@@ -240,6 +247,29 @@ impl WsClient {
     pub async fn assert_alive(&mut self) {
         self.send(&ClientMsg::Ping).await;
         assert!(matches!(self.next().await, ServerMsg::Pong), "socket should still answer");
+    }
+
+    /// The close frame the server ends the socket with (panics on anything else).
+    pub async fn close_frame(&mut self) -> Option<tokio_tungstenite::tungstenite::protocol::CloseFrame> {
+        loop {
+            match tokio::time::timeout(WAIT, self.stream.next()).await.expect("the socket should end") {
+                Some(Ok(Message::Close(frame))) => return frame,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                None => return None,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        }
+    }
+
+    /// Whether the socket ends (without a frame) within `wait`.
+    pub async fn ends_within(&mut self, wait: Duration) -> bool {
+        loop {
+            match tokio::time::timeout(wait, self.stream.next()).await {
+                Err(_) => return false,
+                Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => return true,
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
     }
 
     pub async fn close(mut self) {

@@ -9,4 +9,5 @@ mod helpers;
 mod pages;
 mod postgres_only;
 mod realtime;
+mod security;
 mod staff;

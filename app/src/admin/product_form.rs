@@ -135,7 +135,7 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
             </div>
             <label class="field">
                 <span>"Description"</span>
-                <textarea name="description" rows="4" maxlength="5000">{description}</textarea>
+                <textarea name="description" rows="4" maxlength="5000">{crate::security::textarea_text(description)}</textarea>
                 {field_error("description")}
             </label>
             <div class="field image-field">
