@@ -17,7 +17,9 @@ async fn order_count(app: &crate::helpers::TestApp) -> usize {
 
 #[tokio::test]
 async fn checkout_never_oversells_a_hot_product_under_500_concurrent_buyers() {
-    let app = spawn_app().await;
+    // 500 accounts from one address: past the default registration limit.
+    let sign_in = app::server::auth::SignInLimits { registrations_per_address: 1000, ..Default::default() };
+    let app = crate::helpers::spawn_app_with(livecart::config::Limits { sign_in, ..Default::default() }).await;
     app.outside_sql("UPDATE products SET stock = 10, units_sold = 0 WHERE id = 1").await;
     let mut shoppers = Vec::new();
     for chunk in (0..500).collect::<Vec<_>>().chunks(50) {
