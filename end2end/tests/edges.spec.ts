@@ -1,0 +1,255 @@
+import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
+import { openLive } from "./fixtures/check";
+import { connection, productCard } from "./fixtures/find";
+import { createStaff, outsideSql } from "./fixtures/action";
+
+// The server under test runs with --fault-injection (scripts/test.sh), so
+// POST /_faults/* breaks it on purpose; see src/faults.rs.
+
+const password = "a long enough passphrase";
+
+async function fault(request: APIRequestContext, what: string): Promise<void> {
+  const r = await request.post(`/_faults/${what}`);
+  expect(r.status(), `fault ${what}`).toBe(200);
+}
+
+/** Collect Content-Security-Policy violations from the first script on. */
+async function watchCsp(page: Page): Promise<void> {
+  await page.addInitScript(() => {
+    (window as any).__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) =>
+      (window as any).__csp.push(`${e.violatedDirective} ${e.blockedURI} ${e.sourceFile}:${e.lineNumber}`),
+    );
+  });
+}
+
+async function cspViolations(page: Page): Promise<string[]> {
+  return page.evaluate(() => (window as any).__csp as string[]);
+}
+
+/** A page that fails the test if any script ever opens a dialog. */
+async function noDialogs(page: Page): Promise<string[]> {
+  const dialogs: string[] = [];
+  page.on("dialog", async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  return dialogs;
+}
+
+async function register(browser: Browser, prefix: string): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  const username = `${prefix}${Date.now() % 1_000_000}`;
+  await openLive(page, "/register");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText(username);
+  return page;
+}
+
+async function signedInStaff(browser: Browser): Promise<Page> {
+  const username = `boss${Date.now() % 1_000_000}`;
+  createStaff(username, password);
+  const page = await (await browser.newContext()).newPage();
+  await openLive(page, "/login");
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByTestId("staff-link")).toBeVisible();
+  return page;
+}
+
+function productId(name: string): number {
+  return Number(outsideSql(`SELECT min(id) FROM products WHERE name = '${name}'`));
+}
+
+async function fillAddress(page: Page) {
+  await page.getByLabel("Street").fill("1 Fault Lane");
+  await page.getByLabel("City").fill("Springfield");
+  await page.getByLabel("Region").fill("IL");
+  await page.getByLabel("Postal code").fill("62701");
+}
+
+test("every page hydrates under the nonce-only script policy with no violation", async ({ browser }) => {
+  const shopper = await register(browser, "csp");
+  const staff = await signedInStaff(browser);
+  for (const [page, paths] of [
+    [shopper, ["/", "/products/1", "/cart", "/orders", "/login", "/register", "/no-such-page"]],
+    [staff, ["/admin", "/admin/products", "/admin/products/1", "/admin/products/new", "/admin/categories", "/admin/tokens"]],
+  ] as const) {
+    await watchCsp(page);
+    for (const path of paths) {
+      const response = await page.goto(path);
+      const csp = response?.headers()["content-security-policy"] ?? "";
+      const scripts = csp.split(";").find((d) => d.trim().startsWith("script-src")) ?? "";
+      expect(scripts, path).toContain("'nonce-");
+      expect(scripts, path).not.toContain("unsafe-inline");
+      await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+      expect(await cspViolations(page), `${path}: CSP violations`).toEqual([]);
+    }
+  }
+  await shopper.context().close();
+  await staff.context().close();
+});
+
+test("hostile product and category names stay text in the hydrated page and the tab title", async ({ browser }) => {
+  const name = `</title><script>alert(2)</script><img src=x onerror=alert(3)> ${Date.now() % 100_000}`;
+  const description = "</textarea><script>alert(4)</script>";
+  const slug = `x${Date.now() % 100_000}`;
+  const sqlText = (s: string) => `'${s.replace(/'/g, "''")}'`;
+  outsideSql(
+    `INSERT INTO categories (slug, name, position) VALUES (${sqlText(slug)}, ${sqlText('"><svg onload=alert(5)>')}, 99)`,
+  );
+  outsideSql(
+    `INSERT INTO products (category_id, name, description, price_cents, stock) ` +
+      `SELECT id, ${sqlText(name)}, ${sqlText(description)}, 700, 5 FROM categories WHERE slug = ${sqlText(slug)}`,
+  );
+  const id = Number(outsideSql(`SELECT id FROM products WHERE name = ${sqlText(name)}`));
+
+  const shopper = await (await browser.newContext()).newPage();
+  const dialogs = await noDialogs(shopper);
+  // Rendered on the server, then hydrated.
+  await openLive(shopper, `/products/${id}`);
+  await expect(shopper).toHaveTitle(`${name} · livecart`);
+  await expect(shopper.getByTestId("product").getByRole("heading", { level: 1 })).toHaveText(name);
+  // Rendered in the browser: from the catalog to the product by a click.
+  await openLive(shopper, `/?category=${slug}`);
+  await expect(productCard(shopper, id)).toContainText(name);
+  await productCard(shopper, id).getByRole("link").first().click();
+  await expect(shopper).toHaveURL(new RegExp(`/products/${id}$`));
+  await expect(shopper).toHaveTitle(`${name} · livecart`);
+
+  const staff = await signedInStaff(browser);
+  const staffDialogs = await noDialogs(staff);
+  await openLive(staff, `/admin/products/${id}`);
+  await expect(staff.getByLabel("Description")).toHaveValue(description);
+  await expect(staff.getByLabel("Name")).toHaveValue(name);
+  expect(dialogs, "no script ran in the shopper's browser").toEqual([]);
+  expect(staffDialogs, "no script ran in the staff browser").toEqual([]);
+  await shopper.context().close();
+  await staff.context().close();
+});
+
+test("a page whose socket is cut while changes happen shows exactly those changes without a reload", async ({ page, request }) => {
+  const a = productId("Hand Grinder");
+  const b = productId("Gummy Bears");
+  await openLive(page, "/");
+  const errors: string[] = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  // The feed holds changes back while every socket is cut: the page misses them.
+  await fault(request, "pause-feed?ms=1500");
+  await fault(request, "drop-sockets");
+  outsideSql(`UPDATE products SET price_cents = 4321 WHERE id = ${a}`);
+  outsideSql(`UPDATE products SET stock = 30 WHERE id = ${b}`);
+  await expect(productCard(page, a).getByTestId("price")).toHaveText("$43.21", { timeout: 10_000 });
+  await expect(productCard(page, b).getByTestId("stock")).toHaveText("30 in stock");
+  await expect(connection(page)).toHaveAttribute("data-state", "live");
+  // And changes after the reconnect keep coming.
+  outsideSql(`UPDATE products SET price_cents = 4322 WHERE id = ${a}`);
+  await expect(productCard(page, a).getByTestId("price")).toHaveText("$43.22");
+  expect(errors.filter((e) => e.includes("CLOSING or CLOSED")), "no sends into a closed socket").toEqual([]);
+});
+
+test("offline is shown at once and the page catches up as soon as the browser is back online", async ({ page, context }) => {
+  const a = productId("Hand Grinder");
+  await openLive(page, "/");
+  const errors: string[] = [];
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  await context.setOffline(true);
+  await expect(connection(page)).toHaveAttribute("data-state", "offline");
+  await expect(connection(page)).toContainText("Offline");
+  outsideSql(`UPDATE products SET price_cents = 5555 WHERE id = ${a}`);
+  await page.waitForTimeout(500);
+  await context.setOffline(false);
+  // Back at once, not after the backoff.
+  await expect(connection(page)).toHaveAttribute("data-state", "live", { timeout: 3_000 });
+  await expect(productCard(page, a).getByTestId("price")).toHaveText("$55.55");
+  expect(errors.filter((e) => e.includes("CLOSING or CLOSED")), "no sends into a closed socket").toEqual([]);
+});
+
+test("a connection that goes silent without closing is noticed and replaced", async ({ page }) => {
+  test.setTimeout(60_000);
+  const a = productId("Gummy Bears");
+  let silent = false;
+  let connections = 0;
+  // A proxy for the socket that can stop passing anything on, as a dead
+  // network does, while the browser's end stays open.
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    connections += 1;
+    const server = ws.connectToServer();
+    const mine = connections;
+    ws.onMessage((m) => !(silent && mine === 1) && server.send(m));
+    server.onMessage((m) => !(silent && mine === 1) && ws.send(m));
+  });
+  await openLive(page, "/");
+  silent = true;
+  outsideSql(`UPDATE products SET stock = 17 WHERE id = ${a}`);
+  // The pings go unanswered: within two ping intervals the page reconnects and catches up.
+  await expect(productCard(page, a).getByTestId("stock")).toHaveText("17 in stock", { timeout: 30_000 });
+  expect(connections).toBeGreaterThan(1);
+});
+
+test("a checkout whose answer is lost offers a retry that buys once", async ({ browser, request }) => {
+  const page = await register(browser, "retry");
+  const id = productId("Matcha Powder");
+  const [stockBefore] = outsideSql(`SELECT stock FROM products WHERE id = ${id}`).split(",").map(Number);
+  await openLive(page, `/products/${id}`);
+  await page.getByTestId("add-to-cart").click();
+  await expect(page.getByTestId("cart-count")).toHaveText("1");
+  await openLive(page, "/cart");
+  await fillAddress(page);
+  await fault(request, "fail-next-checkout");
+  await page.getByTestId("place-order").click();
+  // Words for people, not the transport's.
+  const error = page.getByText("We could not reach the shop. Check your connection and try again.");
+  await expect(error).toBeVisible();
+  await expect(page.getByText("TypeError")).toHaveCount(0);
+  await page.getByTestId("retry-checkout").click();
+  await expect(page).toHaveURL(/\/orders\/\d+$/);
+  const username = (await page.getByTestId("signed-in-as").textContent()) ?? "";
+  const orders = outsideSql(
+    `SELECT count(*) FROM orders o JOIN users u ON u.id = o.customer_id WHERE u.username = '${username}'`,
+  );
+  expect(Number(orders), "one order, not two").toBe(1);
+  expect(Number(outsideSql(`SELECT stock FROM products WHERE id = ${id}`))).toBe(stockBefore - 1);
+  await page.context().close();
+});
+
+test("a tab whose session was signed out elsewhere says it stopped updating", async ({ browser }) => {
+  const page = await register(browser, "tabs");
+  const other = await page.context().newPage();
+  await openLive(page, "/orders");
+  await openLive(other, "/");
+  await other.getByRole("button", { name: "Sign out" }).click();
+  await expect(other.getByRole("link", { name: "Sign in" })).toBeVisible();
+  await expect(page.getByTestId("live-notice")).toContainText("You signed out");
+  await page.context().close();
+});
+
+test("the live feed recovers when its database wake-up connection drops", async ({ page, request }) => {
+  const a = productId("Hand Grinder");
+  await openLive(page, "/");
+  await fault(request, "drop-listen"); // PostgreSQL's LISTEN connection; nothing to drop on SQLite
+  outsideSql(`UPDATE products SET price_cents = 6161 WHERE id = ${a}`);
+  await expect(productCard(page, a).getByTestId("price")).toHaveText("$61.61");
+});
+
+test("staff confirm before cancelling an order or archiving a product", async ({ browser }) => {
+  const staff = await signedInStaff(browser);
+  const name = `Confirm Lamp ${Date.now() % 100_000}`;
+  outsideSql(
+    `INSERT INTO products (category_id, name, description, price_cents, stock) SELECT id, '${name}', '', 900, 4 FROM categories WHERE slug = 'home'`,
+  );
+  await openLive(staff, "/admin/products");
+  const row = staff.locator('[data-test-id="admin-product-row"]', { hasText: name });
+  await row.getByTestId("archive").click();
+  await expect(row.getByText("It leaves the shop now")).toBeVisible();
+  await row.getByRole("button", { name: "Keep" }).click();
+  expect(outsideSql(`SELECT count(*) FROM products WHERE name = '${name}' AND archived_at IS NULL`)).toBe("1");
+  await row.getByTestId("archive").click();
+  await row.getByTestId("archive-confirm").click();
+  await expect(row.getByText("Archived")).toBeVisible();
+  expect(outsideSql(`SELECT count(*) FROM products WHERE name = '${name}' AND archived_at IS NOT NULL`)).toBe("1");
+  await staff.context().close();
+});
