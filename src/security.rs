@@ -159,3 +159,27 @@ mod tests {
         assert_eq!(client_addr(ip("127.0.0.1"), &xff, &[]), ip("127.0.0.1"));
     }
 }
+
+/// Property tests: forwarding headers are attacker-written; whatever they say,
+/// the answer is the peer or an address they name, and nothing panics.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_forwarding_header_names_the_peer_or_one_of_its_addresses(xff in "[0-9a-f:.,\\[\\] ]{0,80}", fwd in "\\PC{0,80}") {
+            let mut headers = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(&xff) { headers.insert("x-forwarded-for", v); }
+            if let Ok(v) = HeaderValue::from_str(&fwd) { headers.insert(header::FORWARDED, v); }
+            let peer: IpAddr = "127.0.0.1".parse().expect("ip");
+            let trusted: Vec<IpNet> = vec!["127.0.0.0/8".parse().expect("net")];
+            let got = client_addr(peer, &headers, &trusted);
+            prop_assert!(got == peer || xff.contains(&got.to_string()) || fwd.contains(&got.to_string()) || xff.contains('[') || fwd.contains('['));
+            let untrusted: IpAddr = "198.51.100.1".parse().expect("ip");
+            prop_assert_eq!(client_addr(untrusted, &headers, &trusted), untrusted);
+        }
+    }
+}

@@ -281,3 +281,69 @@ mod tests {
         }
     }
 }
+
+/// Property tests for what reads untrusted text: topics and client frames
+/// come straight from any socket.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::{CategorySlug, CustomerId, OrderId, ProductId};
+
+    fn topic() -> impl Strategy<Value = Topic> {
+        prop_oneof![
+            Just(Topic::Catalog),
+            Just(Topic::AllOrders),
+            "[a-z0-9][a-z0-9-]{0,30}".prop_filter_map("a slug", |s| CategorySlug::parse(&s).ok().map(Topic::Category)),
+            (1..i64::MAX).prop_map(|n| Topic::Product(ProductId(n))),
+            (1..i64::MAX).prop_map(|n| Topic::Orders(CustomerId(n))),
+            (1..i64::MAX).prop_map(|n| Topic::Order(OrderId(n))),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_and_what_parses_prints_back(s in ".{0,120}") {
+            if let Ok(t) = s.parse::<Topic>() {
+                prop_assert_eq!(t.to_string().parse::<Topic>().ok(), Some(t));
+            }
+        }
+
+        #[test]
+        fn topic_like_text_never_panics(prefix in "(catalog|orders|category|product|order|x)", sep in "[:]{0,2}", rest in "\\PC{0,40}") {
+            let _ = format!("{prefix}{sep}{rest}").parse::<Topic>();
+        }
+
+        #[test]
+        fn every_topic_round_trips(t in topic()) {
+            prop_assert_eq!(t.to_string().parse::<Topic>().ok(), Some(t));
+        }
+
+        #[test]
+        fn any_frame_text_decodes_or_is_refused(s in "\\PC{0,200}") {
+            let _ = serde_json::from_str::<ClientMsg>(&s);
+        }
+
+        #[test]
+        fn frame_shaped_json_decodes_or_is_refused(
+            kind in "(subscribe|unsubscribe|ping|pong|)",
+            topic in "\\PC{0,40}",
+            since in proptest::option::of(any::<i64>()),
+            extra in proptest::option::of("[a-z]{1,8}"),
+        ) {
+            let mut v = serde_json::json!({"type": kind, "topic": topic});
+            if let Some(since) = since { v["since"] = since.into(); }
+            if let Some(extra) = extra { v[extra] = 1.into(); }
+            let _ = serde_json::from_value::<ClientMsg>(v);
+        }
+
+        #[test]
+        fn every_client_frame_round_trips(t in topic(), since in proptest::option::of(0..i64::MAX)) {
+            for msg in [ClientMsg::Subscribe { topic: t.clone(), since: since.map(Seq) }, ClientMsg::Unsubscribe { topic: t.clone() }, ClientMsg::Ping] {
+                let text = serde_json::to_string(&msg).expect("encodes");
+                prop_assert_eq!(serde_json::from_str::<ClientMsg>(&text).ok(), Some(msg));
+            }
+        }
+    }
+}

@@ -392,3 +392,33 @@ mod tests {
         assert_eq!(code(r#"{"type":"subscribe","topic":"catalog"}"#), None);
     }
 }
+
+/// Property tests: whatever a socket sends, decoding answers (a message or an
+/// error frame that is itself valid JSON) and never panics.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_decodes_or_gets_an_error_frame(s in "\\PC{0,300}") {
+            if let Err(e) = decode(&s) {
+                let text = encode(&e);
+                prop_assert!(serde_json::from_str::<serde_json::Value>(&text).is_ok());
+            }
+        }
+
+        #[test]
+        fn json_objects_with_hostile_fields_decode_or_get_an_error_frame(
+            kind in "\\PC{0,12}", topic in "\\PC{0,100}", since in any::<f64>(), extra in "\\PC{0,8}",
+        ) {
+            let v = serde_json::json!({"type": kind, "topic": topic, "since": since, extra: [1, {"a": null}]});
+            if let Err(e) = decode(&v.to_string()) {
+                let is_error = matches!(e, ServerMsg::Error { .. });
+                prop_assert!(is_error);
+            }
+        }
+    }
+}

@@ -127,3 +127,32 @@ mod tests {
         assert_eq!(json, r#"{"minor":1299,"currency":"USD"}"#);
     }
 }
+
+/// Property tests for prices typed by people.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_text_is_a_price_or_refused_never_negative(s in "\\PC{0,40}") {
+            if let Ok(minor) = Money::parse_minor(&s) {
+                prop_assert!(minor >= 0);
+                prop_assert_eq!(Money::parse_minor(&Money::usd(minor).plain()), Ok(minor));
+            }
+        }
+
+        #[test]
+        fn price_shaped_text_never_panics(sign in "[$€-]{0,2}", units in "[0-9,]{0,25}", dot in "[.]{0,2}", cents in "[0-9]{0,4}") {
+            let _ = Money::parse_minor(&format!("{sign}{units}{dot}{cents}"));
+        }
+
+        #[test]
+        fn written_prices_parse_exactly(units in 0i64..10_000_000_000, cents in 0i64..100) {
+            prop_assert_eq!(Money::parse_minor(&format!("{units}.{cents:02}")), Ok(units * 100 + cents));
+            prop_assert_eq!(Money::parse_minor(&format!("${units}")), Ok(units * 100));
+        }
+    }
+}

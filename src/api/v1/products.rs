@@ -213,3 +213,49 @@ pub async fn adjust_stock(
     let id = ProductId(path_id(id, "product")?);
     Ok(Json(staff::change_stock(&state.db, id, Stock::Adjust(body.delta.get("delta")?)).await?))
 }
+
+/// Property tests: any JSON body decodes into the API's shapes or is refused,
+/// and numbers are whole and in range or refused; nothing panics.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_filter_map("finite", |f| serde_json::Number::from_f64(f).map(Value::Number)),
+            "\\PC{0,30}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                proptest::collection::hash_map("(name|description|category|price_minor|stock|image|archived|delta|[a-z]{1,6})", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn any_json_is_a_patch_or_refused(v in json()) {
+            if let Ok(patch) = serde_json::from_value::<ProductPatch>(v.clone()) {
+                let _ = patch.price_minor.map(|n| n.get("price_minor"));
+                let _ = patch.stock.map(|n| n.get("stock"));
+            }
+            if let Ok(new) = serde_json::from_value::<NewProduct>(v.clone()) {
+                let _ = (new.price_minor.get("price_minor"), new.stock.get("stock"));
+            }
+            if let Ok(delta) = serde_json::from_value::<StockDelta>(v) {
+                if let Ok(n) = delta.delta.get("delta") {
+                    prop_assert!(serde_json::Number::from(n).is_i64());
+                }
+            }
+        }
+    }
+}
