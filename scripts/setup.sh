@@ -50,7 +50,7 @@ apt_install() {
 }
 
 if $want_tests; then
-  apt_install chromium sqlite3 postgresql-client
+  apt_install chromium sqlite3 postgresql-client curl
   # PostgreSQL server binaries for the throwaway test cluster.
   if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
