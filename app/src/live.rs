@@ -6,6 +6,8 @@
 #[cfg(feature = "hydrate")]
 mod client;
 mod use_topic;
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+mod views;
 
 use leptos::prelude::*;
 use serde_json::value::RawValue;

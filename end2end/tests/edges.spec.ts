@@ -235,12 +235,35 @@ test("the live feed recovers when its database wake-up connection drops", async 
   await expect(productCard(page, a).getByTestId("price")).toHaveText("$61.61");
 });
 
-test("staff confirm before cancelling an order or archiving a product", async ({ browser }) => {
+test("staff confirm before cancelling an order or archiving a product", async ({ browser, request }) => {
+  // A shopper's order, placed through the server functions.
+  const buyer = `confirm${Date.now() % 1_000_000}`;
+  expect((await request.post("/api/register", { form: { username: buyer, password } })).status()).toBeLessThan(400);
+  const placed = await request.post("/api/checkout", {
+    data: {
+      lines: [{ product_id: productId("Earl Grey Tea"), quantity: 1 }],
+      address: { street: "1 Main St", city: "Springfield", region: "IL", postal_code: "62701" },
+      idempotency_key: `confirm-${Date.now()}`,
+    },
+  });
+  expect(placed.status()).toBe(200);
+  const order = Number(await placed.text());
   const staff = await signedInStaff(browser);
+  await openLive(staff, "/admin");
+  const orderRow = staff.locator(`[data-test-id="admin-order-row"][data-order-id="${order}"]`);
+  await orderRow.getByTestId("move-cancelled").click();
+  await expect(orderRow.getByText("Its units go back in stock")).toBeVisible();
+  await orderRow.getByRole("button", { name: "Keep" }).click();
+  expect(outsideSql(`SELECT status FROM orders WHERE id = ${order}`)).toBe("placed");
+  await orderRow.getByTestId("move-cancelled").click();
+  await orderRow.getByTestId("move-cancelled-confirm").click();
+  await expect.poll(() => outsideSql(`SELECT status FROM orders WHERE id = ${order}`)).toBe("cancelled");
+
   const name = `Confirm Lamp ${Date.now() % 100_000}`;
   outsideSql(
     `INSERT INTO products (category_id, name, description, price_cents, stock) SELECT id, '${name}', '', 900, 4 FROM categories WHERE slug = 'home'`,
   );
+
   await openLive(staff, "/admin/products");
   const row = staff.locator('[data-test-id="admin-product-row"]', { hasText: name });
   await row.getByTestId("archive").click();

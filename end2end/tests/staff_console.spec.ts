@@ -60,6 +60,7 @@ test("staff edit a price and create a product; a shopper's open pages update liv
   // Created once: the page moves to the new product's own edit page.
   await expect(staff.getByTestId("created")).toBeVisible();
   await expect(staff).toHaveURL(/\/admin\/products\/\d+\?created=1$/);
+  expect(outsideSql(`SELECT count(*) FROM products WHERE name = '${name}'`), "created once").toBe("1");
 
   const card = shopper.locator('[data-test-id="product-card"]', { hasText: name });
   await expect(card).toBeVisible();

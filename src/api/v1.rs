@@ -55,7 +55,43 @@ fn build() -> (Router<AppState>, OpenApi) {
     doc.components
         .get_or_insert_with(Default::default)
         .add_security_scheme("token", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    document_shared_refusals(&mut doc);
     (router, doc)
+}
+
+/// Refusals that come from layers every route shares rather than from a
+/// handler (the rate limit, the body limit and type, other methods): every
+/// operation documents them, so a client (or schemathesis) can rely on the
+/// document for every status it may see.
+fn document_shared_refusals(doc: &mut OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+    let refusal = |description: &str| {
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ApiError"))).build())
+                .build(),
+        )
+    };
+    for item in doc.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let secured = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+            let mut add = |status: &str, description: &str| {
+                operation.responses.responses.entry(status.to_string()).or_insert_with(|| refusal(description));
+            };
+            add("405", "method_not_allowed: this path does not take that method");
+            if secured {
+                add("401", "unauthorized: no, an unknown or a revoked token");
+                add("429", "too_many_requests: over the token's requests per second");
+            }
+            if operation.request_body.is_some() {
+                add("400", "bad_request: malformed JSON, wrong types or unknown fields");
+                add("413", "payload_too_large: the body is over 64 KiB");
+                add("415", "unsupported_media_type: the body is not application/json");
+            }
+        }
+    }
 }
 
 /// The OpenAPI document, built once from the same routes the server serves.

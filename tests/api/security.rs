@@ -375,6 +375,15 @@ async fn fault_injection_exists_only_when_asked_for_and_breaks_what_it_says() {
     let (_, _, p) = crate::helpers::changed_product(&ws.next().await);
     assert_eq!((p.id.0, p.price.minor), (5, 4242));
 
+    // Delayed frames: a change arrives, late.
+    assert_eq!(fault("delay-frames?ms=600").await.expect("POST").status(), 200);
+    let started = Instant::now();
+    app.outside_sql("UPDATE products SET price_cents = 4343 WHERE id = 5").await;
+    let (_, _, p) = crate::helpers::changed_product(&ws.next().await);
+    assert_eq!(p.price.minor, 4343);
+    assert!(started.elapsed() >= Duration::from_millis(500), "held for the delay: {:?}", started.elapsed());
+    assert_eq!(fault("reset").await.expect("POST").status(), 200);
+
     // A checkout placed whose answer is lost; the retry with the same key buys once.
     let buyer = app.signed_up("ivy").await;
     let before = app.stock_and_sold(4).await;

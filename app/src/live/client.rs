@@ -1,6 +1,5 @@
 //! The WebSocket transport (browser only).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
@@ -13,6 +12,7 @@ use gloo_net::websocket::futures::WebSocket;
 use gloo_net::websocket::{Message, State};
 use leptos::prelude::*;
 
+use super::views::Views;
 use super::{ConnStatus, LiveClient, LiveEvent, SubscriptionId};
 use crate::protocol::{ClientMsg, ErrorCode, Seq, ServerMsg, Topic};
 
@@ -25,19 +25,9 @@ const BACKOFF_MAX: Duration = Duration::from_secs(15);
 
 type Handler = Rc<dyn Fn(LiveEvent<'_>)>;
 
-/// One view's subscription to a topic. Several views may follow one topic; each
-/// has its own position, so a newer view never freezes an older one.
-struct View {
-    id: u64,
-    /// The last seq applied for this view: frames at or below it are duplicates.
-    last: Option<Seq>,
-    handler: Handler,
-}
-
 #[derive(Default)]
 pub(super) struct Inner {
-    subs: HashMap<Topic, Vec<View>>,
-    next_id: u64,
+    views: Views<Handler>,
     /// The open socket's outbox, while one is open.
     out: Option<UnboundedSender<Outgoing>>,
     /// Wakes the reconnect loop out of its backoff (the browser came back online).
@@ -68,19 +58,8 @@ pub(super) fn reconnect(client: LiveClient) {
     push(client, Outgoing::Reconnect);
 }
 
-/// The position to resume a topic from: the oldest of its views' (a view that
-/// has nothing yet asks for a snapshot).
-fn resume_from(views: &[View]) -> Option<Seq> {
-    views.iter().map(|v| v.last).min().flatten()
-}
-
 pub(super) fn subscribe(client: LiveClient, topic: Topic, since: Option<Seq>, handler: impl Fn(LiveEvent<'_>) + 'static) -> SubscriptionId {
-    let id = client.inner.try_update_value(|inner| {
-        inner.next_id += 1;
-        let id = inner.next_id;
-        inner.subs.entry(topic.clone()).or_default().push(View { id, last: since, handler: Rc::new(handler) });
-        id
-    });
+    let id = client.inner.try_update_value(|inner| inner.views.add(topic.clone(), since, Rc::new(handler) as Handler));
     // Asked again from this view's position: the server replays from there and
     // views that are further along drop what they already applied.
     client.notice.set(None);
@@ -89,16 +68,7 @@ pub(super) fn subscribe(client: LiveClient, topic: Topic, since: Option<Seq>, ha
 }
 
 pub(super) fn unsubscribe(client: LiveClient, id: SubscriptionId) {
-    let emptied = client.inner.try_update_value(|inner| {
-        let topic = inner.subs.iter().find(|(_, views)| views.iter().any(|v| v.id == id.0)).map(|(t, _)| t.clone())?;
-        let views = inner.subs.get_mut(&topic)?;
-        views.retain(|v| v.id != id.0);
-        if views.is_empty() {
-            inner.subs.remove(&topic);
-            return Some(topic);
-        }
-        None
-    });
+    let emptied = client.inner.try_update_value(|inner| inner.views.remove(id.0));
     if let Some(topic) = emptied.flatten() {
         send(client, ClientMsg::Unsubscribe { topic });
     }
@@ -241,7 +211,7 @@ async fn session(client: LiveClient, mut ws: WebSocket) -> End {
         .inner
         .try_update_value(|inner| {
             inner.out = Some(out.clone());
-            inner.subs.iter().map(|(topic, views)| ClientMsg::Subscribe { topic: topic.clone(), since: resume_from(views) }).collect()
+            inner.views.resume_points().into_iter().map(|(topic, since)| ClientMsg::Subscribe { topic, since }).collect()
         })
         .unwrap_or_default();
     let _ = out.unbounded_send(Outgoing::Send(ClientMsg::Ping));
@@ -328,32 +298,14 @@ fn refused(client: LiveClient, topic: Option<String>, code: ErrorCode, message: 
         ErrorCode::UnknownTopic => "What this page shows no longer exists. Reload to see the latest.",
         _ => return,
     };
-    client.inner.update_value(|inner| {
-        inner.subs.remove(&topic);
-    });
+    client.inner.update_value(|inner| inner.views.remove_topic(&topic));
     client.notice.set(Some(notice.to_string()));
 }
 
 /// Apply a frame once per view: a change at or below a view's last seq was
 /// already applied there.
 fn deliver(client: LiveClient, topic: &Topic, seq: Seq, is_snapshot: bool, event: LiveEvent<'_>) {
-    let handlers: Vec<Handler> = client
-        .inner
-        .try_update_value(|inner| {
-            let views = inner.subs.get_mut(topic)?;
-            Some(
-                views
-                    .iter_mut()
-                    .filter(|v| is_snapshot || v.last.is_none_or(|last| seq > last))
-                    .map(|v| {
-                        v.last = Some(seq);
-                        v.handler.clone()
-                    })
-                    .collect(),
-            )
-        })
-        .flatten()
-        .unwrap_or_default();
+    let handlers = client.inner.try_update_value(|inner| inner.views.deliver(topic, seq, is_snapshot)).unwrap_or_default();
     for handler in handlers {
         handler(event);
     }

@@ -24,8 +24,8 @@ use crate::state::AppState;
 pub struct ApiError {
     #[serde(skip)]
     pub status: u16,
-    /// bad_request, unauthorized, forbidden, not_found, conflict, invalid,
-    /// unsupported_media_type, too_many_requests, internal
+    /// bad_request, unauthorized, forbidden, not_found, method_not_allowed, conflict,
+    /// payload_too_large, unsupported_media_type, invalid, too_many_requests, internal
     pub error: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

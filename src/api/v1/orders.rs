@@ -14,6 +14,7 @@ use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OrderFilter {
     /// Only orders in this status: placed, paid, shipped, delivered, cancelled.
     status: Option<String>,
