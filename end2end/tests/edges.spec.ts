@@ -1,7 +1,7 @@
 import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 import { openLive } from "./fixtures/check";
 import { connection, productCard } from "./fixtures/find";
-import { createStaff, outsideSql } from "./fixtures/action";
+import { createStaff, fillAddress, outsideSql } from "./fixtures/action";
 
 // The server under test runs with --fault-injection (scripts/test.sh), so
 // POST /_faults/* breaks it on purpose; see src/faults.rs.
@@ -64,12 +64,6 @@ function productId(name: string): number {
   return Number(outsideSql(`SELECT min(id) FROM products WHERE name = '${name}'`));
 }
 
-async function fillAddress(page: Page) {
-  await page.getByLabel("Street").fill("1 Fault Lane");
-  await page.getByLabel("City").fill("Springfield");
-  await page.getByLabel("Region").fill("IL");
-  await page.getByLabel("Postal code").fill("62701");
-}
 
 test("every page hydrates under the nonce-only script policy with no violation", async ({ browser }) => {
   const shopper = await register(browser, "csp");

@@ -1,18 +1,12 @@
 import { expect, test, type Page } from "@playwright/test";
 import { openLive } from "./fixtures/check";
 import { productCard } from "./fixtures/find";
-import { outsideSql } from "./fixtures/action";
+import { fillAddress, outsideSql } from "./fixtures/action";
 
 function productId(name: string): number {
   return Number(outsideSql(`SELECT id FROM products WHERE name = '${name}'`));
 }
 
-async function fillAddress(page: Page) {
-  await page.getByLabel("Street").fill("12 Market Street");
-  await page.getByLabel("City").fill("Springfield");
-  await page.getByLabel("Region").fill("IL");
-  await page.getByLabel("Postal code").fill("62701");
-}
 
 test("register, fill a cart, check out, and watch it all move live elsewhere", async ({ browser }) => {
   const username = `shopper${Date.now() % 1_000_000}`;

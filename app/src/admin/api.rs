@@ -80,7 +80,7 @@ pub async fn save_product(
     image: String,
 ) -> Result<StaffProduct, AppError> {
     use crate::model::{Money, ProductDraft, ProductId};
-    use crate::server::staff::{self, ProductChanges, Stock};
+    use crate::server::staff::{self, ProductEdit, Stock};
     as_staff(|ctx, _| async move {
         let price_minor = Money::parse_minor(&price).map_err(|m| AppError::validation("price", m))?;
         let whole = |field: &'static str, text: Option<String>| -> Result<Option<i64>, AppError> {
@@ -95,7 +95,7 @@ pub async fn save_product(
                 staff::create_product(&ctx.db, &ProductDraft { name, description, category, price_minor, stock, image }).await
             }
             Some(id) => {
-                let changes = ProductChanges {
+                let changes = ProductEdit {
                     name: Some(name),
                     description: Some(description),
                     category: Some(category),

@@ -6,7 +6,8 @@
 use anyhow::Context as _;
 
 use super::Db;
-use super::db::{EditOutcome, MoveOutcome, ProductEdit, ProductRow, StockOutcome};
+pub use super::db::ProductEdit;
+use super::db::{EditOutcome, MoveOutcome, ProductRow, StockOutcome};
 use crate::error::AppError;
 use crate::model::{
     CategorySlug, Currency, Money, Order, OrderId, OrderStatus, OrderSummary, Product, ProductDraft, ProductId,
@@ -76,40 +77,24 @@ pub async fn create_product(db: &Db, draft: &ProductDraft) -> Result<StaffProduc
     }
 }
 
-/// A staff edit as asked for (console form or `PATCH /api/v1/products/{id}`),
-/// before it is checked. `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProductChanges {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub category: Option<String>,
-    pub price_minor: Option<i64>,
-    pub image: Option<String>,
-    pub archived: Option<bool>,
-    pub stock: Option<Stock>,
-    /// The version the editor read; `None` applies the edit to whatever is there
-    /// (safe: only the named fields are written).
-    pub expected_version: Option<i64>,
-}
-
-impl ProductChanges {
-    fn checked(self) -> Result<ProductEdit, AppError> {
-        let stock = match self.stock {
-            Some(Stock::Adjust(0)) | None => None,
-            Some(Stock::Set(n)) => Some(Stock::Set(crate::model::check_stock(n).map_err(|m| AppError::validation("stock", m))?)),
-            Some(Stock::Adjust(n)) => Some(Stock::Adjust(check_delta(n)?)),
-        };
-        Ok(ProductEdit {
-            name: self.name.as_deref().map(ProductDraft::check_name).map(check).transpose()?,
-            description: self.description.as_deref().map(ProductDraft::check_description).map(check).transpose()?,
-            category: self.category.as_deref().map(ProductDraft::check_category).map(check).transpose()?,
-            price_minor: self.price_minor.map(ProductDraft::check_price).map(check).transpose()?,
-            image: self.image.as_deref().map(ProductDraft::check_image).map(check).transpose()?,
-            archived: self.archived,
-            stock,
-            expected_version: self.expected_version,
-        })
-    }
+/// A staff edit as asked for, checked field by field: `None` leaves a field as
+/// it is; the version is the one the editor read (`None`: whatever is there,
+/// safe since only the named fields are written).
+fn checked(edit: ProductEdit) -> Result<ProductEdit, AppError> {
+    let stock = match edit.stock {
+        Some(Stock::Adjust(0)) | None => None,
+        Some(Stock::Set(n)) => Some(Stock::Set(crate::model::check_stock(n).map_err(|m| AppError::validation("stock", m))?)),
+        Some(Stock::Adjust(n)) => Some(Stock::Adjust(check_delta(n)?)),
+    };
+    Ok(ProductEdit {
+        name: edit.name.as_deref().map(ProductDraft::check_name).map(check).transpose()?,
+        description: edit.description.as_deref().map(ProductDraft::check_description).map(check).transpose()?,
+        category: edit.category.as_deref().map(ProductDraft::check_category).map(check).transpose()?,
+        price_minor: edit.price_minor.map(ProductDraft::check_price).map(check).transpose()?,
+        image: edit.image.as_deref().map(ProductDraft::check_image).map(check).transpose()?,
+        stock,
+        ..edit
+    })
 }
 
 /// A field's check, as the error staff see.
@@ -128,9 +113,9 @@ fn check_delta(n: i64) -> Result<i64, AppError> {
 /// Change a product: the named fields, its archived state and its stock, in one
 /// transaction, all or nothing. An edit based on an older version is refused
 /// with 409 (`Conflict`) and writes nothing.
-pub async fn edit_product(db: &Db, id: ProductId, changes: ProductChanges) -> Result<StaffProduct, AppError> {
-    let stock_field = if matches!(changes.stock, Some(Stock::Set(_))) { "stock" } else { "delta" };
-    let edit = changes.checked()?;
+pub async fn edit_product(db: &Db, id: ProductId, edit: ProductEdit) -> Result<StaffProduct, AppError> {
+    let stock_field = if matches!(edit.stock, Some(Stock::Set(_))) { "stock" } else { "delta" };
+    let edit = checked(edit)?;
     match db.edit_product(id.0, &edit, ProductDraft::MAX_STOCK).await.map_err(internal)? {
         EditOutcome::Edited => get_product(db, id).await,
         EditOutcome::NoSuchProduct => Err(product_not_found(id)),

@@ -1,7 +1,7 @@
 //! `/api/v1/products`: list, read, create, update, archive, and stock.
 
 use app::model::{ProductDraft, ProductId, StaffProduct};
-use app::server::staff::{self, ProductChanges, Stock};
+use app::server::staff::{self, ProductEdit, Stock};
 use axum::Json;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -163,7 +163,7 @@ pub async fn update_product(
     caller.require_write()?;
     let id = ProductId(path_id(id, "product")?);
     let int = |n: &Option<Int>, field: &str| n.as_ref().map(|n| n.get(field)).transpose();
-    let changes = ProductChanges {
+    let changes = ProductEdit {
         price_minor: int(&patch.price_minor, "price_minor")?,
         stock: int(&patch.stock, "stock")?.map(Stock::Set),
         name: patch.name,
