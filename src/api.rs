@@ -90,11 +90,8 @@ pub async fn api_json_errors(request: axum::extract::Request, next: axum::middle
     let path = request.uri().path().to_owned();
     let response = next.run(request).await;
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let is_json =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
     if !path.starts_with("/api/") || is_json || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }

@@ -164,9 +164,8 @@ fn parse_positive(s: &str) -> Result<usize, String> {
 
 impl ServeArgs {
     pub fn into_config(self) -> anyhow::Result<Config> {
-        let mut leptos = leptos::config::get_configuration(None)
-            .context("reading the Leptos configuration (LEPTOS_* variables)")?
-            .leptos_options;
+        let mut leptos =
+            leptos::config::get_configuration(None).context("reading the Leptos configuration (LEPTOS_* variables)")?.leptos_options;
         if let Some(addr) = self.addr {
             leptos.site_addr = addr;
         }

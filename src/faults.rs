@@ -124,7 +124,8 @@ pub async fn control(
             json!({"dropped": state.hub.stats().0})
         }
         "pause-feed" => {
-            *inner.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now() + Duration::from_millis(ms));
+            *inner.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(Instant::now() + Duration::from_millis(ms));
             json!({"paused_ms": ms})
         }
         "delay-frames" => {

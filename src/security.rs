@@ -6,9 +6,9 @@ use app::server::auth::ClientAddr;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use ipnet::IpNet;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use ipnet::IpNet;
 
 use crate::realtime::origin_allowed;
 use crate::state::AppState;

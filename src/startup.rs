@@ -6,9 +6,6 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use app::server::sessions::{COOKIE_NAME, SessionBackend};
 use app::server::{Db, ServerContext, seed};
-use tower_sessions::cookie::{SameSite, time};
-use tower_sessions::session_store::ExpiredDeletion as _;
-use tower_sessions::{Expiry, SessionManagerLayer};
 use app::{App, shell};
 use axum::Router;
 use axum::routing::{get, post};
@@ -17,6 +14,9 @@ use leptos_axum::{LeptosRoutes as _, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_sessions::cookie::{SameSite, time};
+use tower_sessions::session_store::ExpiredDeletion as _;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::Config;
 use crate::faults::{self, Faults};
@@ -63,7 +63,8 @@ impl Application {
         let sessions = db.session_store().await?;
         tokio::spawn(sessions.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
         let api_limiter = Arc::new(api::v1::limiter(config.limits.api_requests_per_second));
-        let state = AppState { leptos_options, db, hub, feed, config: Arc::new(config), ctx, api_limiter, api_usage: Arc::default(), faults };
+        let state =
+            AppState { leptos_options, db, hub, feed, config: Arc::new(config), ctx, api_limiter, api_usage: Arc::default(), faults };
         let router = router(state.clone()).layer(session_layer(sessions, &state.config));
         tracing::info!(%address, database = state.db.backend_name(), "livecart listening");
         Ok(Self { listener, address, router, state })

@@ -186,17 +186,17 @@ impl TryFrom<ServerFrame> for ServerMsg {
 
     fn try_from(f: ServerFrame) -> Result<Self, String> {
         let missing = |field: &str| format!("'{}' frame without '{field}'", f.kind);
-        let topic = || -> Result<Topic, String> { f.topic.as_deref().ok_or_else(|| missing("topic"))?.parse().map_err(|e: TopicError| e.to_string()) };
+        let topic = || -> Result<Topic, String> {
+            f.topic.as_deref().ok_or_else(|| missing("topic"))?.parse().map_err(|e: TopicError| e.to_string())
+        };
         let seq = f.seq.ok_or_else(|| missing("seq"));
         Ok(match f.kind.as_str() {
             "snapshot" => ServerMsg::Snapshot { topic: topic()?, seq: seq?, data: f.data.ok_or_else(|| missing("data"))? },
             "change" => ServerMsg::Change { topic: topic()?, seq: seq?, data: f.data.ok_or_else(|| missing("data"))? },
             "removed" => ServerMsg::Removed { topic: topic()?, seq: seq?, id: f.id.ok_or_else(|| missing("id"))? },
-            "error" => ServerMsg::Error {
-                topic: f.topic,
-                code: f.code.ok_or_else(|| missing("code"))?,
-                message: f.message.unwrap_or_default(),
-            },
+            "error" => {
+                ServerMsg::Error { topic: f.topic, code: f.code.ok_or_else(|| missing("code"))?, message: f.message.unwrap_or_default() }
+            }
             "pong" => ServerMsg::Pong,
             other => return Err(format!("unknown frame type '{other}'")),
         })

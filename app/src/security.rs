@@ -78,7 +78,10 @@ mod tests {
 
     #[test]
     fn markup_is_escaped() {
-        assert_eq!(escape_html(r#"</title><script>alert("x")</script>&'"#), "&lt;/title&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;");
+        assert_eq!(
+            escape_html(r#"</title><script>alert("x")</script>&'"#),
+            "&lt;/title&gt;&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;&#39;"
+        );
         assert_eq!(escape_html("Café · livecart"), "Café · livecart");
     }
 

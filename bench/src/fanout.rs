@@ -255,7 +255,8 @@ mod tests {
     #[test]
     fn markers_are_read_from_sqlite_and_postgres_json() {
         let sqlite = r#"{"type":"change","topic":"catalog","seq":9,"data":{"id":1,"price":{"minor":7000003,"currency":"USD"}}}"#;
-        let postgres = r#"{"type":"change","topic":"catalog","seq":9,"data":{"id" : 1, "price" : {"minor" : 7000004, "currency" : "USD"}}}"#;
+        let postgres =
+            r#"{"type":"change","topic":"catalog","seq":9,"data":{"id" : 1, "price" : {"minor" : 7000004, "currency" : "USD"}}}"#;
         assert_eq!(marker(sqlite), Some(3));
         assert_eq!(marker(postgres), Some(4));
         assert_eq!(marker(r#"{"type":"snapshot"}"#), None);

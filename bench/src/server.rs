@@ -53,12 +53,16 @@ impl Target {
     pub async fn start(args: &ServerArgs) -> anyhow::Result<Self> {
         if let Some(url) = &args.url {
             let Some(db) = args.database_url.clone() else { bail!("--url needs --database-url (the server's database)") };
-            let target = Target { base: url.trim_end_matches('/').to_string(), database_url: db, pid: args.server_pid, _child: None, _dir: None };
+            let target =
+                Target { base: url.trim_end_matches('/').to_string(), database_url: db, pid: args.server_pid, _child: None, _dir: None };
             target.wait_healthy(Duration::from_secs(5)).await?;
             return Ok(target);
         }
         if !args.server_bin.exists() {
-            bail!("{} not found: build it with `cargo leptos build --release --split`, or pass --server-bin or --url", args.server_bin.display());
+            bail!(
+                "{} not found: build it with `cargo leptos build --release --split`, or pass --server-bin or --url",
+                args.server_bin.display()
+            );
         }
         let dir = tempfile::tempdir()?;
         let database_url = match &args.database_url {

@@ -13,9 +13,7 @@ pub fn may_subscribe(viewer: &Viewer, topic: &Topic, order_owner: Option<Custome
         (Viewer::Staff(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_)) => Ok(()),
         (Viewer::Customer(me), Topic::Orders(customer)) if me == customer => Ok(()),
         (Viewer::Customer(me), Topic::Order(_)) if order_owner.as_ref() == Some(me) => Ok(()),
-        (Viewer::Anonymous | Viewer::Customer(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_)) => {
-            Err(ErrorCode::Forbidden)
-        }
+        (Viewer::Anonymous | Viewer::Customer(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_)) => Err(ErrorCode::Forbidden),
     }
 }
 

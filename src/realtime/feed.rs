@@ -13,8 +13,8 @@ use app::server::{ChangeBatch, ChangeRow, Db, InFlight};
 use serde_json::value::RawValue;
 
 use super::hub::{Frame, Hub, Published};
-use crate::faults::Faults;
 use super::ws::encode;
+use crate::faults::Faults;
 
 const BATCH: i64 = 1000;
 /// How soon to look again while a gap may still fill.
@@ -218,16 +218,11 @@ mod tests {
     use super::*;
 
     fn rows(seqs: &[i64]) -> Vec<ChangeRow> {
-        seqs.iter()
-            .map(|&seq| ChangeRow { seq, topic: "catalog".into(), op: "removed".into(), entity_id: 1, payload: None })
-            .collect()
+        seqs.iter().map(|&seq| ChangeRow { seq, topic: "catalog".into(), op: "removed".into(), entity_id: 1, payload: None }).collect()
     }
 
     fn batch(seqs: &[i64], in_flight: Option<(i64, i64, i64)>) -> ChangeBatch {
-        ChangeBatch {
-            rows: rows(seqs),
-            in_flight: in_flight.map(|(xmin, xmax, running)| InFlight { xmin, xmax, running }),
-        }
+        ChangeBatch { rows: rows(seqs), in_flight: in_flight.map(|(xmin, xmax, running)| InFlight { xmin, xmax, running }) }
     }
 
     #[test]

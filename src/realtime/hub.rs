@@ -26,7 +26,10 @@ pub struct Frame {
 pub enum Published {
     Frame(Arc<Frame>),
     /// The session with this `sign_out_key` signed out at `seq`.
-    SignOut { seq: Seq, session: i64 },
+    SignOut {
+        seq: Seq,
+        session: i64,
+    },
 }
 
 /// A flag a socket waits on: raised when its queue was full and frames were
@@ -123,7 +126,8 @@ impl Hub {
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        let conn = Conn { tx, overflow: overflow.clone(), session, signed_out: signed_out.clone(), anonymous: false, topics: HashSet::new() };
+        let conn =
+            Conn { tx, overflow: overflow.clone(), session, signed_out: signed_out.clone(), anonymous: false, topics: HashSet::new() };
         inner.conns.insert(id, conn);
         Connection { id, frames, overflow, signed_out }
     }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use app::model::CustomerId;
 use app::protocol::{ClientMsg, ErrorCode, Seq, ServerMsg, Topic};
-use app::server::sessions::sign_out_key;
 use app::server::queries::catalog::{topic_exists, topic_snapshot_json};
+use app::server::sessions::sign_out_key;
 use app::server::{Db, Viewer};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};

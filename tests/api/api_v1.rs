@@ -70,7 +70,12 @@ async fn every_api_error_has_its_status_and_a_json_body_and_changes_nothing() {
         assert_error(&got, 422, "invalid", what);
         assert_eq!(got.1["field"], "delta", "{what}");
     }
-    assert_error(&call(&app, Method::PUT, "/products/1/stock", &write, Some(r#"{"stock": -1}"#)).await, 422, "invalid", "negative stock level");
+    assert_error(
+        &call(&app, Method::PUT, "/products/1/stock", &write, Some(r#"{"stock": -1}"#)).await,
+        422,
+        "invalid",
+        "negative stock level",
+    );
     assert_error(
         &call(&app, Method::POST, "/products", &write, Some(r#"{"name": "X", "category": "nope", "price_minor": 100, "stock": 1}"#)).await,
         422,
@@ -191,7 +196,15 @@ async fn the_openapi_document_lists_exactly_the_routes_the_server_serves() {
     for (path, method) in &documented {
         let url = app.url(&path.replace("{id}", "1"));
         let method: Method = method.to_uppercase().parse().expect("method");
-        let r = app.http.request(method.clone(), url).bearer_auth(&token).header("content-type", "application/json").body("{}").send().await.expect("call");
+        let r = app
+            .http
+            .request(method.clone(), url)
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body("{}")
+            .send()
+            .await
+            .expect("call");
         let status = r.status().as_u16();
         let body = r.text().await.expect("body");
         assert_ne!(status, 405, "{method} {path} is routed");

@@ -120,7 +120,11 @@ async fn bad_checkouts_get_clear_errors_and_change_nothing() {
         (json!({"lines": line(json!(i64::MAX)), "address": address(), "idempotency_key": "bad-qty-max"}), 422, "quantity"),
         (json!({"lines": line(json!("abc")), "address": address(), "idempotency_key": "bad-qty-str"}), 422, "Validation"),
         (json!({"lines": line(json!(1.5)), "address": address(), "idempotency_key": "bad-qty-frac"}), 422, "Validation"),
-        (json!({"lines": [{"product_id": 999999, "quantity": 1}], "address": address(), "idempotency_key": "unknown-prod"}), 404, "Product 999999"),
+        (
+            json!({"lines": [{"product_id": 999999, "quantity": 1}], "address": address(), "idempotency_key": "unknown-prod"}),
+            404,
+            "Product 999999",
+        ),
         (json!({"lines": [], "address": address(), "idempotency_key": "empty-cart"}), 422, "cart is empty"),
         (json!({"lines": line(json!(1)), "address": addr_missing, "idempotency_key": "no-city-1"}), 422, "City is required"),
         (json!({"lines": line(json!(1)), "address": addr_long, "idempotency_key": "long-street"}), 422, "over 200"),

@@ -24,10 +24,20 @@ static TRACING: LazyLock<()> = LazyLock::new(|| {
 
 /// A throwaway database, removed when dropped.
 pub enum TestDb {
-    Sqlite { _dir: tempfile::TempDir, url: String },
-    Postgres { admin_url: String, name: String, url: String },
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
     /// Another instance's database: used, never dropped here.
-    Shared { url: String, postgres: bool },
+    Shared {
+        url: String,
+        postgres: bool,
+    },
 }
 
 impl TestDb {
@@ -112,11 +122,8 @@ pub async fn spawn_app_on(test_db: TestDb, limits: Limits) -> TestApp {
 /// An app whose configuration the test adjusts (trusted proxies, fault injection …).
 pub async fn spawn_app_configured(test_db: TestDb, limits: Limits, adjust: impl FnOnce(&mut Config)) -> TestApp {
     LazyLock::force(&TRACING);
-    let leptos = LeptosOptions::builder()
-        .output_name("livecart")
-        .site_root("target/site")
-        .site_addr(SocketAddr::from(([127, 0, 0, 1], 0)))
-        .build();
+    let leptos =
+        LeptosOptions::builder().output_name("livecart").site_root("target/site").site_addr(SocketAddr::from(([127, 0, 0, 1], 0))).build();
     let config = Config {
         leptos,
         database_url: test_db.url().to_string(),
@@ -148,9 +155,10 @@ impl TestApp {
         let deadline = Instant::now() + WAIT;
         while Instant::now() < deadline {
             if let Ok(r) = self.http.get(self.url("/healthz")).send().await
-                && r.status().is_success() {
-                    return;
-                }
+                && r.status().is_success()
+            {
+                return;
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("the app never became healthy");

@@ -57,7 +57,8 @@ async fn server_functions_refuse_cross_site_posts() {
     assert_eq!(evil.status(), 403);
     let cross = app.http.post(&url).header("sec-fetch-site", "cross-site").form(&[("category", "home")]).send().await.expect("POST");
     assert_eq!(cross.status(), 403);
-    let same = app.http.post(&url).header("origin", format!("http://{}", app.address)).form(&[("category", "home")]).send().await.expect("POST");
+    let same =
+        app.http.post(&url).header("origin", format!("http://{}", app.address)).form(&[("category", "home")]).send().await.expect("POST");
     assert_eq!(same.status(), 200);
     let body: serde_json::Value = same.json().await.expect("json");
     assert!(body["data"].as_array().is_some_and(|a| !a.is_empty()));

@@ -86,7 +86,8 @@ async fn postgres_only_two_instances_work_as_one_shop_through_a_lost_listener() 
     let order = alice.buy(4, 2).await;
     let (topic, _, p) = changed_product(&catalog_b.next().await);
     assert_eq!((topic, p.id.0, p.units_sold), (Topic::Catalog, 4, 2));
-    let (status, body) = status_json(on_b.http.post(on_b.url("/api/order")).form(&[("id", order.to_string())]).send().await.expect("order on B")).await;
+    let (status, body) =
+        status_json(on_b.http.post(on_b.url("/api/order")).form(&[("id", order.to_string())]).send().await.expect("order on B")).await;
     assert_eq!((status, body["data"]["id"].as_i64()), (200, Some(order)), "{body}");
 
     // Kill B's LISTEN connection again and again while A's shoppers keep changing
@@ -125,7 +126,9 @@ async fn postgres_only_two_instances_work_as_one_shop_through_a_lost_listener() 
     let r = alice.post_form("/api/logout", &[]).await;
     assert!(r.status().is_success() || r.status().is_redirection());
     match private_b.next().await {
-        app::protocol::ServerMsg::Error { code: app::protocol::ErrorCode::Forbidden, topic: Some(t), .. } => assert_eq!(t, topic.to_string()),
+        app::protocol::ServerMsg::Error { code: app::protocol::ErrorCode::Forbidden, topic: Some(t), .. } => {
+            assert_eq!(t, topic.to_string())
+        }
         other => panic!("B should drop alice's private topic, got {other:?}"),
     }
 }

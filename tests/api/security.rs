@@ -45,7 +45,9 @@ async fn hostile_names_descriptions_categories_and_addresses_are_escaped_on_ever
     .await;
     let shopper = app.signed_up("mallory").await;
     let address = json!({"street": SCRIPT_BREAKOUT, "city": ATTRIBUTE_BREAKOUT, "region": TITLE_BREAKOUT, "postal_code": "1"});
-    let r = shopper.checkout_raw(json!({"lines": [{"product_id": id, "quantity": 1}], "address": address, "idempotency_key": "xss-order-0001"})).await;
+    let r = shopper
+        .checkout_raw(json!({"lines": [{"product_id": id, "quantity": 1}], "address": address, "idempotency_key": "xss-order-0001"}))
+        .await;
     assert!(r.status().is_success(), "checkout: {}", r.status());
     let order: i64 = r.json().await.expect("order id");
 
@@ -58,7 +60,9 @@ async fn hostile_names_descriptions_categories_and_addresses_are_escaped_on_ever
         }
     };
     let mut pages = Vec::new();
-    for path in ["/".to_string(), "/?category=xss".into(), format!("/products/{id}"), "/orders".into(), format!("/orders/{order}"), "/cart".into()] {
+    for path in
+        ["/".to_string(), "/?category=xss".into(), format!("/products/{id}"), "/orders".into(), format!("/orders/{order}"), "/cart".into()]
+    {
         pages.push(get(&shopper, path).await);
     }
     for path in ["/admin".to_string(), "/admin/products".into(), format!("/admin/products/{id}"), "/admin/categories".into()] {
@@ -71,7 +75,10 @@ async fn hostile_names_descriptions_categories_and_addresses_are_escaped_on_ever
         assert_no_raw_markup(path, html);
     }
     let product_page = &pages[2].1;
-    assert!(product_page.contains("<title>&lt;/title&gt;&lt;script&gt;alert(2)&lt;/script&gt; · livecart</title>"), "the title is escaped text");
+    assert!(
+        product_page.contains("<title>&lt;/title&gt;&lt;script&gt;alert(2)&lt;/script&gt; · livecart</title>"),
+        "the title is escaped text"
+    );
     let order_page = &pages[4].1;
     assert!(order_page.contains("&lt;/script&gt;&lt;script&gt;alert(3)"), "the address is shown, as text");
     assert!(pages[8].1.contains("&lt;/textarea&gt;&lt;/script&gt;"), "the description is in the staff form, as text");
@@ -132,7 +139,12 @@ async fn buyers_and_price_editors_racing_on_one_product_never_bring_sold_units_b
             let mut n = 0_i64;
             while Instant::now() < until {
                 let price = 1000 + e * 1000 + n % 500;
-                let r = app.api(Method::PATCH, &format!("/products/{id}"), write).json(&json!({"price_minor": price})).send().await.expect("PATCH");
+                let r = app
+                    .api(Method::PATCH, &format!("/products/{id}"), write)
+                    .json(&json!({"price_minor": price}))
+                    .send()
+                    .await
+                    .expect("PATCH");
                 assert_eq!(r.status(), 200);
                 n += 1;
             }
@@ -177,7 +189,13 @@ async fn an_edit_based_on_an_old_version_is_refused_with_what_is_there_now() {
     assert_eq!((saved["version"].as_i64(), saved["stock"].as_i64()), (Some(version + 1), before["stock"].as_i64().map(|s| s + 5)));
 
     // The API client still holds the old ETag: refused, nothing written, the current product sent back.
-    let r = app.api(Method::PATCH, "/products/1", &write).header("if-match", &etag).json(&json!({"price_minor": 1})).send().await.expect("PATCH");
+    let r = app
+        .api(Method::PATCH, "/products/1", &write)
+        .header("if-match", &etag)
+        .json(&json!({"price_minor": 1}))
+        .send()
+        .await
+        .expect("PATCH");
     let (status, body) = status_json(r).await;
     assert_eq!((status, body["error"].as_str()), (409, Some("conflict")), "{body}");
     assert_eq!(body["current"]["name"], "Renamed once", "{body}");
@@ -189,12 +207,30 @@ async fn an_edit_based_on_an_old_version_is_refused_with_what_is_there_now() {
 
     // With the fresh ETag it goes through; `*` and no If-Match apply to whatever is there.
     let fresh = format!("W/\"{}\"", version + 1);
-    let r = app.api(Method::PATCH, "/products/1", &write).header("if-match", &fresh).json(&json!({"price_minor": 1300})).send().await.expect("PATCH");
+    let r = app
+        .api(Method::PATCH, "/products/1", &write)
+        .header("if-match", &fresh)
+        .json(&json!({"price_minor": 1300}))
+        .send()
+        .await
+        .expect("PATCH");
     assert_eq!(r.headers().get("etag").and_then(|v| v.to_str().ok()), Some(format!("W/\"{}\"", version + 2).as_str()));
     assert_eq!(r.status(), 200);
-    let r = app.api(Method::PATCH, "/products/1", &write).header("if-match", "*").json(&json!({"price_minor": 1400})).send().await.expect("PATCH");
+    let r = app
+        .api(Method::PATCH, "/products/1", &write)
+        .header("if-match", "*")
+        .json(&json!({"price_minor": 1400}))
+        .send()
+        .await
+        .expect("PATCH");
     assert_eq!(r.status(), 200);
-    let r = app.api(Method::PATCH, "/products/1", &write).header("if-match", "yesterday").json(&json!({"price_minor": 1})).send().await.expect("PATCH");
+    let r = app
+        .api(Method::PATCH, "/products/1", &write)
+        .header("if-match", "yesterday")
+        .json(&json!({"price_minor": 1}))
+        .send()
+        .await
+        .expect("PATCH");
     assert_eq!(status_json(r).await.0, 400, "a malformed If-Match");
 }
 
@@ -214,12 +250,21 @@ async fn a_patch_is_all_or_nothing_and_writes_only_the_fields_it_names() {
         assert_eq!(get().await, before, "{what}: nothing was written");
     }
     // Archive, price and stock in one edit: all of it.
-    let (status, after) =
-        status_json(app.api(Method::PATCH, "/products/2", &write).json(&json!({"price_minor": 4321, "archived": true, "stock": 3})).send().await.expect("PATCH"))
-            .await;
+    let (status, after) = status_json(
+        app.api(Method::PATCH, "/products/2", &write)
+            .json(&json!({"price_minor": 4321, "archived": true, "stock": 3}))
+            .send()
+            .await
+            .expect("PATCH"),
+    )
+    .await;
     assert_eq!(status, 200, "{after}");
     assert_eq!((after["price"]["minor"].as_i64(), after["archived"].as_bool(), after["stock"].as_i64()), (Some(4321), Some(true), Some(3)));
-    assert_eq!((after["name"].clone(), after["description"].clone()), (before["name"].clone(), before["description"].clone()), "untouched fields stay");
+    assert_eq!(
+        (after["name"].clone(), after["description"].clone()),
+        (before["name"].clone(), before["description"].clone()),
+        "untouched fields stay"
+    );
 }
 
 #[tokio::test]
@@ -227,7 +272,8 @@ async fn server_functions_take_only_their_declared_body_type_and_every_api_error
     let app = spawn_app().await;
     let ann = app.signed_up("ann").await;
     let orders = || app.outside_scalar("SELECT count(*) FROM orders");
-    let body = json!({"lines": [{"product_id": 1, "quantity": 1}], "address": crate::helpers::address(), "idempotency_key": "plain-text-0001"});
+    let body =
+        json!({"lines": [{"product_id": 1, "quantity": 1}], "address": crate::helpers::address(), "idempotency_key": "plain-text-0001"});
     let r = ann.http.post(ann.url("/api/checkout")).header("content-type", "text/plain").body(body.to_string()).send().await.expect("POST");
     let (status, json) = status_json(r).await;
     assert_eq!(status, 415, "{json}");
@@ -260,7 +306,8 @@ async fn sign_in_limits_count_failures_per_client_behind_trusted_proxies_and_reg
     .await;
     let ann = app.signed_up("ann").await;
     let from = |ip: &str, username: &str, password: &str| {
-        let request = app.http.post(app.url("/api/login")).header("x-forwarded-for", ip).form(&[("username", username), ("password", password)]);
+        let request =
+            app.http.post(app.url("/api/login")).header("x-forwarded-for", ip).form(&[("username", username), ("password", password)]);
         async move { request.send().await.expect("POST").status().as_u16() }
     };
     // Successful sign-ins never use the quota (10 a minute per account).
@@ -278,7 +325,11 @@ async fn sign_in_limits_count_failures_per_client_behind_trusted_proxies_and_reg
 
     // Registrations: 20 an hour per client address.
     let register = |ip: &str, name: String| {
-        let request = app.http.post(app.url("/api/register")).header("x-forwarded-for", ip).form(&[("username", name.as_str()), ("password", crate::helpers::PASSWORD)]);
+        let request = app
+            .http
+            .post(app.url("/api/register"))
+            .header("x-forwarded-for", ip)
+            .form(&[("username", name.as_str()), ("password", crate::helpers::PASSWORD)]);
         async move { request.send().await.expect("POST").status().as_u16() }
     };
     for i in 0..20 {

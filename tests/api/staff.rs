@@ -199,7 +199,13 @@ async fn products_and_categories_made_in_the_console_show_up_live_with_bad_input
         ]
     };
     let post = |form: Vec<(String, String)>| boss.http.post(boss.url("/api/admin/save_product")).form(&form).send();
-    for (bad, field) in [(product("", "1.00", "1"), "name"), (product("Can", "-1", "1"), "price"), (product("Can", "1.999", "1"), "price"), (product("Can", "1", "-3"), "stock"), (product("Can", "1", "lots"), "stock")] {
+    for (bad, field) in [
+        (product("", "1.00", "1"), "name"),
+        (product("Can", "-1", "1"), "price"),
+        (product("Can", "1.999", "1"), "price"),
+        (product("Can", "1", "-3"), "stock"),
+        (product("Can", "1", "lots"), "stock"),
+    ] {
         let (status, body) = status_json(post(bad).await.expect("post")).await;
         assert_eq!(status, 422, "{body}");
         assert_eq!(body["error"]["Validation"]["field"], field, "{body}");

@@ -62,7 +62,8 @@ pub fn RegisterPage() -> impl IntoView {
         None => redirected.get_value(),
     };
     let field = move |name: &'static str| move || error().and_then(|e| e.field_message(name));
-    let other = move || error().filter(|e| e.field_message("username").is_none() && e.field_message("password").is_none()).map(|e| e.to_string());
+    let other =
+        move || error().filter(|e| e.field_message("username").is_none() && e.field_message("password").is_none()).map(|e| e.to_string());
     view! {
         <leptos_meta::Title text="Create an account · livecart"/>
         <section class="auth-card">

@@ -86,7 +86,11 @@ pub async fn save_product(
         let whole = |field: &'static str, text: Option<String>| -> Result<Option<i64>, AppError> {
             match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
                 None => Ok(None),
-                Some(t) => t.trim_start_matches('+').parse::<i64>().map(Some).map_err(|_| AppError::validation(field, "enter a whole number of units")),
+                Some(t) => t
+                    .trim_start_matches('+')
+                    .parse::<i64>()
+                    .map(Some)
+                    .map_err(|_| AppError::validation(field, "enter a whole number of units")),
             }
         };
         match id {

@@ -46,7 +46,8 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
     let p = product.map(|p| p.product);
     let title = p.as_ref().map_or_else(|| "New product".to_string(), |p| format!("Edit {}", p.summary.name));
     let field = |f: fn(&crate::model::Product) -> String| p.as_ref().map(f).unwrap_or_default();
-    let (name, description, price) = (field(|p| p.summary.name.clone()), field(|p| p.description.clone()), field(|p| p.summary.price.plain()));
+    let (name, description, price) =
+        (field(|p| p.summary.name.clone()), field(|p| p.description.clone()), field(|p| p.summary.price.plain()));
     let stock_now = p.as_ref().map(|p| p.summary.stock);
     let current_category = field(|p| p.summary.category.to_string());
     let initial_image = field(|p| p.summary.image.clone());
@@ -59,7 +60,9 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
         }
     });
     let error = move || save.value().get().and_then(Result::err);
-    let field_error = move |name: &'static str| move || error().and_then(|e| e.field_message(name)).map(|m| view! { <span class="field-error">{m}</span> });
+    let field_error = move |name: &'static str| {
+        move || error().and_then(|e| e.field_message(name)).map(|m| view! { <span class="field-error">{m}</span> })
+    };
     // What someone else changed, when saving was refused as stale.
     let changed_meanwhile = RwSignal::new(Vec::<String>::new());
     Effect::new(move |_| {
@@ -188,7 +191,8 @@ fn upload(ev: leptos::ev::Event, image: RwSignal<String>, error: RwSignal<Option
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast as _;
-        let Some(file) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()).and_then(|i| i.files()).and_then(|f| f.get(0))
+        let Some(file) =
+            ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()).and_then(|i| i.files()).and_then(|f| f.get(0))
         else {
             return;
         };
@@ -206,7 +210,8 @@ fn upload(ev: leptos::ev::Event, image: RwSignal<String>, error: RwSignal<Option
 
 #[cfg(feature = "hydrate")]
 async fn upload_file(file: web_sys::File) -> Result<String, String> {
-    let request = gloo_net::http::Request::post("/api/images").header("Content-Type", &file.type_()).body(file).map_err(|e| e.to_string())?;
+    let request =
+        gloo_net::http::Request::post("/api/images").header("Content-Type", &file.type_()).body(file).map_err(|e| e.to_string())?;
     let response = request.send().await.map_err(|e| format!("upload failed: {e}"))?;
     let text = response.text().await.map_err(|e| e.to_string())?;
     let body: serde_json::Value = serde_json::from_str(&text).map_err(|_| format!("upload failed ({})", response.status()))?;

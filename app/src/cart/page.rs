@@ -47,7 +47,9 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, user: Option<U
     };
     let total = Memo::new(move |_| {
         cart.lines().with(|ls| {
-            ls.iter().filter_map(|l| product(l).and_then(|p| p.price.checked_mul(l.quantity))).fold(Money::usd(0), |a, b| a.checked_add(b).unwrap_or(a))
+            ls.iter()
+                .filter_map(|l| product(l).and_then(|p| p.price.checked_mul(l.quantity)))
+                .fold(Money::usd(0), |a, b| a.checked_add(b).unwrap_or(a))
         })
     });
     let blocked = Memo::new(move |_| cart.lines().with(|ls| ls.is_empty() || ls.iter().any(|l| problem(l).is_some())));

@@ -15,12 +15,15 @@ use crate::protocol::{Snapshot, Topic};
 pub fn ProductPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<ProductId>().ok()));
-    let product = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => get_product(id.0).await,
-            None => Err(AppError::NotFound("This product".into())),
-        }
-    });
+    let product = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_product(id.0).await,
+                None => Err(AppError::NotFound("This product".into())),
+            }
+        },
+    );
     // For the breadcrumb's category name (products carry only the slug).
     let categories = Resource::new(|| (), |()| list_categories());
     view! {

@@ -165,7 +165,9 @@ async fn run(client: LiveClient) {
 enum End {
     /// `reconnect()` asked for a new one.
     Asked,
-    Dropped { was_live: bool },
+    Dropped {
+        was_live: bool,
+    },
 }
 
 enum Event {

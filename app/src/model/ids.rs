@@ -63,11 +63,7 @@ impl CategorySlug {
             && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
             && !s.starts_with('-')
             && !s.ends_with('-');
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(IdError::BadSlug(s.chars().take(40).collect()))
-        }
+        if ok { Ok(Self(s.to_owned())) } else { Err(IdError::BadSlug(s.chars().take(40).collect())) }
     }
 
     pub fn as_str(&self) -> &str {

@@ -16,12 +16,15 @@ pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
     let location = use_location();
     let id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<OrderId>().ok()));
-    let order = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => get_order(id.0).await,
-            None => Err(AppError::NotFound("This order".into())),
-        }
-    });
+    let order = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_order(id.0).await,
+                None => Err(AppError::NotFound("This order".into())),
+            }
+        },
+    );
     view! {
         <Suspense fallback=|| view! { <p class="empty">"Loading the order…"</p> }>
             {move || Suspend::new(async move {

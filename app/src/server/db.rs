@@ -97,10 +97,7 @@ impl Db {
         } else if url.starts_with("sqlite:") {
             Backend::Sqlite(sqlite::connect(url).await?)
         } else {
-            anyhow::bail!(
-                "DATABASE_URL must start with sqlite: or postgres:// (got '{}')",
-                url.split(':').next().unwrap_or_default()
-            );
+            anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:// (got '{}')", url.split(':').next().unwrap_or_default());
         };
         Ok(Db { backend, commits: Arc::new(Notify::new()) })
     }

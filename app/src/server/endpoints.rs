@@ -8,7 +8,7 @@ use leptos::server_fn::{Http, ServerFn};
 use crate::account::api::{CurrentUser, Login, Logout, Register};
 use crate::admin::api::{
     AdminCategories, AdminOrders, AdminProduct, AdminProducts, ApiTokens, ArchiveProduct, CreateApiToken, CreateCategory, MoveOrder,
-    RenameCategory, RevokeApiToken, Restock, SaveProduct,
+    RenameCategory, Restock, RevokeApiToken, SaveProduct,
 };
 use crate::catalog::api::{GetProduct, ListCategories, ListProducts};
 use crate::orders::api::{GetOrder, ListMyOrders, PlaceOrder};

@@ -1,7 +1,7 @@
 //! The demo catalog a fresh database starts with.
 
-use super::db::{SeedCategory, SeedProduct};
 use super::Db;
+use super::db::{SeedCategory, SeedProduct};
 
 const CATEGORIES: &[SeedCategory] = &[
     SeedCategory { slug: "electronics", name: "Electronics" },
@@ -12,7 +12,13 @@ const CATEGORIES: &[SeedCategory] = &[
 
 /// (category, name, description, price in cents, stock)
 const PRODUCTS: &[(&str, &str, &str, i64, i64)] = &[
-    ("electronics", "Wireless Headphones", "Over-ear, 30 hours of battery, active noise cancelling and a case that folds flat.", 12_900, 25),
+    (
+        "electronics",
+        "Wireless Headphones",
+        "Over-ear, 30 hours of battery, active noise cancelling and a case that folds flat.",
+        12_900,
+        25,
+    ),
     ("electronics", "Mechanical Keyboard", "Tenkeyless, hot-swappable tactile switches, PBT keycaps and a braided USB-C cable.", 8_950, 40),
     ("electronics", "4K Monitor 27\"", "IPS panel, 99% sRGB, USB-C with 65 W power delivery, height-adjustable stand.", 32_900, 12),
     ("electronics", "Smart Speaker", "Room-filling sound in a fabric-wrapped cylinder; works over Wi-Fi and Bluetooth.", 7_900, 60),

@@ -10,8 +10,8 @@ pub use super::db::ProductEdit;
 use super::db::{EditOutcome, MoveOutcome, ProductRow, StockOutcome};
 use crate::error::AppError;
 use crate::model::{
-    CategorySlug, Currency, Money, Order, OrderId, OrderStatus, OrderSummary, Product, ProductDraft, ProductId,
-    ProductSummary, StaffProduct,
+    CategorySlug, Currency, Money, Order, OrderId, OrderStatus, OrderSummary, Product, ProductDraft, ProductId, ProductSummary,
+    StaffProduct,
 };
 
 /// Set the stock (`Stock::Set`) or change it by a delta (`Stock::Adjust`).
@@ -160,11 +160,7 @@ pub async fn change_stock(db: &Db, id: ProductId, change: Stock) -> Result<Staff
 
 /// Archive (hide from the catalog, stop sales) or bring back a product.
 pub async fn set_archived(db: &Db, id: ProductId, archived: bool) -> Result<StaffProduct, AppError> {
-    if db.set_archived(id.0, archived).await.map_err(internal)? {
-        get_product(db, id).await
-    } else {
-        Err(product_not_found(id))
-    }
+    if db.set_archived(id.0, archived).await.map_err(internal)? { get_product(db, id).await } else { Err(product_not_found(id)) }
 }
 
 fn category_name(name: &str) -> Result<String, AppError> {

@@ -108,7 +108,9 @@ impl Caller {
                 tracing::info!(token = self.token, "API write");
                 Ok(())
             }
-            Scope::Read => Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this token may only read; create a write token to change things")),
+            Scope::Read => {
+                Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this token may only read; create a write token to change things"))
+            }
         }
     }
 }
@@ -118,14 +120,16 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", m);
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| unauthorized("send an API token: Authorization: Bearer <token>"))?;
+        let header =
+            parts.headers.get(header::AUTHORIZATION).ok_or_else(|| unauthorized("send an API token: Authorization: Bearer <token>"))?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| unauthorized("the Authorization header must be 'Bearer <token>'"))?;
-        let (id, scope) = tokens::verify(&state.db, &state.api_usage, token).await?.ok_or_else(|| unauthorized("unknown or revoked API token"))?;
+        let (id, scope) =
+            tokens::verify(&state.db, &state.api_usage, token).await?.ok_or_else(|| unauthorized("unknown or revoked API token"))?;
         if let Err(wait) = state.api_limiter.check_key(&id) {
             let secs = wait.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default())).as_secs().max(1);
             return Err(AppError::TooManyRequests { retry_after_secs: secs }.into());
@@ -148,7 +152,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")));
         if !is_json {
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", "send the body as Content-Type: application/json"));
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as Content-Type: application/json",
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| ApiError::new(e.status(), "bad_request", e.body_text()))?;
         let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("malformed JSON: {e}")))?;

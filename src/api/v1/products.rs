@@ -19,7 +19,10 @@ pub(super) fn path_id(path: Result<Path<String>, PathRejection>, what: &str) -> 
     match raw.parse::<i64>() {
         Ok(n) if n > 0 => Ok(n),
         Ok(n) => Err(ApiError::not_found(format!("{what} {n} was not found"))),
-        Err(_) => Err(ApiError::bad_request(format!("'{}' is not a {what} id (a positive whole number)", raw.chars().take(40).collect::<String>()))),
+        Err(_) => Err(ApiError::bad_request(format!(
+            "'{}' is not a {what} id (a positive whole number)",
+            raw.chars().take(40).collect::<String>()
+        ))),
     }
 }
 
@@ -130,7 +133,10 @@ fn if_match(headers: &HeaderMap) -> ApiResult<Option<i64>> {
     }
     let bare = text.strip_prefix("W/").unwrap_or(text).trim_matches('"');
     bare.parse::<i64>().map(Some).map_err(|_| {
-        ApiError::bad_request(format!("If-Match must be an ETag this API gave, e.g. W/\"3\" (got '{}')", text.chars().take(40).collect::<String>()))
+        ApiError::bad_request(format!(
+            "If-Match must be an ETag this API gave, e.g. W/\"3\" (got '{}')",
+            text.chars().take(40).collect::<String>()
+        ))
     })
 }
 
@@ -235,8 +241,12 @@ mod props {
         leaf.prop_recursive(3, 24, 6, |inner| {
             prop_oneof![
                 proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
-                proptest::collection::hash_map("(name|description|category|price_minor|stock|image|archived|delta|[a-z]{1,6})", inner, 0..6)
-                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+                proptest::collection::hash_map(
+                    "(name|description|category|price_minor|stock|image|archived|delta|[a-z]{1,6})",
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }

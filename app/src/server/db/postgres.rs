@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
-use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::Row as _;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::{ChangeBatch, ChangeRow, InFlight};
 
@@ -41,12 +41,10 @@ pub async fn all_orders_json(pool: &PgPool, status: Option<&str>, limit: i64) ->
 }
 
 pub async fn orders_json(pool: &PgPool, customer: i64) -> anyhow::Result<String> {
-    Ok(sqlx::query_scalar(
-        "SELECT coalesce(json_agg(summary ORDER BY id DESC), '[]')::text FROM order_json WHERE customer_id = $1",
-    )
-    .bind(customer)
-    .fetch_one(pool)
-    .await?)
+    Ok(sqlx::query_scalar("SELECT coalesce(json_agg(summary ORDER BY id DESC), '[]')::text FROM order_json WHERE customer_id = $1")
+        .bind(customer)
+        .fetch_one(pool)
+        .await?)
 }
 
 pub async fn order_json(pool: &PgPool, id: i64) -> anyhow::Result<Option<String>> {
@@ -82,10 +80,7 @@ pub async fn products_json(pool: &PgPool, category: Option<&str>) -> anyhow::Res
 }
 
 pub async fn product_json(pool: &PgPool, id: i64) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query_scalar(r#"SELECT "full"::text FROM product_json WHERE id = $1"#)
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(sqlx::query_scalar(r#"SELECT "full"::text FROM product_json WHERE id = $1"#).bind(id).fetch_optional(pool).await?)
 }
 
 pub async fn read_changes(pool: &PgPool, after: i64, limit: i64) -> anyhow::Result<ChangeBatch> {
@@ -152,12 +147,11 @@ pub async fn prune_log(pool: &PgPool, max_age_secs: i64, max_rows: i64, not_abov
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM change_log WHERE seq <= $1").bind(cutoff).execute(&mut *tx).await?;
-    let through: i64 = sqlx::query_scalar(
-        "UPDATE feed_state SET pruned_through = greatest(pruned_through, $1) WHERE id = 1 RETURNING pruned_through",
-    )
-    .bind(cutoff)
-    .fetch_one(&mut *tx)
-    .await?;
+    let through: i64 =
+        sqlx::query_scalar("UPDATE feed_state SET pruned_through = greatest(pruned_through, $1) WHERE id = 1 RETURNING pruned_through")
+            .bind(cutoff)
+            .fetch_one(&mut *tx)
+            .await?;
     tx.commit().await?;
     Ok(through)
 }

@@ -85,9 +85,13 @@ pub enum EditOutcome {
     NoSuchProduct,
     NoSuchCategory,
     /// The edit was based on another version; nothing was written.
-    Stale { current: i64 },
+    Stale {
+        current: i64,
+    },
     /// The stock change would leave 0..=max; nothing was written.
-    StockOutOfRange { current: i64 },
+    StockOutOfRange {
+        current: i64,
+    },
 }
 
 /// What adjusting stock came to.
@@ -97,7 +101,9 @@ pub enum StockOutcome {
     Set(i64),
     NoSuchProduct,
     /// The change would take stock below 0 or over the maximum; stock is `current`.
-    OutOfRange { current: i64 },
+    OutOfRange {
+        current: i64,
+    },
 }
 
 /// What moving an order along its lifecycle came to.
@@ -106,7 +112,9 @@ pub enum MoveOutcome {
     Moved,
     NoSuchOrder,
     /// Not allowed from the order's current status.
-    Illegal { from: crate::model::OrderStatus },
+    Illegal {
+        from: crate::model::OrderStatus,
+    },
 }
 
 impl MoveOutcome {

@@ -41,9 +41,7 @@ where
     static WRITER: LazyLock<std::io::Result<Handle>> = LazyLock::new(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let handle = runtime.handle().clone();
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || runtime.block_on(std::future::pending::<()>()))?;
+        std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || runtime.block_on(std::future::pending::<()>()))?;
         Ok(handle)
     });
     match &*WRITER {
@@ -144,11 +142,7 @@ pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
     if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
     }
-    SqlitePoolOptions::new()
-        .max_connections(8)
-        .connect_with(options)
-        .await
-        .with_context(|| format!("opening the SQLite database at {url}"))
+    SqlitePoolOptions::new().max_connections(8).connect_with(options).await.with_context(|| format!("opening the SQLite database at {url}"))
 }
 
 pub async fn products_json(pool: &SqlitePool, category: Option<&str>) -> anyhow::Result<String> {
@@ -166,13 +160,12 @@ pub async fn product_json(pool: &SqlitePool, id: i64) -> anyhow::Result<Option<S
 }
 
 pub async fn read_changes(pool: &SqlitePool, after: i64, limit: i64) -> anyhow::Result<ChangeBatch> {
-    let rows = sqlx::query_as::<_, ChangeRow>(
-        "SELECT seq, topic, op, entity_id, payload FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
+    let rows =
+        sqlx::query_as::<_, ChangeRow>("SELECT seq, topic, op, entity_id, payload FROM change_log WHERE seq > ? ORDER BY seq LIMIT ?")
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
     Ok(ChangeBatch { rows, in_flight: None })
 }
 
@@ -209,12 +202,11 @@ pub async fn prune_log(pool: &SqlitePool, max_age_secs: i64, max_rows: i64, not_
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query("DELETE FROM change_log WHERE seq <= ?").bind(cutoff).execute(&mut *tx).await?;
-    let through: i64 = sqlx::query_scalar(
-        "UPDATE feed_state SET pruned_through = max(pruned_through, ?) WHERE id = 1 RETURNING pruned_through",
-    )
-    .bind(cutoff)
-    .fetch_one(&mut *tx)
-    .await?;
+    let through: i64 =
+        sqlx::query_scalar("UPDATE feed_state SET pruned_through = max(pruned_through, ?) WHERE id = 1 RETURNING pruned_through")
+            .bind(cutoff)
+            .fetch_one(&mut *tx)
+            .await?;
     tx.commit().await?;
     Ok(through)
 }

@@ -6,9 +6,7 @@ use crate::server::Db;
 
 pub async fn list_categories(db: &Db) -> anyhow::Result<Vec<Category>> {
     let rows = db.categories().await?;
-    rows.into_iter()
-        .map(|(slug, name)| Ok(Category { slug: CategorySlug::parse(&slug)?, name }))
-        .collect()
+    rows.into_iter().map(|(slug, name)| Ok(Category { slug: CategorySlug::parse(&slug)?, name })).collect()
 }
 
 /// Products as summaries, by name; one category's when `category` is given.
