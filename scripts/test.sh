@@ -27,6 +27,12 @@ pgdir="$work/pg"
 cleanup() { bash scripts/pg.sh stop "$pgdir" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
+say "formatting and lints (rustfmt.toml; clippy -D warnings on the server, the app for both targets, the benchmark)"
+cargo fmt --all -- --check
+cargo clippy -q -p livecart -p livecart-bench --all-targets -- -D warnings
+cargo clippy -q -p app --features ssr --all-targets -- -D warnings
+cargo clippy -q -p app -p frontend --features app/hydrate --target wasm32-unknown-unknown -- -D warnings
+
 say "unit and property tests (shared types, server)"
 cargo test -p app --features ssr --lib
 cargo test -p livecart --lib

@@ -67,7 +67,8 @@ pub async fn server_fn_content_type(request: axum::extract::Request, next: axum:
         // No body at all (a call without arguments) has nothing to decode.
         let empty = headers.get(header::CONTENT_LENGTH).is_some_and(|l| l.as_bytes() == b"0")
             || (!headers.contains_key(header::CONTENT_LENGTH) && !headers.contains_key(header::TRANSFER_ENCODING));
-        if !(empty && sent.is_none()) && !app::server::endpoints::content_type_matches(sent, declared) {
+        let no_body = empty && sent.is_none();
+        if !no_body && !app::server::endpoints::content_type_matches(sent, declared) {
             let error = AppError::UnsupportedMediaType(format!("send the body as Content-Type: {declared}"));
             return app_error_response(&error);
         }

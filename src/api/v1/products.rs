@@ -261,10 +261,10 @@ mod props {
             if let Ok(new) = serde_json::from_value::<NewProduct>(v.clone()) {
                 let _ = (new.price_minor.get("price_minor"), new.stock.get("stock"));
             }
-            if let Ok(delta) = serde_json::from_value::<StockDelta>(v) {
-                if let Ok(n) = delta.delta.get("delta") {
-                    prop_assert!(serde_json::Number::from(n).is_i64());
-                }
+            if let Ok(delta) = serde_json::from_value::<StockDelta>(v)
+                && let Ok(n) = delta.delta.get("delta")
+            {
+                prop_assert!(serde_json::Number::from(n).is_i64());
             }
         }
     }
