@@ -2,10 +2,12 @@
 
 mod authz;
 mod feed;
+mod frame;
 mod hub;
 mod ws;
 
 pub use authz::may_subscribe;
 pub use feed::{FeedHealth, GapRule, run_feed, run_pruner};
-pub use hub::{Flag, Frame, Hub, Published};
+pub use frame::{Frame, Published};
+pub use hub::{Flag, Hub};
 pub use ws::{origin_allowed, ws_handler};

@@ -2,18 +2,15 @@
 //! published, hands them to the hub in seq order, and never hands out a seq
 //! while an earlier one may still commit.
 
-use std::str::FromStr as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use app::protocol::{Seq, ServerMsg, Topic};
-use app::server::db::SIGN_OUT_TOPIC;
-use app::server::{ChangeBatch, ChangeRow, Db, InFlight};
-use serde_json::value::RawValue;
+use app::protocol::Seq;
+use app::server::{ChangeBatch, Db, InFlight};
 
-use super::hub::{Frame, Hub, Published};
-use super::ws::encode;
+use super::frame::published;
+use super::hub::Hub;
 use crate::faults::Faults;
 
 const BATCH: i64 = 1000;
@@ -109,47 +106,6 @@ impl GapRule {
     }
 }
 
-/// What change-log rows mean for the hub, in seq order: frames, encoded once
-/// each, and sign-outs.
-pub fn published(rows: &[ChangeRow]) -> Vec<Published> {
-    rows.iter()
-        .filter_map(|row| {
-            if row.topic == SIGN_OUT_TOPIC {
-                Some(Published::SignOut { seq: Seq(row.seq), session: row.entity_id })
-            } else {
-                frame(row).map(Published::Frame)
-            }
-        })
-        .collect()
-}
-
-/// Encode change-log rows into frames, once each (a replay for one topic).
-pub fn frames(rows: &[ChangeRow]) -> Vec<Arc<Frame>> {
-    rows.iter().filter(|row| row.topic != SIGN_OUT_TOPIC).filter_map(frame).collect()
-}
-
-fn frame(row: &ChangeRow) -> Option<Arc<Frame>> {
-    let topic = match Topic::from_str(&row.topic) {
-        Ok(t) => t,
-        Err(err) => {
-            tracing::warn!(seq = row.seq, %err, "change_log row with an unknown topic; skipped");
-            return None;
-        }
-    };
-    let seq = Seq(row.seq);
-    let msg = match (row.op.as_str(), &row.payload) {
-        ("change", Some(payload)) => match RawValue::from_string(payload.clone()) {
-            Ok(data) => ServerMsg::Change { topic: topic.clone(), seq, data },
-            Err(err) => {
-                tracing::warn!(seq = row.seq, %err, "change_log payload is not JSON; skipped");
-                return None;
-            }
-        },
-        _ => ServerMsg::Removed { topic: topic.clone(), seq, id: row.entity_id },
-    };
-    Some(Arc::new(Frame { topic, seq, text: encode(&msg) }))
-}
-
 /// Tail the change log forever, publishing to the hub.
 pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth, faults: Faults) {
     let mut last = loop {
@@ -215,6 +171,8 @@ pub async fn run_pruner(db: Db, hub: Arc<Hub>, max_age: Duration, max_rows: i64)
 
 #[cfg(test)]
 mod tests {
+    use app::server::ChangeRow;
+
     use super::*;
 
     fn rows(seqs: &[i64]) -> Vec<ChangeRow> {

@@ -10,27 +10,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use app::protocol::{Seq, Topic};
 use app::server::Watermark;
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{Notify, mpsc};
 
-/// One encoded server frame for one topic, shared by every subscriber.
-#[derive(Debug)]
-pub struct Frame {
-    pub topic: Topic,
-    pub seq: Seq,
-    pub text: Utf8Bytes,
-}
-
-/// What the feed hands the hub, in seq order.
-#[derive(Debug, Clone)]
-pub enum Published {
-    Frame(Arc<Frame>),
-    /// The session with this `sign_out_key` signed out at `seq`.
-    SignOut {
-        seq: Seq,
-        session: i64,
-    },
-}
+use super::frame::{Frame, Published};
 
 /// A flag a socket waits on: raised when its queue was full and frames were
 /// skipped (overflow), or when its session signed out.
@@ -227,6 +209,8 @@ fn remove_subscriber(topics: &mut HashMap<Topic, HashSet<ConnId>>, topic: &Topic
 
 #[cfg(test)]
 mod tests {
+    use axum::extract::ws::Utf8Bytes;
+
     use super::*;
 
     fn frame(topic: Topic, seq: i64) -> Published {

@@ -20,17 +20,11 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::value::RawValue;
 
 use super::authz::may_subscribe;
-use super::feed::frames;
-use super::hub::{Frame, Hub};
+use super::frame::{Frame, encode, frames};
+use super::hub::Hub;
 use crate::config::Limits;
 use crate::faults::Faults;
 use crate::state::AppState;
-
-/// Encode a server frame. Every frame the server sends goes through here.
-pub fn encode(msg: &ServerMsg) -> Utf8Bytes {
-    // ServerMsg holds only strings, integers and already-valid JSON.
-    serde_json::to_string(msg).unwrap_or_else(|_| r#"{"type":"error","code":"bad_request","message":"unencodable"}"#.to_owned()).into()
-}
 
 /// Whether a request's `Origin` (if any) is this site or one explicitly allowed.
 /// Requests without `Origin` come from non-browser clients and pass.
