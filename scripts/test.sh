@@ -40,13 +40,24 @@ cargo test -p livecart --lib
 say "integration tests on SQLite and on PostgreSQL, side by side"
 pgport=$(free_port)
 pgurl=$(bash scripts/pg.sh start "$pgdir" "$pgport")
-cargo test -p livecart --test api --no-run
-# Within each suite one test at a time: several servers rendering in one
-# process sometimes stall (under investigation; see the issue notes). The two
-# suites are separate processes on separate databases, so they run together.
-cargo test -p livecart --test api -- --skip postgres_only --test-threads=1 >"$work/it-sqlite.log" 2>&1 &
+# cargo-nextest (on the machine image) runs each test in a process of its own,
+# two at a time. The SQLite writer thread and write turn belong to the process
+# (shared by every test's database in one process: the likely home of the
+# stall that kept this suite on one thread); in processes of their own, tests
+# share nothing. Without nextest: one test at a time.
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run -p livecart --test api --no-run
+  suite() { cargo nextest run -p livecart --test api --no-fail-fast --test-threads 2 "$@"; }
+  sqlite_only=(-E 'not test(postgres_only)')
+else
+  cargo test -p livecart --test api --no-run
+  suite() { cargo test -p livecart --test api -- --test-threads=1 "$@"; }
+  sqlite_only=(--skip postgres_only)
+fi
+# The two suites are separate processes on separate databases: they run together.
+suite "${sqlite_only[@]}" >"$work/it-sqlite.log" 2>&1 &
 sqlite_suite=$!
-TEST_DATABASE_URL="$pgurl" cargo test -p livecart --test api -- --test-threads=1 >"$work/it-postgres.log" 2>&1 &
+TEST_DATABASE_URL="$pgurl" suite >"$work/it-postgres.log" 2>&1 &
 postgres_suite=$!
 suite_failed=0
 wait "$sqlite_suite" || suite_failed=1
