@@ -57,7 +57,7 @@ fi
 # The two suites are separate processes on separate databases: they run together.
 suite "${sqlite_only[@]}" >"$work/it-sqlite.log" 2>&1 &
 sqlite_suite=$!
-TEST_DATABASE_URL="$pgurl" suite >"$work/it-postgres.log" 2>&1 &
+TEST_DATABASE_URL="$pgurl" TEST_PG_CA="$pgdir/tls/ca.crt" suite >"$work/it-postgres.log" 2>&1 &
 postgres_suite=$!
 suite_failed=0
 wait "$sqlite_suite" || suite_failed=1

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use app::server::PoolSettings;
 use app::server::auth::SignInLimits;
 use leptos::config::LeptosOptions;
 
@@ -122,6 +123,18 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub registrations_per_hour: u32,
 
+    /// Database connections at most [default: 8 on SQLite, 16 on PostgreSQL]
+    #[arg(long, env = "LIVECART_DB_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_pool_size: Option<u32>,
+
+    /// Seconds a request waits for a free database connection before it fails
+    #[arg(long, env = "LIVECART_DB_ACQUIRE_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub db_acquire_timeout: u64,
+
+    /// SQLite: seconds a statement waits for another writer (an outside sqlite3, say)
+    #[arg(long, env = "LIVECART_DB_BUSY_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub db_busy_timeout: u64,
+
     /// Serve /_faults, a control endpoint that breaks things on purpose (drop
     /// sockets, pause the feed, delay frames, fail checkouts) for end-to-end
     /// tests. Never in production; only loopback clients may use it.
@@ -182,6 +195,11 @@ impl ServeArgs {
             secure_cookies: self.secure_cookies,
             trusted_proxies: self.trusted_proxies,
             fault_injection: self.fault_injection,
+            pool: PoolSettings {
+                max_connections: self.db_pool_size,
+                acquire_timeout: Duration::from_secs(self.db_acquire_timeout),
+                busy_timeout: Duration::from_secs(self.db_busy_timeout),
+            },
             limits: Limits {
                 sign_in: SignInLimits { registrations_per_address: self.registrations_per_hour, ..SignInLimits::default() },
                 log_retention: Duration::from_secs(self.log_retention_hours.saturating_mul(3600)),
@@ -206,6 +224,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Serve the fault-injection control endpoint (tests only).
     pub fault_injection: bool,
+    /// Database pool size and timeouts.
+    pub pool: PoolSettings,
     pub limits: Limits,
 }
 

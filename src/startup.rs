@@ -39,7 +39,7 @@ impl Application {
         let addr = config.leptos.site_addr;
         let listener = TcpListener::bind(addr).await.with_context(|| format!("listening on {addr} (is another server running there?)"))?;
         let address = listener.local_addr()?;
-        let db = Db::connect_named(&config.database_url, &format!("livecart@{address}")).await?;
+        let db = Db::connect_named(&config.database_url, &format!("livecart@{address}"), &config.pool).await?;
         db.migrate().await?;
         if config.seed {
             seed::seed_if_empty(&db).await.context("seeding the demo catalog")?;

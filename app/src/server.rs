@@ -13,4 +13,4 @@ pub mod staff;
 pub mod tokens;
 
 pub use context::{ServerContext, Viewer, Watermark};
-pub use db::{ChangeBatch, ChangeRow, Db, InFlight, PlaceOutcome, UserRow, Wakeups};
+pub use db::{ChangeBatch, ChangeRow, Db, InFlight, PlaceOutcome, PoolSettings, UserRow, Wakeups};

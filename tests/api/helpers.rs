@@ -132,6 +132,7 @@ pub async fn spawn_app_configured(test_db: TestDb, limits: Limits, adjust: impl 
         secure_cookies: false,
         trusted_proxies: Vec::new(),
         fault_injection: false,
+        pool: Default::default(),
         limits,
     };
     let mut config = config;

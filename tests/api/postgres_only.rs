@@ -148,3 +148,35 @@ async fn postgres_only_instances_starting_together_on_an_empty_database_seed_it_
     drop((a, b));
     drop(db);
 }
+
+/// The throwaway cluster (`scripts/pg.sh`) serves TLS with a certificate for
+/// `localhost` signed by its own CA, which the test command names in TEST_PG_CA.
+#[tokio::test]
+async fn postgres_only_tls_with_verify_full_connects_and_a_certificate_for_another_host_is_refused() {
+    use app::server::Db;
+    let admin = std::env::var("TEST_DATABASE_URL").expect("this test needs TEST_DATABASE_URL (a PostgreSQL server)");
+    let ca = std::env::var("TEST_PG_CA").expect("this test needs TEST_PG_CA: the CA of the test cluster's certificate (scripts/pg.sh)");
+    let port = admin.rsplit_once(':').and_then(|(_, rest)| rest.split('/').next()).expect("a port in TEST_DATABASE_URL");
+    let url = |host: &str, mode: &str| format!("postgres://postgres@{host}:{port}/postgres?sslmode={mode}&sslrootcert={ca}");
+
+    let db = Db::connect(&url("localhost", "verify-full")).await.expect("verify-full to the name on the certificate");
+    db.ping().await.expect("ping over TLS");
+    db.close().await;
+    // The same options, one connection: is it encrypted?
+    use sqlx::Connection as _;
+    let mut conn = sqlx::PgConnection::connect(&url("localhost", "verify-full")).await.expect("a connection");
+    let encrypted: bool =
+        sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetch_one(&mut conn).await.expect("pg_stat_ssl");
+    assert!(encrypted, "the connection is encrypted");
+
+    let refused = Db::connect(&url("127.0.0.1", "verify-full")).await.expect_err("the certificate does not name 127.0.0.1");
+    let message = format!("{refused:#}");
+    assert!(message.contains("over TLS failed") && message.contains("certificate"), "a clear reason: {message}");
+
+    // require encrypts without checking the certificate; verify-ca checks its signer.
+    for (host, mode) in [("127.0.0.1", "require"), ("localhost", "verify-ca")] {
+        let db = Db::connect(&url(host, mode)).await.unwrap_or_else(|e| panic!("{mode}: {e:#}"));
+        db.ping().await.expect("ping");
+        db.close().await;
+    }
+}

@@ -83,19 +83,36 @@ macro_rules! dispatch {
     };
 }
 
+/// How big the connection pool is and how long to wait for it and for locks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolSettings {
+    /// Connections at most (`None`: 8 on SQLite, 16 on PostgreSQL).
+    pub max_connections: Option<u32>,
+    /// How long a request waits for a free connection before it fails.
+    pub acquire_timeout: Duration,
+    /// SQLite: how long a statement waits for another writer's lock.
+    pub busy_timeout: Duration,
+}
+
+impl Default for PoolSettings {
+    fn default() -> Self {
+        Self { max_connections: None, acquire_timeout: Duration::from_secs(10), busy_timeout: Duration::from_secs(10) }
+    }
+}
+
 impl Db {
     /// Connect to `sqlite://path` (created if missing) or `postgres://...`.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
-        Self::connect_named(url, "livecart").await
+        Self::connect_named(url, "livecart", &PoolSettings::default()).await
     }
 
     /// Connect, naming this process's connections (PostgreSQL `application_name`),
     /// so each instance's sessions, including its LISTEN connection, can be told apart.
-    pub async fn connect_named(url: &str, name: &str) -> anyhow::Result<Db> {
+    pub async fn connect_named(url: &str, name: &str, pool: &PoolSettings) -> anyhow::Result<Db> {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres(postgres::connect(url, name).await?)
+            Backend::Postgres(postgres::connect(url, name, pool).await?)
         } else if url.starts_with("sqlite:") {
-            Backend::Sqlite(sqlite::connect(url).await?)
+            Backend::Sqlite(sqlite::connect(url, pool).await?)
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:// (got '{}')", url.split(':').next().unwrap_or_default());
         };

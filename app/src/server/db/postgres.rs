@@ -2,8 +2,6 @@
 //! before an earlier one; `read_changes` hands the feed the snapshot it read in,
 //! so the feed can tell a gap that may still fill from one that never will.
 
-use std::time::Duration;
-
 use anyhow::Context as _;
 use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -56,17 +54,29 @@ pub const CHANGES_CHANNEL: &str = "livecart_changes";
 
 /// A pool whose connections show as `application_name` in `pg_stat_activity`
 /// (the host names each instance after its listen address).
-pub async fn connect(url: &str, application_name: &str) -> anyhow::Result<PgPool> {
+/// A pool on the database at `url`. TLS as the URL asks (`sslmode=disable`,
+/// `prefer` (the default), `require`, `verify-ca`, `verify-full`; the CA in
+/// `sslrootcert=FILE`), with rustls.
+pub async fn connect(url: &str, application_name: &str, pool: &super::PoolSettings) -> anyhow::Result<PgPool> {
     let options = url
         .parse::<sqlx::postgres::PgConnectOptions>()
         .context("parsing DATABASE_URL as a PostgreSQL URL")?
         .application_name(application_name);
     PgPoolOptions::new()
-        .max_connections(16)
-        .acquire_timeout(Duration::from_secs(10))
+        .max_connections(pool.max_connections.unwrap_or(16))
+        .acquire_timeout(pool.acquire_timeout)
         .connect_with(options)
         .await
-        .context("connecting to PostgreSQL (is it running, and is DATABASE_URL right?)")
+        .map_err(|err| {
+            let text = err.to_string().to_lowercase();
+            let why = if ["certificate", "tls", "ssl", "handshake"].iter().any(|w| text.contains(w)) {
+                "connecting to PostgreSQL over TLS failed: with sslmode=verify-full (or verify-ca) the server's certificate must be \
+                 signed by the CA in sslrootcert=FILE and name the host in DATABASE_URL (sslmode=require encrypts without checking it)"
+            } else {
+                "connecting to PostgreSQL (is it running, and is DATABASE_URL right?)"
+            };
+            anyhow::Error::new(err).context(why)
+        })
 }
 
 pub async fn products_json(pool: &PgPool, category: Option<&str>) -> anyhow::Result<String> {

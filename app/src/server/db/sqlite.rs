@@ -4,7 +4,6 @@ use std::future::Future;
 use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -131,18 +130,23 @@ pub async fn order_json(pool: &SqlitePool, id: i64) -> anyhow::Result<Option<Str
     Ok(sqlx::query_scalar("SELECT full FROM order_json WHERE id = $1").bind(id).fetch_optional(pool).await?)
 }
 
-pub async fn connect(url: &str) -> anyhow::Result<SqlitePool> {
+pub async fn connect(url: &str, pool: &super::PoolSettings) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(url)
         .with_context(|| format!("parsing the SQLite URL '{url}'"))?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(pool.busy_timeout);
     if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
     }
-    SqlitePoolOptions::new().max_connections(8).connect_with(options).await.with_context(|| format!("opening the SQLite database at {url}"))
+    SqlitePoolOptions::new()
+        .max_connections(pool.max_connections.unwrap_or(8))
+        .acquire_timeout(pool.acquire_timeout)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("opening the SQLite database at {url}"))
 }
 
 pub async fn products_json(pool: &SqlitePool, category: Option<&str>) -> anyhow::Result<String> {
