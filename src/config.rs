@@ -135,6 +135,16 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVECART_DB_BUSY_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub db_busy_timeout: u64,
 
+    /// On SIGTERM, seconds /healthz answers 503 "draining" (sockets already told
+    /// to reconnect elsewhere) before new connections are refused, so a load
+    /// balancer sees it first. Ctrl-C skips it.
+    #[arg(long, env = "LIVECART_DRAIN_GRACE", default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub drain_grace: u64,
+
+    /// Seconds requests in flight get to finish once the server stops taking new ones
+    #[arg(long, env = "LIVECART_SHUTDOWN_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub shutdown_timeout: u64,
+
     /// Serve /_faults, a control endpoint that breaks things on purpose (drop
     /// sockets, pause the feed, delay frames, fail checkouts) for end-to-end
     /// tests. Never in production; only loopback clients may use it.
@@ -195,6 +205,8 @@ impl ServeArgs {
             secure_cookies: self.secure_cookies,
             trusted_proxies: self.trusted_proxies,
             fault_injection: self.fault_injection,
+            drain_grace: Duration::from_secs(self.drain_grace),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
             pool: PoolSettings {
                 max_connections: self.db_pool_size,
                 acquire_timeout: Duration::from_secs(self.db_acquire_timeout),
@@ -226,6 +238,10 @@ pub struct Config {
     pub fault_injection: bool,
     /// Database pool size and timeouts.
     pub pool: PoolSettings,
+    /// SIGTERM: how long /healthz says "draining" before new connections are refused.
+    pub drain_grace: Duration,
+    /// How long requests in flight get once the server stops taking new ones.
+    pub shutdown_timeout: Duration,
     pub limits: Limits,
 }
 

@@ -21,7 +21,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::config::Config;
 use crate::faults::{self, Faults};
 use crate::realtime::{FeedHealth, Hub, run_feed, run_pruner, ws_handler};
-use crate::state::AppState;
+use crate::state::{AppState, Drain};
 use crate::{api, media, security};
 
 /// A built server, bound to its port, not yet serving.
@@ -63,8 +63,18 @@ impl Application {
         let sessions = db.session_store().await?;
         tokio::spawn(sessions.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
         let api_limiter = Arc::new(api::v1::limiter(config.limits.api_requests_per_second));
-        let state =
-            AppState { leptos_options, db, hub, feed, config: Arc::new(config), ctx, api_limiter, api_usage: Arc::default(), faults };
+        let state = AppState {
+            leptos_options,
+            db,
+            hub,
+            feed,
+            config: Arc::new(config),
+            ctx,
+            api_limiter,
+            api_usage: Arc::default(),
+            faults,
+            drain: Drain::default(),
+        };
         let router = router(state.clone()).layer(session_layer(sessions, &state.config));
         tracing::info!(%address, database = state.db.backend_name(), "livecart listening");
         Ok(Self { listener, address, router, state })
@@ -82,13 +92,65 @@ impl Application {
         &self.state
     }
 
-    /// Serve until Ctrl-C or SIGTERM.
+    /// Serve until Ctrl-C or SIGTERM, then drain (see [`Application::run_until`]).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .context("serving HTTP")
+        self.run_until(shutdown_signal()).await
     }
+
+    /// Serve until `stop` resolves, then drain: `/healthz` answers 503
+    /// "draining" at once; every socket gets a close frame (1012, service
+    /// restart) so browsers reconnect, to another instance behind a load
+    /// balancer, and resume by seq; after the grace period (for a load balancer
+    /// to see the 503) no new connection is taken and requests in flight
+    /// finish; then the pools close. All of it within `--shutdown-timeout`.
+    pub async fn run_until(self, stop: impl Future<Output = Stop> + Send + 'static) -> anyhow::Result<()> {
+        let state = self.state.clone();
+        let (begin, begun) = tokio::sync::oneshot::channel::<()>();
+        let drained = async move {
+            let stop = stop.await;
+            let config = &state.config;
+            let grace = if stop == Stop::Terminate { config.drain_grace } else { std::time::Duration::ZERO };
+            tracing::info!(sockets = state.hub.stats().0, ?grace, "draining: /healthz says 503, sockets are told to reconnect elsewhere");
+            state.drain.start();
+            tokio::time::sleep(grace).await;
+            let _ = begin.send(());
+        };
+        tokio::spawn(drained);
+        let timeout = self.state.config.shutdown_timeout;
+        let serve = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = begun.await;
+            })
+            .into_future();
+        let mut serve = std::pin::pin!(serve);
+        // Serve until the drain starts, then give requests in flight until the timeout.
+        let outcome = tokio::select! {
+            done = &mut serve => Some(done),
+            () = self.state.drain.started() => None,
+        };
+        let outcome = match outcome {
+            Some(done) => done,
+            None => match tokio::time::timeout(timeout + self.state.config.drain_grace, &mut serve).await {
+                Ok(done) => done,
+                Err(_) => {
+                    tracing::warn!(?timeout, "requests still running at the shutdown timeout; stopping anyway");
+                    Ok(())
+                }
+            },
+        };
+        self.state.db.close().await;
+        tracing::info!("stopped");
+        outcome.context("serving HTTP")
+    }
+}
+
+/// What stopped the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Ctrl-C: a developer; no grace period.
+    Interrupt,
+    /// SIGTERM: an orchestrator or a deploy; drain with the grace period.
+    Terminate,
 }
 
 /// The whole HTTP surface for a state: pages, server functions, `/ws`, `/healthz`.
@@ -143,7 +205,7 @@ fn session_layer(store: SessionBackend, config: &Config) -> SessionManagerLayer<
         .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
 }
 
-async fn shutdown_signal() {
+async fn shutdown_signal() -> Stop {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -158,9 +220,10 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
-    tracing::info!("shutting down");
+    let stop = tokio::select! {
+        () = ctrl_c => Stop::Interrupt,
+        () = term => Stop::Terminate,
+    };
+    tracing::info!(?stop, "shutting down");
+    stop
 }

@@ -24,6 +24,28 @@ pub struct AppState {
     pub api_usage: Arc<app::server::tokens::Usage>,
     /// Breakage on purpose, for end-to-end tests (inert unless `--fault-injection`).
     pub faults: crate::faults::Faults,
+    /// Set once the server is shutting down.
+    pub drain: Drain,
+}
+
+/// Whether the server is draining, and a wake-up for everyone waiting on it.
+#[derive(Debug, Clone, Default)]
+pub struct Drain(Arc<tokio::sync::watch::Sender<bool>>);
+
+impl Drain {
+    pub fn start(&self) {
+        self.0.send_replace(true);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once the drain has started (at once if it has).
+    pub async fn started(&self) {
+        let mut rx = self.0.subscribe();
+        let _ = rx.wait_for(|draining| *draining).await;
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

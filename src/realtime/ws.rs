@@ -55,6 +55,7 @@ pub async fn ws_handler(
     let session_key = session.id().map(|id| sign_out_key(&id));
     let limits = state.config.limits.clone();
     let faults = state.faults.clone();
+    let drain = state.drain.clone();
     ws.max_message_size(limits.ws_hard_message_bytes)
         .max_frame_size(limits.ws_hard_message_bytes)
         // Client frames are small; a small read buffer keeps idle sockets cheap.
@@ -62,7 +63,7 @@ pub async fn ws_handler(
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
             let mut session = Session::new(state.db.clone(), state.hub.clone(), viewer, limits, faults);
-            session.run(socket, session_key).await;
+            session.run(socket, session_key, drain).await;
         })
 }
 
@@ -99,7 +100,7 @@ impl Session {
         }
     }
 
-    async fn run(&mut self, socket: WebSocket, session_key: Option<i64>) {
+    async fn run(&mut self, socket: WebSocket, session_key: Option<i64>, drain: crate::state::Drain) {
         // One task owns the whole socket: no split halves (their shared lock cost
         // ~3% of a 5,000-socket fan-out profile). `select!` drops the read future
         // before a branch sends.
@@ -119,6 +120,7 @@ impl Session {
         let mut overflowed = std::pin::pin!(flag_stream(conn.overflow.clone()));
         let mut signed_out = std::pin::pin!(flag_stream(conn.signed_out.clone()));
         let mut dropped = std::pin::pin!(self.faults.socket_drops());
+        let mut draining = std::pin::pin!(drain.started());
         let result: Result<(), Closed> = async {
             loop {
                 tokio::select! {
@@ -164,6 +166,13 @@ impl Session {
                         send_all(&mut socket, answers).await?;
                     }
                     Some(()) = dropped.next() => return Err(Closed), // fault injection: a dead network
+                    () = &mut draining => {
+                        // Going away: say so (1012, service restart), so the browser
+                        // reconnects at once, to another instance, and resumes by seq.
+                        let bye = CloseFrame { code: close_code::RESTART, reason: "the server is restarting; reconnect".into() };
+                        let _ = socket.send(Message::Close(Some(bye))).await;
+                        return Err(Closed);
+                    }
                 }
             }
         }

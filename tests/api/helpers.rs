@@ -104,6 +104,8 @@ pub struct TestApp {
     pub db: Db,
     pub http: reqwest::Client,
     pub test_db: TestDb,
+    /// Stops the server as a signal would (see [`TestApp::stop`]).
+    stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<livecart::startup::Stop>>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -133,6 +135,8 @@ pub async fn spawn_app_configured(test_db: TestDb, limits: Limits, adjust: impl 
         trusted_proxies: Vec::new(),
         fault_injection: false,
         pool: Default::default(),
+        drain_grace: Duration::from_millis(300),
+        shutdown_timeout: Duration::from_secs(5),
         limits,
     };
     let mut config = config;
@@ -140,14 +144,27 @@ pub async fn spawn_app_configured(test_db: TestDb, limits: Limits, adjust: impl 
     let app = Application::build(config).await.expect("build the app");
     let address = app.address();
     let db = app.state().db.clone();
-    tokio::spawn(app.run_until_stopped());
+    let (stop, stopped) = tokio::sync::oneshot::channel();
+    tokio::spawn(app.run_until(async move {
+        match stopped.await {
+            Ok(how) => how,
+            Err(_) => std::future::pending().await, // the test ended: the runtime goes with it
+        }
+    }));
     let http = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("http client");
-    let test = TestApp { address, db, http, test_db };
+    let test = TestApp { address, db, http, test_db, stop: std::sync::Mutex::new(Some(stop)) };
     test.wait_until_healthy().await;
     test
 }
 
 impl TestApp {
+    /// Stop the server as SIGTERM (or Ctrl-C) would: it drains.
+    pub fn stop(&self, how: livecart::startup::Stop) {
+        if let Some(stop) = self.stop.lock().expect("stop lock").take() {
+            let _ = stop.send(how);
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }

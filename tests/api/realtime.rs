@@ -266,3 +266,38 @@ async fn a_slow_socket_is_resynced_with_a_snapshot_instead_of_buffering_forever(
     let expected: Vec<ProductSummary> = serde_json::from_str(&expected).expect("summaries");
     assert_eq!(snapshot, expected, "the re-sync snapshot is the current catalog");
 }
+
+#[tokio::test]
+async fn a_terminated_instance_drains_and_its_clients_resume_on_another_without_missing_anything() {
+    use livecart::startup::Stop;
+    let a = crate::helpers::spawn_app().await;
+    let b = crate::helpers::spawn_app_on(a.test_db.shared(), livecart::config::Limits::default()).await;
+    let mut ws = a.ws().await;
+    let (seen, _) = a.catalog_snapshot(&mut ws).await;
+
+    a.stop(Stop::Terminate);
+    // The socket is told why it is closed: a restart, so reconnect.
+    let frame = ws.close_frame().await.expect("a close frame");
+    assert_eq!(u16::from(frame.code), 1012, "service restart: {frame:?}");
+    // During the grace period the load balancer is told to stop sending traffic here.
+    let health = a.http.get(a.url("/healthz")).send().await.expect("healthz while draining");
+    assert_eq!(health.status(), 503);
+    let body: serde_json::Value = health.json().await.expect("json");
+    assert_eq!(body["status"], "draining");
+
+    // A change while the browser is between instances; it resumes on B from what it had.
+    a.outside_sql("UPDATE products SET price_cents = 3131 WHERE id = 3").await;
+    let mut on_b = b.ws().await;
+    on_b.send(&ClientMsg::Subscribe { topic: Topic::Catalog, since: Some(seen) }).await;
+    let (topic, seq, p) = changed_product(&on_b.next().await);
+    assert_eq!((topic, p.id.0, p.price.minor), (Topic::Catalog, 3, 3131));
+    assert!(seq > seen);
+    assert!(on_b.next_within(Duration::from_millis(300)).await.is_none(), "exactly once");
+
+    // After the grace period A takes no new connections.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while a.http.get(a.url("/healthz")).send().await.is_ok() {
+        assert!(std::time::Instant::now() < deadline, "A still accepts connections");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
