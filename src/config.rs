@@ -43,6 +43,30 @@ pub enum Command {
     /// Manage API tokens for other systems (the JSON API under /api/v1)
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy the database to FILE, consistent while the shop serves.
+    ///
+    /// SQLite: a compact copy made with VACUUM INTO, safe to run at any time
+    /// (purchases go on meanwhile). PostgreSQL: prints the pg_dump command to use.
+    Backup {
+        /// Where to write the copy (must not exist yet)
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Put a backup in place as the database, with the shop stopped.
+    ///
+    /// SQLite: checks FILE is a sound livecart database, then copies it to the
+    /// database's path, which must not hold a database yet unless --force.
+    /// PostgreSQL: prints the pg_restore command to use.
+    Restore {
+        /// A file made by `livecart backup`
+        file: std::path::PathBuf,
+        /// Replace an existing database
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        db: DbArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]

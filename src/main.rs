@@ -18,6 +18,8 @@ async fn main() -> ExitCode {
             cli::add_user(&db.database_url, &username, staff, password_stdin).await
         }
         Command::Token(TokenCommand::Create { name, scope, db }) => cli::create_token(&db.database_url, &name, &scope).await,
+        Command::Backup { file, db } => cli::backup(&db.database_url, &file).await,
+        Command::Restore { file, force, db } => cli::restore(&db.database_url, &file, force).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

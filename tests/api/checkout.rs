@@ -218,3 +218,43 @@ async fn a_purchase_shows_live_in_the_catalog_and_in_the_buyers_order_list() {
         other => panic!("expected the private topic to be dropped, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_backup_taken_while_purchases_run_restores_into_a_fresh_data_dir_with_its_orders() {
+    let app = spawn_app().await;
+    if app.test_db.is_postgres() {
+        return; // PostgreSQL is backed up with pg_dump (livecart backup prints the command)
+    }
+    app.outside_sql("UPDATE products SET stock = 1000 WHERE id = 3").await;
+    let (stock0, sold0) = app.stock_and_sold(3).await;
+    let buyer = app.signed_up("bea").await;
+    let before = buyer.buy(2, 1).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let backup = dir.path().join("shop-backup.db");
+    // Purchases go on while the backup is taken.
+    let buying = async {
+        for _ in 0..20 {
+            buyer.buy(3, 1).await;
+        }
+    };
+    let (_, backed_up) = tokio::join!(buying, livecart::cli::backup(app.test_db.url(), &backup));
+    backed_up.expect("backup");
+    assert!(livecart::cli::backup(app.test_db.url(), &backup).await.is_err(), "a backup never overwrites");
+
+    let restored = format!("sqlite://{}", dir.path().join("fresh/livecart.db").display());
+    livecart::cli::restore(&restored, &backup, false).await.expect("restore into a fresh data dir");
+    assert!(livecart::cli::restore(&restored, &backup, false).await.is_err(), "an existing database is replaced only with --force");
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database at all").expect("write");
+    assert!(livecart::cli::restore(&restored, &junk, true).await.is_err(), "garbage is refused");
+
+    // Start the shop on the restored copy: the orders are there and stock adds up.
+    let copy = crate::helpers::spawn_app_on(crate::helpers::TestDb::Shared { url: restored, postgres: false }, Default::default()).await;
+    let orders = copy.outside_scalar("SELECT count(*) FROM orders").await;
+    assert!(orders >= 1, "the order placed before the backup is there");
+    assert!(copy.outside_scalar(&format!("SELECT count(*) FROM orders WHERE id = {before}")).await == 1);
+    let (stock, sold) = copy.stock_and_sold(3).await;
+    assert_eq!(stock + sold, stock0 + sold0, "stock conserved in the copy");
+    let lines = copy.outside_scalar("SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE product_id = 3").await;
+    assert_eq!(sold - sold0, lines, "a consistent snapshot: every sale in it has its order line, and no line lacks its sale");
+}

@@ -382,6 +382,44 @@ impl Db {
         Ok(())
     }
 
+    /// The file behind a `sqlite:` URL; `None` for PostgreSQL.
+    pub fn sqlite_file(url: &str) -> anyhow::Result<Option<std::path::PathBuf>> {
+        if !url.starts_with("sqlite:") {
+            return Ok(None);
+        }
+        let options: sqlx::sqlite::SqliteConnectOptions = url.parse().with_context(|| format!("parsing the SQLite URL '{url}'"))?;
+        Ok(Some(options.get_filename().to_path_buf()))
+    }
+
+    /// SQLite: a consistent, compact copy of the database in `file` (VACUUM
+    /// INTO reads one snapshot while writers go on). Its size in bytes.
+    pub async fn backup_into(&self, file: &std::path::Path) -> anyhow::Result<u64> {
+        let Backend::Sqlite(pool) = &self.backend else { anyhow::bail!("backups of PostgreSQL are made with pg_dump") };
+        let path = file.to_str().context("the backup path is not valid UTF-8")?;
+        sqlx::query("VACUUM INTO $1").bind(path).execute(pool).await.with_context(|| format!("writing the backup to {path}"))?;
+        Ok(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0))
+    }
+
+    /// Whether this database has livecart's migrations table (a backup of ours, not any file).
+    pub async fn has_migrations(&self) -> anyhow::Result<bool> {
+        let n: i64 = match &self.backend {
+            Backend::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = '_sqlx_migrations'").fetch_one(pool).await?
+            }
+            Backend::Postgres(pool) => {
+                sqlx::query_scalar("SELECT count(*) FROM pg_tables WHERE tablename = '_sqlx_migrations'").fetch_one(pool).await?
+            }
+        };
+        Ok(n > 0)
+    }
+
+    /// SQLite: whether `PRAGMA integrity_check` finds the database sound.
+    pub async fn integrity_check(&self) -> anyhow::Result<bool> {
+        let Backend::Sqlite(pool) = &self.backend else { return Ok(true) };
+        let result: String = sqlx::query_scalar("PRAGMA integrity_check").fetch_one(pool).await?;
+        Ok(result == "ok")
+    }
+
     /// Fault injection: end the PostgreSQL LISTEN connection (SQLite has none: 0).
     pub async fn drop_listen_connection(&self) -> anyhow::Result<i64> {
         match &self.backend {
