@@ -2,6 +2,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use app::security::CspNonce;
 use app::server::auth::ClientAddr;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -34,16 +35,18 @@ pub async fn refuse_cross_site(State(state): State<AppState>, request: Request<B
     next.run(request).await
 }
 
-/// Security headers on every response. Pages set their own
-/// Content-Security-Policy with the response's nonce (`app::security`); every
-/// other response gets the same policy without one (no inline script at all).
-/// HSTS when the shop says it is served over TLS (`--secure-cookies`).
-pub async fn headers(State(state): State<AppState>, request: Request<Body>, next: Next) -> Response {
+/// Security headers on every response. Each request gets a fresh script nonce
+/// that Leptos puts on the page's scripts (`app::security::CspNonce`); an HTML
+/// answer's Content-Security-Policy allows scripts with that nonce only, any
+/// other answer's allows no inline script at all. HSTS when the shop says it
+/// is served over TLS (`--secure-cookies`).
+pub async fn headers(State(state): State<AppState>, mut request: Request<Body>, next: Next) -> Response {
+    let nonce = leptos::nonce::Nonce::new().to_string();
+    request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
     let h = response.headers_mut();
-    if !h.contains_key(header::CONTENT_SECURITY_POLICY)
-        && let Ok(policy) = HeaderValue::from_str(&app::security::page_policy(None))
-    {
+    let html = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
+    if let Ok(policy) = HeaderValue::from_str(&app::security::page_policy(html.then_some(nonce.as_str()))) {
         h.insert(header::CONTENT_SECURITY_POLICY, policy);
     }
     h.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));

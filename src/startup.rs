@@ -170,8 +170,22 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/_faults/{action}", post(faults::control))
         .merge(api::v1::routes())
-        .leptos_routes_with_context(&state, routes, move || provide_context(page_ctx.clone()), move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || provide_context(ctx.clone()), shell))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || {
+                provide_context(page_ctx.clone());
+                app::security::provide_request_nonce();
+            },
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || {
+                provide_context(ctx.clone());
+                app::security::provide_request_nonce();
+            },
+            shell,
+        ))
         .layer(axum::middleware::from_fn(api::server_fn_error_status))
         .layer(axum::middleware::from_fn(api::server_fn_content_type))
         .layer(axum::middleware::from_fn_with_state(state.clone(), faults::failing_checkout))

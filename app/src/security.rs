@@ -57,18 +57,22 @@ pub fn page_policy(nonce: Option<&str>) -> String {
     )
 }
 
-/// Sets this page's Content-Security-Policy header, with the nonce of this
-/// response (server only; renders nothing).
-pub fn content_security_policy() -> impl leptos::IntoView {
-    #[cfg(feature = "ssr")]
-    {
-        use leptos::prelude::use_context;
-        let nonce = leptos::nonce::use_nonce();
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>()
-            && let Ok(value) = axum::http::HeaderValue::from_str(&page_policy(nonce.as_deref()))
-        {
-            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
-        }
+/// This response's script nonce, made by the host's header middleware for each
+/// request (and put in the request's extensions), so the header it writes and
+/// the scripts Leptos writes carry the same one. (Setting the header from
+/// inside the render instead lost it now and then under concurrent requests.)
+#[cfg(feature = "ssr")]
+#[derive(Debug, Clone)]
+pub struct CspNonce(pub String);
+
+/// Give Leptos this request's nonce (call in the render's context closure,
+/// after `leptos_axum` provided its own).
+#[cfg(feature = "ssr")]
+pub fn provide_request_nonce() {
+    use leptos::prelude::{provide_context, use_context};
+    let nonce = use_context::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<CspNonce>().cloned());
+    if let Some(CspNonce(nonce)) = nonce {
+        provide_context(leptos::nonce::Nonce::from_value(nonce));
     }
 }
 

@@ -163,7 +163,6 @@ async fn postgres_only_tls_with_verify_full_connects_and_a_certificate_for_anoth
     db.ping().await.expect("ping over TLS");
     db.close().await;
     // The same options, one connection: is it encrypted?
-    use sqlx::Connection as _;
     let mut conn = sqlx::PgConnection::connect(&url("localhost", "verify-full")).await.expect("a connection");
     let encrypted: bool =
         sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").fetch_one(&mut conn).await.expect("pg_stat_ssl");
@@ -179,4 +178,61 @@ async fn postgres_only_tls_with_verify_full_connects_and_a_certificate_for_anoth
         db.ping().await.expect("ping");
         db.close().await;
     }
+}
+
+/// A feed starting on a busy database begins where the log stood at its start,
+/// once the transactions running then have ended: it neither replays the
+/// retained log to its sockets nor misses a change committed after.
+#[tokio::test]
+async fn postgres_only_a_feed_started_while_a_writer_is_mid_transaction_publishes_nothing_older_and_loses_nothing_after() {
+    use app::protocol::{ClientMsg, ServerMsg};
+    use livecart::config::Limits;
+
+    use crate::helpers::spawn_app_on;
+
+    let a = spawn_app().await;
+    assert!(a.test_db.is_postgres(), "this test needs TEST_DATABASE_URL (a PostgreSQL server)");
+    // History to replay, if the new feed were to replay it.
+    a.outside_sql("DO $$ BEGIN FOR i IN 1..1500 LOOP UPDATE products SET price_cents = price_cents + 1 WHERE id = 1; END LOOP; END $$")
+        .await;
+    let before = a.outside_scalar("SELECT max(seq) FROM change_log").await;
+    // A writer in the middle of a transaction while the second instance starts.
+    let url = a.test_db.url().to_string();
+    let (begun, begun_rx) = tokio::sync::oneshot::channel();
+    let writer = async move {
+        let mut c = sqlx::PgConnection::connect(&url).await.expect("writer connects");
+        sqlx::raw_sql("BEGIN; UPDATE products SET stock = 77 WHERE id = 2").execute(&mut c).await.expect("begin");
+        let _ = begun.send(());
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        sqlx::raw_sql("COMMIT").execute(&mut c).await.expect("commit");
+    };
+    let starting = async {
+        begun_rx.await.expect("the writer began");
+        spawn_app_on(a.test_db.shared(), Limits::default()).await
+    };
+    let ((), b) = tokio::join!(writer, starting);
+    let mut ws = b.ws().await;
+    ws.send(&ClientMsg::Subscribe { topic: Topic::Catalog, since: None }).await;
+    let (start, mut products) = match ws.next().await {
+        ServerMsg::Snapshot { seq, data, .. } => {
+            (seq, serde_json::from_str::<Vec<app::model::ProductSummary>>(data.get()).expect("catalog"))
+        }
+        other => panic!("expected a snapshot, got {other:?}"),
+    };
+    assert!(start.0 >= before, "the new feed starts where the log stood at its start ({} < {before})", start.0);
+    for i in 0..20 {
+        a.outside_sql(&format!("UPDATE products SET price_cents = {} WHERE id = 3", 5000 + i)).await;
+    }
+    let mut last = start;
+    while let Some(msg) = ws.next_within(Duration::from_millis(700)).await {
+        let (_, seq, p) = crate::helpers::changed_product(&msg);
+        assert!(seq > last, "nothing older than what the socket has, nothing twice: {seq} after {last}");
+        last = seq;
+        if let Some(mine) = products.iter_mut().find(|q| q.id == p.id) {
+            *mine = p;
+        }
+    }
+    let shown = |id: i64| products.iter().find(|p| p.id.0 == id).cloned().expect("product");
+    assert_eq!(shown(2).stock, 77, "the change committed after the start reached the socket");
+    assert_eq!(shown(3).price.minor, 5019, "every later change reached it");
 }

@@ -133,15 +133,40 @@ pub async fn topic_changes(pool: &PgPool, topic: &str, after: i64, upto: i64) ->
 /// With no transaction running, everything in the log is settled and the feed can
 /// start at its end; otherwise it starts at the retained log's floor and lets its
 /// gap rule sort out what is still in flight.
+/// How long a starting feed waits for the transactions running at its start
+/// before it falls back to reading from the oldest retained change.
+const FEED_START_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Where a new feed starts: the highest seq visible at its start, once every
+/// transaction that was running then has ended. Everything at or below it is
+/// then settled (committed, or never will be), so nothing older than the start
+/// is published and nothing after it is lost. A transaction still running
+/// after [`FEED_START_WAIT`] (an idle session holding one open) makes it start
+/// at the oldest retained change instead, replaying what is retained.
 pub async fn feed_start(pool: &PgPool) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT CASE WHEN (SELECT count(*) FROM pg_snapshot_xip(pg_current_snapshot())) = 0 \
-                     THEN greatest(coalesce((SELECT max(seq) FROM change_log), 0), f.pruned_through) \
-                     ELSE f.pruned_through END \
+    let (snapshot, highest, pruned): (String, i64, i64) = sqlx::query_as(
+        "SELECT pg_current_snapshot()::text, coalesce((SELECT max(seq) FROM change_log), 0), f.pruned_through \
          FROM feed_state f WHERE f.id = 1",
     )
     .fetch_one(pool)
-    .await?)
+    .await?;
+    let deadline = tokio::time::Instant::now() + FEED_START_WAIT;
+    loop {
+        let running: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_snapshot_xip($1::pg_snapshot) AS x(xid) WHERE pg_xact_status(x.xid) = 'in progress'",
+        )
+        .bind(&snapshot)
+        .fetch_one(pool)
+        .await?;
+        if running == 0 {
+            return Ok(highest.max(pruned));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(running, "transactions open since before the feed started are still running; replaying the retained log");
+            return Ok(pruned);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
 }
 
 pub async fn prune_log(pool: &PgPool, max_age_secs: i64, max_rows: i64, not_above: i64) -> anyhow::Result<i64> {
