@@ -203,7 +203,7 @@ async fn an_edit_based_on_an_old_version_is_refused_with_what_is_there_now() {
     // A second console save from the same stale form: refused too.
     let (status, body) = status_json(save(form("Renamed twice", version, "")).await.expect("save")).await;
     assert_eq!(status, 409, "{body}");
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("changed by someone else")), "{body}");
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("Someone else changed")), "{body}");
 
     // With the fresh ETag it goes through; `*` and no If-Match apply to whatever is there.
     let fresh = format!("W/\"{}\"", version + 1);
@@ -457,4 +457,23 @@ async fn fault_injection_exists_only_when_asked_for_and_breaks_what_it_says() {
     let again: i64 = buyer.checkout(lines, "lost-answer-0001").await.json().await.expect("order id");
     assert_eq!(first, again);
     assert_eq!(app.stock_and_sold(4).await, (before.0 - 2, before.1 + 2), "bought once");
+}
+
+#[tokio::test]
+async fn under_concurrent_page_loads_every_page_header_names_the_nonce_its_scripts_carry() {
+    let app = spawn_app().await;
+    let pages = ["/", "/cart", "/products/1", "/login", "/no-such-page"];
+    let loads = (0..60).map(|i| {
+        let (http, url) = (app.http.clone(), app.url(pages[i % pages.len()]));
+        async move {
+            let r = http.get(&url).send().await.expect("GET");
+            let csp = r.headers().get("content-security-policy").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+            (url, csp, r.text().await.expect("body"))
+        }
+    });
+    for (url, csp, html) in futures::future::join_all(loads).await {
+        let nonce = csp.split_whitespace().find_map(|t| t.strip_prefix("'nonce-")).map(|t| t.trim_end_matches('\'')).unwrap_or("none");
+        let scripts = html.matches("<script").count();
+        assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{url}: header {csp}");
+    }
 }

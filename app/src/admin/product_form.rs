@@ -48,7 +48,6 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
     let field = |f: fn(&crate::model::Product) -> String| p.as_ref().map(f).unwrap_or_default();
     let (name, description, price) =
         (field(|p| p.summary.name.clone()), field(|p| p.description.clone()), field(|p| p.summary.price.plain()));
-    let stock_now = p.as_ref().map(|p| p.summary.stock);
     let current_category = field(|p| p.summary.category.to_string());
     let initial_image = field(|p| p.summary.image.clone());
     let image = RwSignal::new(initial_image.clone());
@@ -64,14 +63,30 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
         move || error().and_then(|e| e.field_message(name)).map(|m| view! { <span class="field-error">{m}</span> })
     };
     // What someone else changed, when saving was refused as stale.
+    // Once they are shown, saving again applies this edit on top of theirs.
     let changed_meanwhile = RwSignal::new(Vec::<String>::new());
+    let base_version = RwSignal::new(version);
     Effect::new(move |_| {
         if let (Some(AppError::Conflict(_)), Some(id)) = (error(), editing) {
             leptos::task::spawn_local(async move {
                 if let (Ok(current), Some(old)) = (admin_product(id).await, loaded.get_value()) {
                     changed_meanwhile.set(current.changes_since(&old));
+                    base_version.set(Some(current.version));
+                    loaded.set_value(Some(current));
                 }
             });
+        }
+    });
+    // After a save the form is at the saved version, and the stock change is done:
+    // the field empties so a second save does not add the units again.
+    let stock_change = RwSignal::new(String::new());
+    let stock_now = RwSignal::new(p.as_ref().map(|p| p.summary.stock));
+    Effect::new(move |_| {
+        if let Some(saved) = saved() {
+            base_version.set(Some(saved.version));
+            stock_now.set(Some(saved.product.summary.stock));
+            stock_change.set(String::new());
+            changed_meanwhile.set(Vec::new());
         }
     });
     // A new product, once created, is edited from its own page: a second click
@@ -93,9 +108,8 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
         {move || just_created().then(|| view! { <p class="form-ok" role="status" data-test-id="created">"Created. You can keep editing it here."</p> })}
         <ActionForm action=save attr:class="product-form" attr:data-test-id="product-form">
             {editing.map(|id| view! { <input type="hidden" name="id" value=id/> })}
-            // After a save here the product is at the saved version: keep editing from it.
             {version.map(|v| view! {
-                <input type="hidden" name="version" value=v prop:value=move || saved().map_or(v, |p| p.version).to_string()/>
+                <input type="hidden" name="version" value=v prop:value=move || base_version.get().unwrap_or(v).to_string()/>
             })}
             <label class="field">
                 <span>"Name"</span>
@@ -118,7 +132,7 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
                     <input name="price" inputmode="decimal" required placeholder="12.90" value=price/>
                     {field_error("price")}
                 </label>
-                {match stock_now {
+                {match stock_now.get_untracked() {
                     None => view! {
                         <label class="field">
                             <span>"Stock"</span>
@@ -126,10 +140,11 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
                             {field_error("stock")}
                         </label>
                     }.into_any(),
-                    Some(stock) => view! {
+                    Some(_) => view! {
                         <label class="field">
-                            <span>{format!("Add or remove units (now {stock} in stock)")}</span>
-                            <input name="stock_change" type="number" step="1" placeholder="e.g. 10 or -2" data-test-id="stock-change"/>
+                            <span>{move || format!("Add or remove units (now {} in stock)", stock_now.get().unwrap_or_default())}</span>
+                            <input name="stock_change" type="number" step="1" placeholder="e.g. 10 or -2" data-test-id="stock-change"
+                                prop:value=stock_change on:input=move |ev| stock_change.set(event_target_value(&ev))/>
                             {field_error("stock_change")}
                             {field_error("delta")}
                         </label>
@@ -160,7 +175,7 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
                 let changes = changed_meanwhile.get();
                 (!changes.is_empty()).then(|| view! {
                     <div class="form-error" data-test-id="changed-meanwhile">
-                        <p>"Changed by someone else while you were editing:"</p>
+                        <p>"Changed by someone else while you were editing (save again to apply your changes on top):"</p>
                         <ul>{changes.into_iter().map(|c| view! { <li>{c}</li> }).collect_view()}</ul>
                         <p><a href=format!("/admin/products/{}", editing.unwrap_or_default()) rel="external">"Load the latest version"</a>" (your unsaved changes will be lost)"</p>
                     </div>

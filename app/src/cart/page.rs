@@ -171,16 +171,21 @@ fn CheckoutForm(cart: Cart, user: User, blocked: Memo<bool>) -> impl IntoView {
             {input("City", "city", city, "address-level2")}
             {input("Region", "region", region, "address-level1")}
             {input("Postal code", "postal_code", postal_code, "postal-code")}
+            // The error above the button, where a phone shows it; after a lost
+            // answer the same button tries again with the same idempotency key,
+            // so it buys once.
+            {move || error().filter(|e| !matches!(e, crate::error::AppError::Validation { .. })).map(|e| view! { <ErrorBox message=e.to_string()/> })}
             <button type="submit" class="button button-large" data-test-id="place-order" disabled=move || blocked.get() || place.pending().get()>
-                {move || if place.pending().get() { "Placing your order…" } else { "Place order" }}
+                {move || {
+                    if place.pending().get() {
+                        "Placing your order…"
+                    } else if error().is_some_and(|e| e.is_retryable()) {
+                        "Try again"
+                    } else {
+                        "Place order"
+                    }
+                }}
             </button>
-            {move || error().filter(|e| !matches!(e, crate::error::AppError::Validation { .. })).map(|e| {
-                // The same idempotency key: a retry after a lost answer buys once.
-                let retry = e.is_retryable().then(|| view! {
-                    <button type="submit" class="button" data-test-id="retry-checkout" disabled=move || place.pending().get()>"Try again"</button>
-                });
-                view! { <ErrorBox message=e.to_string()/> {retry} }
-            })}
         </form>
     }
 }

@@ -91,12 +91,20 @@ pub fn ConnectionBadge() -> impl IntoView {
 #[component]
 fn LiveNotice() -> impl IntoView {
     let notice = use_context::<LiveClient>().map(|l| l.notice()).unwrap_or_else(|| Signal::from(None));
+    // Signed out elsewhere: the header should say so too, not show the old name.
+    if let Some(actions) = use_context::<AuthActions>() {
+        Effect::new(move |_| {
+            if notice.get().is_some() {
+                actions.user.refetch();
+            }
+        });
+    }
     view! {
         {move || notice.get().map(|text| view! {
             <div class="live-notice" role="alert" data-test-id="live-notice">
                 <div class="container">
                     {text}" "
-                    <a href="" rel="external">"Reload"</a>
+                    <a href="" rel="external">"Reload the page"</a>
                 </div>
             </div>
         })}

@@ -127,8 +127,8 @@ pub async fn edit_product(db: &Db, id: ProductId, edit: ProductEdit) -> Result<S
 
 fn stale(id: ProductId, seen: i64, current: i64) -> AppError {
     AppError::Conflict(format!(
-        "product {id} was changed by someone else after you opened it (you edited version {seen}, it is now version {current}); \
-         nothing was saved: look at the changes and save again"
+        "Someone else changed product {id} after you opened it (you edited version {seen}; it is now version {current}). \
+         Nothing was saved. Look at their changes, then save again to apply yours."
     ))
 }
 
