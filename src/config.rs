@@ -27,6 +27,10 @@ pub struct Cli {
     /// Log filter, e.g. "info" or "livecart=debug,sqlx=warn" (RUST_LOG wins when set)
     #[arg(long, global = true, default_value = "info,sqlx=warn,tower_http=warn", env = "LIVECART_LOG")]
     pub log: String,
+
+    /// How log lines are written: text for people, json (one object a line) for collectors
+    #[arg(long, global = true, value_enum, default_value_t = crate::telemetry::LogFormat::Text, env = "LIVECART_LOG_FORMAT")]
+    pub log_format: crate::telemetry::LogFormat,
 }
 
 #[derive(Debug, Subcommand)]
@@ -142,6 +146,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVECART_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
 
+    /// Besides loopback, who may read /metrics: addresses or CIDR ranges,
+    /// comma-separated (e.g. a Prometheus host). Everyone else gets 404.
+    #[arg(long, env = "LIVECART_METRICS_ALLOW", value_delimiter = ',', value_parser = parse_net)]
+    pub metrics_allow: Vec<ipnet::IpNet>,
+
     /// Accounts one client address may register per hour
     #[arg(long, env = "LIVECART_REGISTRATIONS_PER_HOUR", default_value_t = SignInLimits::default().registrations_per_address,
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -228,6 +237,7 @@ impl ServeArgs {
             allowed_origins: self.allowed_origins,
             secure_cookies: self.secure_cookies,
             trusted_proxies: self.trusted_proxies,
+            metrics_allow: self.metrics_allow,
             fault_injection: self.fault_injection,
             drain_grace: Duration::from_secs(self.drain_grace),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
@@ -258,6 +268,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Peers whose forwarding headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Besides loopback, clients that may read `/metrics`.
+    pub metrics_allow: Vec<ipnet::IpNet>,
     /// Serve the fault-injection control endpoint (tests only).
     pub fault_injection: bool,
     /// Database pool size and timeouts.

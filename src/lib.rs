@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod faults;
 pub mod media;
+pub mod metrics;
 pub mod realtime;
 pub mod security;
 pub mod startup;

@@ -14,6 +14,8 @@ use leptos_axum::{LeptosRoutes as _, generate_route_list};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::{SameSite, time};
 use tower_sessions::session_store::ExpiredDeletion as _;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -22,7 +24,7 @@ use crate::config::Config;
 use crate::faults::{self, Faults};
 use crate::realtime::{FeedHealth, Hub, run_feed, run_pruner, ws_handler};
 use crate::state::{AppState, Drain};
-use crate::{api, media, security};
+use crate::{api, media, metrics, security};
 
 /// A built server, bound to its port, not yet serving.
 pub struct Application {
@@ -50,6 +52,7 @@ impl Application {
                  (`cargo run -- user add --staff <name>` from a checkout), then sign in and open /admin"
             );
         }
+        let _ = crate::telemetry::metrics(); // the recorder, before anything counts
         let hub = Arc::new(Hub::new(config.limits.socket_queue));
         let feed = FeedHealth::default();
         let ctx = ServerContext::new(db.clone(), hub.watermark(), config.limits.sign_in)?;
@@ -168,6 +171,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws_handler))
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::scrape))
         .route("/_faults/{action}", post(faults::control))
         .merge(api::v1::routes())
         .leptos_routes_with_context(
@@ -186,6 +190,7 @@ pub fn router(state: AppState) -> Router {
             },
             shell,
         ))
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(api::server_fn_error_status))
         .layer(axum::middleware::from_fn(api::server_fn_content_type))
         .layer(axum::middleware::from_fn_with_state(state.clone(), faults::failing_checkout))
@@ -196,6 +201,17 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::client_address))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
+        // A request id (the caller's `x-request-id`, or a new one) on every
+        // request's span, so every log line of a request carries it, and echoed.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+                    let id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                    tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %id)
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id()),
+        )
         .with_state(state)
 }
 

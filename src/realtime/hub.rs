@@ -5,7 +5,7 @@
 //! no frame of a private topic.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use app::protocol::{Seq, Topic};
@@ -71,6 +71,17 @@ pub struct Hub {
     inner: Mutex<Inner>,
     watermark: Watermark,
     queue: usize,
+    frames_sent: AtomicU64,
+    resyncs: AtomicU64,
+    rate_limited: AtomicU64,
+}
+
+/// What the sockets did so far, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub frames_sent: u64,
+    pub resyncs: u64,
+    pub rate_limited: u64,
 }
 
 /// A socket's end of the hub.
@@ -84,7 +95,14 @@ pub struct Connection {
 
 impl Hub {
     pub fn new(queue: usize) -> Self {
-        Self { inner: Mutex::default(), watermark: Watermark::default(), queue: queue.max(1) }
+        Self {
+            inner: Mutex::default(),
+            watermark: Watermark::default(),
+            queue: queue.max(1),
+            frames_sent: AtomicU64::new(0),
+            resyncs: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -172,6 +190,27 @@ impl Hub {
         }
         inner.position = inner.position.max(upto);
         self.watermark.advance(inner.position);
+    }
+
+    /// A socket wrote `n` frames (counted per flush, not per frame).
+    pub fn count_sent(&self, n: usize) {
+        self.frames_sent.fetch_add(n as u64, Ordering::Relaxed);
+    }
+
+    pub fn count_resync(&self) {
+        self.resyncs.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn count_rate_limited(&self) {
+        self.rate_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn counts(&self) -> Counts {
+        Counts {
+            frames_sent: self.frames_sent.load(Ordering::Relaxed),
+            resyncs: self.resyncs.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+        }
     }
 
     /// (sockets, subscriptions), for health and benchmarks.

@@ -152,6 +152,7 @@ impl Session {
                         }
                         if !texts.is_empty() {
                             self.faults.delay_frames().await;
+                            self.hub.count_sent(texts.len());
                             send_all(&mut socket, texts).await?;
                         }
                     }
@@ -213,6 +214,7 @@ impl Session {
 
     async fn on_text(&mut self, id: u64, text: &str) -> Vec<Utf8Bytes> {
         if self.limiter.check().is_err() {
+            self.hub.count_rate_limited();
             return vec![encode(&ServerMsg::error(None, ErrorCode::RateLimited, "too many messages; slow down"))];
         }
         if text.len() > self.limits.ws_message_bytes {
@@ -312,6 +314,7 @@ impl Session {
         }
         let topics: Vec<Topic> = self.subs.keys().cloned().collect();
         tracing::debug!(topics = topics.len(), %position, "socket fell behind; re-syncing");
+        self.hub.count_resync();
         let mut out = Vec::with_capacity(topics.len() + later.len());
         for topic in topics {
             match self.snapshot(&topic, position).await {

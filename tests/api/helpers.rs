@@ -18,7 +18,7 @@ pub const WAIT: Duration = Duration::from_secs(10);
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
     if std::env::var("TEST_LOG").is_ok() {
-        livecart::telemetry::init("info,sqlx=warn");
+        livecart::telemetry::init("info,sqlx=warn", livecart::telemetry::LogFormat::Text);
     }
 });
 
@@ -133,6 +133,7 @@ pub async fn spawn_app_configured(test_db: TestDb, limits: Limits, adjust: impl 
         allowed_origins: Vec::new(),
         secure_cookies: false,
         trusted_proxies: Vec::new(),
+        metrics_allow: Vec::new(),
         fault_injection: false,
         pool: Default::default(),
         drain_grace: Duration::from_millis(300),

@@ -477,3 +477,38 @@ async fn under_concurrent_page_loads_every_page_header_names_the_nonce_its_scrip
         assert_eq!(html.matches(&format!("nonce=\"{nonce}\"")).count(), scripts, "{url}: header {csp}");
     }
 }
+
+#[tokio::test]
+async fn metrics_count_purchases_and_sockets_for_operators_and_nobody_else() {
+    let app = spawn_app_configured(TestDb::new().await, Limits::default(), |c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().expect("net")];
+    })
+    .await;
+    let buyer = app.signed_up("ola").await;
+    buyer.buy(2, 1).await;
+    let mut ws = app.ws().await;
+    app.catalog_snapshot(&mut ws).await;
+    let r = app.http.get(app.url("/metrics")).send().await.expect("GET /metrics");
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.expect("body");
+    let value = |name: &str| -> f64 {
+        text.lines().filter(|l| l.starts_with(name) && !l.starts_with('#')).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+    };
+    assert!(value("livecart_checkouts_total{outcome=\"placed\"}") >= 1.0, "{text}");
+    assert!(value("livecart_sockets") >= 1.0 && value("livecart_subscriptions") >= 1.0, "{text}");
+    assert!(value("livecart_http_requests_total") >= 3.0 && text.contains("livecart_http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("livecart_feed_lag"), "{text}");
+    // Through the proxy, for a client on the internet: nothing to see.
+    let r = app.http.get(app.url("/metrics")).header("x-forwarded-for", "203.0.113.5").send().await.expect("GET");
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn every_response_echoes_a_request_id_the_callers_own_or_a_new_one() {
+    let app = spawn_app().await;
+    let r = app.http.get(app.url("/healthz")).header("x-request-id", "trace-me-42").send().await.expect("GET");
+    assert_eq!(r.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("trace-me-42"));
+    let r = app.http.get(app.url("/")).send().await.expect("GET");
+    let made = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert_eq!(made.len(), 36, "a UUID: {made}");
+}

@@ -400,6 +400,15 @@ impl Db {
         Ok(std::fs::metadata(file).map(|m| m.len()).unwrap_or(0))
     }
 
+    /// The newest seq in the change log (published or not), for the feed's lag.
+    pub async fn newest_seq(&self) -> anyhow::Result<i64> {
+        const SQL: &str = "SELECT coalesce(max(seq), 0) FROM change_log";
+        Ok(match &self.backend {
+            Backend::Sqlite(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await?,
+            Backend::Postgres(pool) => sqlx::query_scalar(SQL).fetch_one(pool).await?,
+        })
+    }
+
     /// Whether this database has livecart's migrations table (a backup of ours, not any file).
     pub async fn has_migrations(&self) -> anyhow::Result<bool> {
         let n: i64 = match &self.backend {
