@@ -66,6 +66,7 @@ function productId(name: string): number {
 
 
 test("every page hydrates under the nonce-only script policy with no violation", async ({ browser }) => {
+  test.setTimeout(120_000); // thirteen pages, several loading their code lazily, in a debug build
   const shopper = await register(browser, "csp");
   const staff = await signedInStaff(browser);
   for (const [page, paths] of [
@@ -79,7 +80,7 @@ test("every page hydrates under the nonce-only script policy with no violation",
       const scripts = csp.split(";").find((d) => d.trim().startsWith("script-src")) ?? "";
       expect(scripts, path).toContain("'nonce-");
       expect(scripts, path).not.toContain("unsafe-inline");
-      await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true");
+      await expect(page.locator("html"), `${path} hydrates`).toHaveAttribute("data-hydrated", "true", { timeout: 15_000 });
       expect(await cspViolations(page), `${path}: CSP violations`).toEqual([]);
     }
   }
