@@ -162,9 +162,11 @@ impl Db {
                 let conn = pool.acquire().await.context("opening the data_version connection")?.detach();
                 let mut wal = pool.connect_options().get_filename().as_os_str().to_owned();
                 wal.push("-wal");
-                let mut watch = DataVersion { conn, last: 0, wal: wal.into(), wal_seen: None, hot_until: None };
+                let wal = std::path::PathBuf::from(wal);
+                let files = FileWatch::start(&wal);
+                let mut watch = DataVersion { conn, last: 0, wal, wal_seen: None, hot_until: None };
                 watch.changed().await;
-                Wakeups::Local { commits: self.commits.clone(), poll, watch }
+                Wakeups::Local { commits: self.commits.clone(), poll, watch, files }
             }
             Backend::Postgres(pool) => {
                 let mut listener = PgListener::connect_with(pool).await.context("connecting the LISTEN connection")?;
@@ -492,6 +494,16 @@ pub struct DataVersion {
 }
 
 impl DataVersion {
+    /// Whether the -wal file moved lately, so a commit may still become visible.
+    fn is_hot(&self) -> bool {
+        self.hot_until.is_some_and(|until| tokio::time::Instant::now() <= until)
+    }
+
+    /// The -wal file was written: look closely for a while.
+    fn heat(&mut self) {
+        self.hot_until = Some(tokio::time::Instant::now() + DATA_VERSION_HOT);
+    }
+
     /// Whether the -wal file was written since the last look (true when unsure).
     fn wal_moved(&mut self) -> bool {
         let now = std::fs::metadata(&self.wal).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
@@ -533,10 +545,47 @@ impl DataVersion {
     }
 }
 
+/// A watch (inotify on Linux) on the database's directory: any write to the
+/// -wal file wakes the feed, so an idle server sleeps instead of looking at
+/// the file every millisecond. `None` where the platform has no such watch;
+/// then the feed polls as before.
+pub struct FileWatch {
+    written: Arc<Notify>,
+    _watcher: notify::RecommendedWatcher,
+}
+
+impl FileWatch {
+    fn start(wal: &std::path::Path) -> Option<FileWatch> {
+        use notify::Watcher as _;
+        let written = Arc::new(Notify::new());
+        let wake = written.clone();
+        let name = wal.file_name()?.to_owned();
+        let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if let Ok(event) = event
+                && event.paths.iter().any(|p| p.file_name() == Some(name.as_os_str()))
+            {
+                wake.notify_one();
+            }
+        })
+        .map_err(|err| tracing::warn!(error = %err, "no file watch for the SQLite log; polling it instead"))
+        .ok()?;
+        let dir = wal.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+        watcher
+            .watch(dir, notify::RecursiveMode::NonRecursive)
+            .map_err(|err| tracing::warn!(error = %err, dir = %dir.display(), "cannot watch the database directory; polling instead"))
+            .ok()?;
+        Some(FileWatch { written, _watcher: watcher })
+    }
+}
+
+/// How long an idle feed with a file watch sleeps between looks at the log
+/// when nothing woke it (a safety net; every write wakes it at once).
+const WATCHED_POLL: Duration = Duration::from_secs(1);
+
 /// What wakes the feed: this process's own commits, PostgreSQL notifications, and
 /// a poll for everything else (outside writers on SQLite, lost notifications).
 pub enum Wakeups {
-    Local { commits: Arc<Notify>, poll: Duration, watch: DataVersion },
+    Local { commits: Arc<Notify>, poll: Duration, watch: DataVersion, files: Option<FileWatch> },
     Notify { listener: PgListener, commits: Arc<Notify>, poll: Duration },
 }
 
@@ -544,7 +593,19 @@ impl Wakeups {
     /// Wait until the log may hold something new.
     pub async fn next(&mut self) {
         match self {
-            Wakeups::Local { commits, poll, watch } => {
+            Wakeups::Local { commits, poll, watch, files } => {
+                // With a file watch and nothing written lately: sleep until a
+                // commit here, a write to the -wal file, or the safety poll.
+                if let Some(files) = files
+                    && !watch.is_hot()
+                {
+                    tokio::select! {
+                        () = commits.notified() => {}
+                        () = files.written.notified() => watch.heat(),
+                        () = tokio::time::sleep(WATCHED_POLL) => {}
+                    }
+                    return;
+                }
                 let deadline = tokio::time::Instant::now() + *poll;
                 let notified = commits.notified();
                 tokio::pin!(notified);
