@@ -57,7 +57,7 @@ apt_install() {
 }
 
 if $want_tests; then
-  apt_install chromium sqlite3 postgresql-client curl
+  apt_install chromium sqlite3 postgresql-client curl openssl
   # PostgreSQL server binaries for the throwaway test cluster.
   if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql
