@@ -20,6 +20,9 @@ pub struct Args {
     /// Seconds to run
     #[arg(long, default_value_t = 10)]
     duration: u64,
+    /// The Accept-Encoding each request sends (default: what Chromium sends)
+    #[arg(long, default_value = "gzip, deflate, br, zstd")]
+    accept_encoding: String,
     /// Print the result as JSON
     #[arg(long)]
     json: bool,
@@ -32,15 +35,19 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let target = Target::start(&args.server).await?;
     let paths = ["/".to_string(), "/products/1".to_string(), "/?category=coffee-tea".to_string(), "/products/12".to_string()];
 
-    // Sizes: as sent compressed (gzip) and not.
+    // Sizes: not compressed, and as sent for the Accept-Encoding used.
     let client = reqwest::Client::new();
+    let encoding = args.accept_encoding.clone();
     let mut sizes = serde_json::Map::new();
     for path in &paths {
         let url = format!("{}{path}", target.base);
         let raw = client.get(&url).send().await?.bytes().await?.len();
-        let gz = client.get(&url).header("accept-encoding", "gzip").send().await?.bytes().await?.len();
-        sizes.insert(path.clone(), json!({ "raw_bytes": raw, "gzip_bytes": gz }));
+        let sent = client.get(&url).header("accept-encoding", &encoding).send().await?;
+        let how = sent.headers().get("content-encoding").and_then(|v| v.to_str().ok()).unwrap_or("identity").to_string();
+        let bytes = sent.bytes().await?.len();
+        sizes.insert(path.clone(), json!({ "raw_bytes": raw, "sent_bytes": bytes, "content_encoding": how }));
     }
+    let server_cpu0 = target.cpu();
 
     let latency = Arc::new(Mutex::new(histogram()));
     let errors = Arc::new(Mutex::new(0_u64));
@@ -49,6 +56,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut tasks = Vec::new();
     for i in 0..args.concurrency {
         let (client, base, paths, latency, errors) = (client.clone(), target.base.clone(), paths.clone(), latency.clone(), errors.clone());
+        let encoding = encoding.clone();
         tasks.push(tokio::spawn(async move {
             let mut n = i;
             let mut local = histogram();
@@ -56,7 +64,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 let url = format!("{base}{}", paths[n % paths.len()]);
                 n += 1;
                 let t = Instant::now();
-                let ok = match client.get(&url).header("accept-encoding", "gzip").send().await {
+                let ok = match client.get(&url).header("accept-encoding", &encoding).send().await {
                     Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
                     Err(_) => false,
                 };
@@ -78,10 +86,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let elapsed = started.elapsed().as_secs_f64();
     let latency = latency.lock().await.clone();
     let errors = *errors.lock().await;
+    // The server's CPU (user + system, from /proc) per request answered.
+    let server_cpu_us_per_request = match (server_cpu0, target.cpu()) {
+        (Some(before), Some(after)) if !latency.is_empty() => Some(after.saturating_sub(before).as_secs_f64() * 1e6 / latency.len() as f64),
+        _ => None,
+    };
     let result = json!({
         "concurrency": args.concurrency,
+        "accept_encoding": encoding,
         "requests": latency.len(),
         "requests_per_s": latency.len() as f64 / elapsed,
+        "server_cpu_us_per_request": server_cpu_us_per_request,
         "latency": percentiles(&latency),
         "errors": errors,
         "sizes": sizes,
