@@ -99,7 +99,9 @@ pub async fn api_json_errors(request: axum::extract::Request, next: axum::middle
         return response;
     }
     let error = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(format!("the body is over {} KiB", 64)),
+        // Uploads have a limit of their own (2 MiB); everything else under /api 64 KiB.
+        StatusCode::PAYLOAD_TOO_LARGE if path == "/api/images" => AppError::TooLarge("the image is over 2 MiB".into()),
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge("the body is over 64 KiB".into()),
         StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed(format!("{path} does not take that method")),
         StatusCode::NOT_FOUND => AppError::NotFound(format!("API route {}", path.chars().take(100).collect::<String>())),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::UnsupportedMediaType("this endpoint does not take that body type".into()),
