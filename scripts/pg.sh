@@ -6,6 +6,8 @@
 # names `localhost` only: `?sslmode=verify-full&sslrootcert=DIR/tls/ca.crt`
 # works with host localhost and is refused with host 127.0.0.1.
 # PostgreSQL refuses to run as root, so as root it runs as the postgres user.
+# PG_LISTEN=ADDR/PREFIX (e.g. 10.213.77.2/24, the multi-host test) listens on
+# ADDR too and trusts clients from its network.
 set -euo pipefail
 cmd=$1 dir=$2
 bin=$(dirname "$(command -v initdb || echo /usr/local/bin/initdb)")
@@ -28,8 +30,13 @@ case $cmd in
     chmod 600 "$tls/server.key"
     chmod 644 "$tls/ca.crt"
     [ "$(id -u)" -eq 0 ] && chown -R postgres "$tls"
+    listen=127.0.0.1
+    if [ -n "${PG_LISTEN:-}" ]; then
+      listen="127.0.0.1,${PG_LISTEN%/*}"
+      echo "host all all $(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1], strict=False))" "$PG_LISTEN") trust" >>"$dir/data/pg_hba.conf"
+    fi
     as_pg "$bin/pg_ctl" -D "$dir/data" -l "$dir/log" -w \
-      -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400 -c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key" start >/dev/null
+      -o "-p $port -k $dir -c listen_addresses=$listen -c fsync=off -c max_connections=400 -c ssl=on -c ssl_cert_file=$tls/server.crt -c ssl_key_file=$tls/server.key" start >/dev/null
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     ;;
   stop)

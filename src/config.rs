@@ -178,6 +178,13 @@ pub struct ServeArgs {
     #[arg(long, env = "LIVECART_SHUTDOWN_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub shutdown_timeout: u64,
 
+    /// Compression quality for pages and API answers made per request (brotli
+    /// 0-11; gzip takes at most 9). Built files are compressed once, at build
+    /// time, by `cargo leptos build --release --precompress`.
+    #[arg(long, env = "LIVECART_COMPRESSION_LEVEL", default_value_t = DEFAULT_COMPRESSION_LEVEL,
+          value_parser = clap::value_parser!(u32).range(0..=11))]
+    pub compression_level: u32,
+
     /// Serve /_faults, a control endpoint that breaks things on purpose (drop
     /// sockets, pause the feed, delay frames, fail checkouts) for end-to-end
     /// tests. Never in production; only loopback clients may use it.
@@ -230,6 +237,7 @@ impl ServeArgs {
         if leptos.output_name.is_empty() {
             leptos.output_name = "livecart".into();
         }
+        crate::assets::resolve_hashing(&mut leptos)?;
         Ok(Config {
             leptos,
             database_url: self.db.database_url,
@@ -239,6 +247,7 @@ impl ServeArgs {
             trusted_proxies: self.trusted_proxies,
             metrics_allow: self.metrics_allow,
             fault_injection: self.fault_injection,
+            compression_level: self.compression_level,
             drain_grace: Duration::from_secs(self.drain_grace),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
             pool: PoolSettings {
@@ -258,6 +267,9 @@ impl ServeArgs {
     }
 }
 
+/// Per-request compression quality: measured on the real pages (docs/benchmarks.md).
+pub const DEFAULT_COMPRESSION_LEVEL: u32 = 4;
+
 /// Everything the server needs to start.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -272,6 +284,8 @@ pub struct Config {
     pub metrics_allow: Vec<ipnet::IpNet>,
     /// Serve the fault-injection control endpoint (tests only).
     pub fault_injection: bool,
+    /// Quality of per-request compression (see `--compression-level`).
+    pub compression_level: u32,
     /// Database pool size and timeouts.
     pub pool: PoolSettings,
     /// SIGTERM: how long /healthz says "draining" before new connections are refused.

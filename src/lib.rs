@@ -1,6 +1,7 @@
 //! The livecart server: configuration, the axum host, the live feed.
 
 pub mod api;
+pub mod assets;
 pub mod cli;
 pub mod config;
 pub mod faults;

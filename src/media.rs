@@ -33,7 +33,7 @@ fn sniff(bytes: &[u8]) -> Option<&'static str> {
 
 /// `POST /api/images` (staff): the raw image as the body; answers `{"url": "/media/12"}`.
 pub async fn upload(State(state): State<AppState>, session: Session, body: Bytes) -> Result<Response, ApiError> {
-    match app::server::auth::viewer(&state.db, &session).await {
+    match app::server::auth::viewer(&state.db, &session).await.map_err(|e| ApiError::from(app::error::AppError::internal(e)))? {
         Viewer::Staff(_) => {}
         Viewer::Customer(_) => return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "only staff can upload images")),
         Viewer::Anonymous => return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", "sign in as staff to upload images")),

@@ -43,7 +43,9 @@ pub async fn refuse_cross_site(State(state): State<AppState>, request: Request<B
 pub async fn headers(State(state): State<AppState>, mut request: Request<Body>, next: Next) -> Response {
     let nonce = leptos::nonce::Nonce::new().to_string();
     request.extensions_mut().insert(CspNonce(nonce.clone()));
+    let path = request.uri().path().to_owned();
     let mut response = next.run(request).await;
+    let status = response.status();
     let h = response.headers_mut();
     let html = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("text/html"));
     if let Ok(policy) = HeaderValue::from_str(&app::security::page_policy(html.then_some(nonce.as_str()))) {
@@ -52,6 +54,11 @@ pub async fn headers(State(state): State<AppState>, mut request: Request<Body>, 
     h.entry(header::X_CONTENT_TYPE_OPTIONS).or_insert(HeaderValue::from_static("nosniff"));
     h.entry(header::REFERRER_POLICY).or_insert(HeaderValue::from_static("strict-origin-when-cross-origin"));
     h.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
+    let options = &state.leptos_options;
+    if let Some(policy) = crate::assets::cache_policy(&path, &options.site_pkg_dir, options.hash_files, status, h) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
+    }
+    crate::assets::vary_on_encoding(h);
     if state.config.secure_cookies {
         h.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }

@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes as _, generate_route_list};
 use tokio::net::TcpListener;
+use tower_http::CompressionLevel;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -199,7 +200,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(api::api_json_errors))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::refuse_cross_site))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::client_address))
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(state.config.compression_level as i32)))
         .layer(axum::middleware::from_fn_with_state(state.clone(), security::headers))
         // A request id (the caller's `x-request-id`, or a new one) on every
         // request's span, so every log line of a request carries it, and echoed.

@@ -22,7 +22,7 @@ pub mod security;
 pub mod server;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::Lazy;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
@@ -67,6 +67,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="description" content="livecart: a shop whose prices and stock update live."/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                // Server-rendered only: the stylesheet's name carries its content hash.
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -100,7 +102,6 @@ pub fn App() -> impl IntoView {
     });
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/livecart.css"/>
         // Every page's <title> passes through this formatter: leptos_meta writes
         // the title into the server's HTML unescaped, so it is escaped here.
         <Title text="livecart" formatter=security::title_formatter()/>

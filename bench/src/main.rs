@@ -1,8 +1,10 @@
 //! livecart-bench: measure livecart on this machine. Loopback only; every run is
 //! bounded in count and time.
 
+mod chaos;
 mod checkout;
 mod fanout;
+mod firstvisit;
 mod pages;
 mod report;
 mod server;
@@ -32,6 +34,15 @@ enum Command {
     /// Server-rendered catalog and product pages under load; requests/s,
     /// latency, bytes per response
     Pages(pages::Args),
+    /// A first visit with an empty cache (the page and every /pkg file it
+    /// loads: bytes on the wire, server CPU per visit under load) and a repeat
+    /// visit with the cache filled (what is asked for again)
+    FirstVisit(firstvisit::Args),
+    /// Shoppers buy and watch the catalog through a load balancer (--url) while
+    /// instances restart and database links fail (scripts/multihost.sh breaks
+    /// them); checks that no order is lost or doubled, stock is conserved and
+    /// every open page converges to the database
+    Chaos(chaos::Args),
 }
 
 #[tokio::main]
@@ -40,5 +51,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Fanout(args) => fanout::run(args).await,
         Command::Checkout(args) => checkout::run(args).await,
         Command::Pages(args) => pages::run(args).await,
+        Command::FirstVisit(args) => firstvisit::run(args).await,
+        Command::Chaos(args) => chaos::run(args).await,
     }
 }

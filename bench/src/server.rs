@@ -187,6 +187,27 @@ impl Writer {
         })
     }
 
+    /// Every row of a query whose columns are all integers.
+    pub async fn rows(&self, sql: &str) -> anyhow::Result<Vec<Vec<i64>>> {
+        use sqlx::Row as _;
+        Ok(match self {
+            Writer::Sqlite(p) => {
+                sqlx::query(sql).fetch_all(p).await?.iter().map(|r| (0..r.len()).map(|i| r.get::<i64, _>(i)).collect()).collect()
+            }
+            Writer::Postgres(p) => {
+                sqlx::query(sql).fetch_all(p).await?.iter().map(|r| (0..r.len()).map(|i| r.get::<i64, _>(i)).collect()).collect()
+            }
+        })
+    }
+
+    /// (text, integer) rows of a query with one text parameter, as a map.
+    pub async fn keyed_counts(&self, sql: &str, a: &str) -> anyhow::Result<std::collections::BTreeMap<String, i64>> {
+        Ok(match self {
+            Writer::Sqlite(p) => sqlx::query_as::<_, (String, i64)>(sql).bind(a).fetch_all(p).await?.into_iter().collect(),
+            Writer::Postgres(p) => sqlx::query_as::<_, (String, i64)>(sql).bind(a).fetch_all(p).await?.into_iter().collect(),
+        })
+    }
+
     /// One integer from a query with one integer parameter.
     pub async fn scalar(&self, sql: &str, a: i64) -> anyhow::Result<i64> {
         Ok(match self {

@@ -45,11 +45,18 @@ impl FeedHealth {
 /// On PostgreSQL a seq is taken inside the writing transaction, so seq N+1 can
 /// commit while N is still running. A gap before a visible row is *settled*
 /// (its seq will never appear) once every transaction that could own it has
-/// ended. Owners take their xid before their seq (see `log_change()`), so any
-/// owner of a missing seq below a visible row had an xid below the reading
-/// snapshot's `xmax`. So a gap is settled when the reading snapshot had no
-/// running transactions, or when a later snapshot's `xmin` has passed the `xmax`
-/// of the snapshot that first saw the gap.
+/// ended. Owners take their xid before their seq (see `log_change()`), so the
+/// owner of a seq missing below a visible row took its xid before the snapshot
+/// that saw the gap, hence before an xid assigned after that read (the
+/// *bound*, from [`Db::xid_bound`]). So a gap is settled when a later
+/// snapshot's `xmin` has passed the bound (and its `xmax` is above it, so the
+/// bound's own transaction counts as ended).
+///
+/// Not enough, and wrong before the multi-host test caught it: "the snapshot
+/// that saw the gap listed no running transaction", or "a later `xmin` passed
+/// that snapshot's `xmax`". A snapshot's `xmax` is one above the latest
+/// *completed* xid, and a transaction that took its xid after the latest commit is in no
+/// snapshot's list: its seq was skipped for good.
 #[derive(Debug, Default, Clone)]
 pub struct GapRule {
     hold: Option<Hold>,
@@ -59,8 +66,8 @@ pub struct GapRule {
 struct Hold {
     /// The first row after the gap.
     row: i64,
-    /// `xmax` of the snapshot that saw the gap.
-    xmax: i64,
+    /// An xid assigned after the gap was seen; `None` until the feed asked.
+    bound: Option<i64>,
 }
 
 impl GapRule {
@@ -83,21 +90,32 @@ impl GapRule {
     /// Whether the gap just below `row` can be skipped.
     fn settled(&mut self, row: i64, in_flight: Option<InFlight>) -> bool {
         let Some(snap) = in_flight else { return true }; // seq order is commit order
-        if snap.running == 0 {
-            self.hold = None;
-            return true;
-        }
         match self.hold {
-            Some(h) if snap.xmin >= h.xmax && row <= h.row => {
-                self.hold = None;
-                true
-            }
-            // Still waiting on the transactions of an earlier look.
-            Some(h) if snap.xmin < h.xmax => false,
+            // Every owner of a seq below `h.row` has an xid below the bound.
+            Some(h) if row <= h.row => match h.bound {
+                Some(bound) if snap.xmin >= bound && snap.xmax > bound => {
+                    self.hold = None;
+                    true
+                }
+                _ => false,
+            },
+            // A new gap, further on: hold it and ask for a bound.
             _ => {
-                self.hold = Some(Hold { row, xmax: snap.xmax });
+                self.hold = Some(Hold { row, bound: None });
                 false
             }
+        }
+    }
+
+    /// Whether the gap held needs its bound: an xid assigned from now on.
+    pub fn needs_bound(&self) -> bool {
+        self.hold.is_some_and(|h| h.bound.is_none())
+    }
+
+    /// The bound for the gap held (see [`Db::xid_bound`]).
+    pub fn set_bound(&mut self, xid: i64) {
+        if let Some(hold) = self.hold.as_mut().filter(|h| h.bound.is_none()) {
+            hold.bound = Some(xid);
         }
     }
 
@@ -140,6 +158,12 @@ pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth,
                     hub.publish(&published(rows), Seq(last));
                 }
                 health.beat();
+                if gaps.needs_bound() {
+                    match db.xid_bound().await {
+                        Ok(xid) => gaps.set_bound(xid),
+                        Err(err) => tracing::error!(error = ?err, "feed: cannot take an xid to settle a gap; retrying"),
+                    }
+                }
                 if n == BATCH as usize {
                     continue; // more to read right away
                 }
@@ -179,42 +203,67 @@ mod tests {
         seqs.iter().map(|&seq| ChangeRow { seq, topic: "catalog".into(), op: "removed".into(), entity_id: 1, payload: None }).collect()
     }
 
-    fn batch(seqs: &[i64], in_flight: Option<(i64, i64, i64)>) -> ChangeBatch {
-        ChangeBatch { rows: rows(seqs), in_flight: in_flight.map(|(xmin, xmax, running)| InFlight { xmin, xmax, running }) }
+    fn batch(seqs: &[i64], in_flight: Option<(i64, i64)>) -> ChangeBatch {
+        ChangeBatch { rows: rows(seqs), in_flight: in_flight.map(|(xmin, xmax)| InFlight { xmin, xmax }) }
     }
 
     #[test]
     fn sqlite_batches_are_always_publishable() {
         let mut rule = GapRule::default();
         assert_eq!(rule.publishable(0, &batch(&[1, 2, 5], None)), 3);
+        assert!(!rule.needs_bound());
     }
 
     #[test]
-    fn a_gap_holds_back_later_rows_while_transactions_run() {
+    fn a_gap_holds_back_later_rows_until_its_owner_commits() {
         let mut rule = GapRule::default();
-        // seq 2 is missing and a transaction (xid 100) is still running.
-        assert_eq!(rule.publishable(0, &batch(&[1, 3, 4], Some((100, 105, 1)))), 1);
-        assert!(rule.is_holding());
-        // Still running: hold.
-        assert_eq!(rule.publishable(1, &batch(&[3, 4], Some((100, 106, 2)))), 0);
+        // seq 2 is missing: hold, and ask for a bound.
+        assert_eq!(rule.publishable(0, &batch(&[1, 3, 4], Some((100, 105)))), 1);
+        assert!(rule.is_holding() && rule.needs_bound());
+        rule.set_bound(110);
+        assert!(!rule.needs_bound());
+        // Transactions below the bound still run: hold.
+        assert_eq!(rule.publishable(1, &batch(&[3, 4], Some((104, 111)))), 0);
         // It committed: seq 2 is there now, everything flows.
-        assert_eq!(rule.publishable(1, &batch(&[2, 3, 4], Some((106, 106, 0)))), 3);
+        assert_eq!(rule.publishable(1, &batch(&[2, 3, 4], Some((106, 111)))), 3);
         assert!(!rule.is_holding());
     }
 
     #[test]
-    fn a_gap_from_a_rolled_back_transaction_is_skipped_once_it_ended() {
+    fn a_gap_from_a_rolled_back_transaction_is_skipped_once_everything_below_the_bound_ended() {
         let mut rule = GapRule::default();
-        assert_eq!(rule.publishable(0, &batch(&[1, 3], Some((100, 105, 3)))), 1);
-        // Other transactions started meanwhile (xip not empty), but all those that
-        // ran at the first look (xid < 105) have ended: the gap is settled.
-        assert_eq!(rule.publishable(1, &batch(&[3], Some((105, 110, 2)))), 1);
+        assert_eq!(rule.publishable(0, &batch(&[1, 3], Some((100, 105)))), 1);
+        rule.set_bound(107);
+        // xmin 106: an xid below the bound still runs, and may own seq 2.
+        assert_eq!(rule.publishable(1, &batch(&[3], Some((106, 109)))), 0, "xid 106 may own seq 2");
+        assert_eq!(rule.publishable(1, &batch(&[3], Some((107, 109)))), 1);
         assert!(!rule.is_holding());
     }
 
+    /// The bug scripts/multihost.sh found: the owner of seq 2 took xid 724
+    /// after the latest commit (723), so the snapshot reads "724:724:" (nothing
+    /// listed as running) while it runs. That used to settle the gap at once.
     #[test]
-    fn a_gap_with_nothing_running_is_settled_at_once() {
+    fn a_snapshot_listing_nothing_running_does_not_settle_a_gap() {
         let mut rule = GapRule::default();
-        assert_eq!(rule.publishable(0, &batch(&[2, 3], Some((50, 50, 0)))), 2);
+        assert_eq!(rule.publishable(0, &batch(&[1, 3], Some((724, 724)))), 1);
+        // Not even before the bound is known, nor while xmin has not passed it.
+        assert_eq!(rule.publishable(1, &batch(&[3], Some((724, 724)))), 0);
+        rule.set_bound(726);
+        assert_eq!(rule.publishable(1, &batch(&[3], Some((724, 727)))), 0, "724 still runs");
+        // 724 committed: its row is there.
+        assert_eq!(rule.publishable(1, &batch(&[2, 3], Some((727, 727)))), 2);
+    }
+
+    #[test]
+    fn a_bound_from_before_a_later_gap_is_not_reused_for_it() {
+        let mut rule = GapRule::default();
+        assert_eq!(rule.publishable(0, &batch(&[1, 3], Some((10, 12)))), 1);
+        rule.set_bound(20);
+        assert_eq!(rule.publishable(1, &batch(&[2, 3, 5], Some((21, 21)))), 2, "gap 2 filled; a new gap at 4");
+        assert!(rule.needs_bound(), "the gap at 4 waits for an xid assigned after it was seen");
+        assert_eq!(rule.publishable(3, &batch(&[5], Some((21, 22)))), 0);
+        rule.set_bound(30);
+        assert_eq!(rule.publishable(3, &batch(&[5], Some((31, 31)))), 1);
     }
 }

@@ -49,7 +49,14 @@ pub async fn ws_handler(
         tracing::info!(origin = ?headers.get(header::ORIGIN), "refused a cross-site WebSocket upgrade");
         return (StatusCode::FORBIDDEN, "WebSocket connections from other sites are not allowed").into_response();
     }
-    let viewer = app::server::auth::viewer(&state.db, &session).await;
+    let viewer = match app::server::auth::viewer(&state.db, &session).await {
+        Ok(viewer) => viewer,
+        Err(err) => {
+            // Not "anonymous": a signed-in shopper would lose their topics. Try again later.
+            tracing::warn!(error = ?err, "refused a WebSocket upgrade: the session could not be read");
+            return (StatusCode::SERVICE_UNAVAILABLE, "the shop cannot read your session right now; try again shortly").into_response();
+        }
+    };
     // Which session this socket belongs to, for sign-outs (read after `viewer`
     // loaded it: an unknown or ended session has no id).
     let session_key = session.id().map(|id| sign_out_key(&id));

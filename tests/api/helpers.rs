@@ -135,6 +135,7 @@ pub async fn spawn_app_configured(test_db: TestDb, limits: Limits, adjust: impl 
         trusted_proxies: Vec::new(),
         metrics_allow: Vec::new(),
         fault_injection: false,
+        compression_level: livecart::config::DEFAULT_COMPRESSION_LEVEL,
         pool: Default::default(),
         drain_grace: Duration::from_millis(300),
         shutdown_timeout: Duration::from_secs(5),

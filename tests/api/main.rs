@@ -3,6 +3,7 @@
 //! WebSocket and HTTP clients.
 
 mod api_v1;
+mod assets;
 mod auth;
 mod checkout;
 mod helpers;

@@ -39,6 +39,32 @@ async fn postgres_only_a_late_commit_of_an_earlier_seq_is_never_skipped() {
     assert!(got[0].1 < got[1].1);
 }
 
+/// A snapshot's `xmax` is the last *completed* xid + 1, not the next xid to be
+/// assigned: a transaction that took its xid after the latest commit is
+/// running but in no snapshot's list. Found by scripts/multihost.sh (a change
+/// lost for every socket of one instance); before the fix this feed saw "no
+/// transaction running" and skipped A's seq for good.
+#[tokio::test]
+async fn postgres_only_a_late_commit_by_a_transaction_newer_than_every_commit_is_never_skipped() {
+    let (app, mut ws, mut first) = postgres_app().await;
+    let mut second = sqlx::PgConnection::connect(app.test_db.url()).await.expect("connection B");
+    // B takes its xid first; A takes a later xid and then the earlier seq.
+    let mut tx_b = second.begin().await.expect("begin B");
+    sqlx::query("SELECT pg_current_xact_id()").execute(&mut *tx_b).await.expect("xid B");
+    let mut tx_a = first.begin().await.expect("begin A");
+    sqlx::query("UPDATE products SET stock = 333 WHERE id = 1").execute(&mut *tx_a).await.expect("update A");
+    sqlx::query("UPDATE products SET stock = 444 WHERE id = 2").execute(&mut *tx_b).await.expect("update B");
+    // B commits: the latest completed xid is now below A's, so A is in no
+    // snapshot's list of running transactions.
+    tx_b.commit().await.expect("commit B");
+    assert!(ws.next_within(Duration::from_millis(400)).await.is_none(), "B's later seq must wait for A");
+    tx_a.commit().await.expect("commit A");
+
+    let got: Vec<_> = [ws.next().await, ws.next().await].iter().map(changed_product).collect();
+    let order: Vec<(Topic, i64, i64)> = got.iter().map(|(t, _, p)| (t.clone(), p.id.0, p.stock)).collect();
+    assert_eq!(order, [(Topic::Catalog, 1, 333), (Topic::Catalog, 2, 444)], "both, in seq order");
+}
+
 #[tokio::test]
 async fn postgres_only_a_rolled_back_seq_does_not_stall_the_feed() {
     let (app, mut ws, mut first) = postgres_app().await;

@@ -123,14 +123,16 @@ pub fn request_client_addr() -> Option<IpAddr> {
     parts.extensions.get::<ClientAddr>().map(|c| c.0)
 }
 
-/// The signed-in user's id from the session, if any.
-pub async fn session_user(session: &Session) -> Option<i64> {
-    session.get::<i64>(USER_KEY).await.ok().flatten()
+/// The signed-in user's id from the session, if any. A session store that
+/// cannot be read (the database is unreachable) is an error, never "signed
+/// out": a shopper must not be told to sign in because of an outage.
+pub async fn session_user(session: &Session) -> anyhow::Result<Option<i64>> {
+    session.get::<i64>(USER_KEY).await.map_err(|e| anyhow::anyhow!("reading the session: {e}"))
 }
 
 /// The user behind a session, loaded fresh (a deleted user is signed out).
 pub async fn current_user(db: &Db, session: &Session) -> anyhow::Result<Option<User>> {
-    let Some(id) = session_user(session).await else { return Ok(None) };
+    let Some(id) = session_user(session).await? else { return Ok(None) };
     let Some(row) = db.user_by_id(id).await? else { return Ok(None) };
     let address = match (row.street, row.city, row.region, row.postal_code) {
         (Some(street), Some(city), Some(region), Some(postal_code)) => Some(Address { street, city, region, postal_code }),
@@ -139,17 +141,14 @@ pub async fn current_user(db: &Db, session: &Session) -> anyhow::Result<Option<U
     Ok(Some(User { id: CustomerId(row.id), username: row.username, is_staff: row.role == "staff", address }))
 }
 
-/// Who a session belongs to, for authorisation.
-pub async fn viewer(db: &Db, session: &Session) -> Viewer {
-    match current_user(db, session).await {
-        Ok(Some(user)) if user.is_staff => Viewer::Staff(user.id),
-        Ok(Some(user)) => Viewer::Customer(user.id),
-        Ok(None) => Viewer::Anonymous,
-        Err(err) => {
-            tracing::error!(error = ?err, "loading the session's user failed");
-            Viewer::Anonymous
-        }
-    }
+/// Who a session belongs to, for authorisation. An error when the session or
+/// its user cannot be read: callers answer 503/500, not "anonymous".
+pub async fn viewer(db: &Db, session: &Session) -> anyhow::Result<Viewer> {
+    Ok(match current_user(db, session).await? {
+        Some(user) if user.is_staff => Viewer::Staff(user.id),
+        Some(user) => Viewer::Customer(user.id),
+        None => Viewer::Anonymous,
+    })
 }
 
 /// The current request's session (inside a server function).
@@ -159,7 +158,7 @@ pub async fn request_session() -> Result<Session, AppError> {
 
 /// Who makes the current request (inside a server function).
 pub async fn request_viewer(db: &Db) -> Result<Viewer, AppError> {
-    Ok(viewer(db, &request_session().await?).await)
+    viewer(db, &request_session().await?).await.map_err(AppError::internal)
 }
 
 /// The signed-in user making the current request (with their kept address), or 401.

@@ -27,14 +27,14 @@ pub struct ChangeRow {
     pub payload: Option<String>,
 }
 
-/// Transactions still running when a batch was read (PostgreSQL only), from the
-/// snapshot the rows were read in: `xmin` is the oldest running xid, `xmax` the
-/// first xid not yet assigned, `running` how many ran.
+/// The snapshot a batch was read in (PostgreSQL only). `xmin`: every xid below
+/// it had ended. `xmax`: the latest *completed* xid + 1, which is not the next
+/// xid to be assigned: a transaction that took its xid after the latest commit
+/// is running but below no snapshot's `xmax` and in no list of running ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct InFlight {
     pub xmin: i64,
     pub xmax: i64,
-    pub running: i64,
 }
 
 /// Change-log rows after a position, in seq order.
@@ -214,6 +214,13 @@ impl Db {
     /// settled, before any that may still commit.
     pub async fn feed_start(&self) -> anyhow::Result<i64> {
         dispatch!(self.feed_start())
+    }
+
+    /// PostgreSQL: an xid assigned now, so above every xid assigned before this
+    /// call (the feed's gap rule waits until a snapshot's `xmin` passes it).
+    /// SQLite has no concurrent writers and never asks: 0.
+    pub async fn xid_bound(&self) -> anyhow::Result<i64> {
+        dispatch!(self.xid_bound())
     }
 
     /// Delete log rows older than `max_age` or beyond the newest `max_rows`, never

@@ -3,7 +3,6 @@
 //! so the feed can tell a gap that may still fill from one that never will.
 
 use anyhow::Context as _;
-use sqlx::Row as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::{ChangeBatch, ChangeRow, InFlight};
@@ -98,13 +97,10 @@ pub async fn read_changes(pool: &PgPool, after: i64, limit: i64) -> anyhow::Resu
     // transactions the rows could not see.
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
-    let snap = sqlx::query(
-        "SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax, \
-                (SELECT count(*) FROM pg_snapshot_xip(s)) AS running \
-         FROM pg_current_snapshot() AS s",
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let (xmin, xmax): (i64, i64) =
+        sqlx::query_as("SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint FROM pg_current_snapshot() AS s")
+            .fetch_one(&mut *tx)
+            .await?;
     let rows = sqlx::query_as::<_, ChangeRow>(
         "SELECT seq, topic, op, entity_id, payload::text AS payload FROM change_log \
          WHERE seq > $1 ORDER BY seq LIMIT $2",
@@ -114,8 +110,15 @@ pub async fn read_changes(pool: &PgPool, after: i64, limit: i64) -> anyhow::Resu
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
-    let in_flight = InFlight { xmin: snap.try_get("xmin")?, xmax: snap.try_get("xmax")?, running: snap.try_get("running")? };
-    Ok(ChangeBatch { rows, in_flight: Some(in_flight) })
+    Ok(ChangeBatch { rows, in_flight: Some(InFlight { xmin, xmax }) })
+}
+
+/// A fresh xid: above every xid assigned before this call. Its transaction
+/// writes nothing; its commit is not waited for on disk.
+pub async fn xid_bound(pool: &PgPool) -> anyhow::Result<i64> {
+    Ok(sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint FROM (SELECT set_config('synchronous_commit', 'off', true)) AS quiet")
+        .fetch_one(pool)
+        .await?)
 }
 
 pub async fn topic_changes(pool: &PgPool, topic: &str, after: i64, upto: i64) -> anyhow::Result<Vec<ChangeRow>> {
@@ -130,39 +133,38 @@ pub async fn topic_changes(pool: &PgPool, topic: &str, after: i64, upto: i64) ->
     .await?)
 }
 
-/// With no transaction running, everything in the log is settled and the feed can
-/// start at its end; otherwise it starts at the retained log's floor and lets its
-/// gap rule sort out what is still in flight.
 /// How long a starting feed waits for the transactions running at its start
 /// before it falls back to reading from the oldest retained change.
 const FEED_START_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Where a new feed starts: the highest seq visible at its start, once every
-/// transaction that was running then has ended. Everything at or below it is
-/// then settled (committed, or never will be), so nothing older than the start
-/// is published and nothing after it is lost. A transaction still running
-/// after [`FEED_START_WAIT`] (an idle session holding one open) makes it start
-/// at the oldest retained change instead, replaying what is retained.
+/// transaction that may own a lower seq has ended. Such an owner took its xid
+/// before its seq, so before the highest row's seq: it is below an xid
+/// assigned after that row was read ([`xid_bound`]). Once a snapshot's `xmin`
+/// passes that bound, everything at or below the start is settled (committed,
+/// or never will be): nothing older than the start is published and nothing
+/// after it is lost. (A snapshot's list of running transactions is not enough:
+/// it leaves out those that took their xid after the latest commit.) A
+/// transaction still running after [`FEED_START_WAIT`] (an idle session
+/// holding one open) makes it start at the oldest retained change instead,
+/// replaying what is retained.
 pub async fn feed_start(pool: &PgPool) -> anyhow::Result<i64> {
-    let (snapshot, highest, pruned): (String, i64, i64) = sqlx::query_as(
-        "SELECT pg_current_snapshot()::text, coalesce((SELECT max(seq) FROM change_log), 0), f.pruned_through \
-         FROM feed_state f WHERE f.id = 1",
-    )
-    .fetch_one(pool)
-    .await?;
+    let (highest, pruned): (i64, i64) =
+        sqlx::query_as("SELECT coalesce((SELECT max(seq) FROM change_log), 0), f.pruned_through FROM feed_state f WHERE f.id = 1")
+            .fetch_one(pool)
+            .await?;
+    let bound = xid_bound(pool).await?;
     let deadline = tokio::time::Instant::now() + FEED_START_WAIT;
     loop {
-        let running: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM pg_snapshot_xip($1::pg_snapshot) AS x(xid) WHERE pg_xact_status(x.xid) = 'in progress'",
-        )
-        .bind(&snapshot)
-        .fetch_one(pool)
-        .await?;
-        if running == 0 {
+        let (xmin, xmax): (i64, i64) =
+            sqlx::query_as("SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint FROM pg_current_snapshot() AS s")
+                .fetch_one(pool)
+                .await?;
+        if xmin >= bound && xmax > bound {
             return Ok(highest.max(pruned));
         }
         if tokio::time::Instant::now() >= deadline {
-            tracing::warn!(running, "transactions open since before the feed started are still running; replaying the retained log");
+            tracing::warn!(xmin, bound, "transactions open since before the feed started are still running; replaying the retained log");
             return Ok(pruned);
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;

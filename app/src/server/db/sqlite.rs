@@ -193,6 +193,10 @@ pub async fn feed_start(pool: &SqlitePool) -> anyhow::Result<i64> {
     .await?)
 }
 
+pub async fn xid_bound(_pool: &SqlitePool) -> anyhow::Result<i64> {
+    Ok(0)
+}
+
 pub async fn prune_log(pool: &SqlitePool, max_age_secs: i64, max_rows: i64, not_above: i64) -> anyhow::Result<i64> {
     let mut tx = begin_write(pool).await?;
     let cutoff: i64 = sqlx::query_scalar(
