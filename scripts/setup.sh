@@ -57,7 +57,8 @@ apt_install() {
 }
 
 if $want_tests; then
-  apt_install chromium sqlite3 postgresql-client curl openssl
+  # nginx, nftables and iproute2 for the multi-host test (scripts/multihost.sh).
+  apt_install chromium sqlite3 postgresql-client curl openssl nginx-light nftables iproute2
   # PostgreSQL server binaries for the throwaway test cluster.
   if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
     apt_install postgresql

@@ -1,7 +1,7 @@
 //! Shoppers through a load balancer while things break behind it.
 //!
-//! Buyers sign up and buy through the load balancer, retrying a purchase with
-//! its idempotency key until it is answered; watchers keep the catalog page's
+//! Buyers sign up, open a product's page and buy it through the load balancer,
+//! retrying a purchase with its idempotency key until it is answered; watchers keep the catalog page's
 //! live view (snapshot, then changes, resuming by seq on every reconnect); an
 //! outside writer changes prices straight in the database. Whatever breaks
 //! meanwhile (instances drained and restarted, database links cut or reset:
@@ -61,6 +61,10 @@ struct Tally {
     retries: AtomicU64,
     /// Answers that were neither an order nor a retryable failure.
     refusals: Mutex<Vec<String>>,
+    /// Product pages loaded before buying, and those that failed (a 5xx from
+    /// an instance cut off from the database is expected; it is counted).
+    pages: AtomicU64,
+    pages_failed: AtomicU64,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -166,6 +170,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "doubled": doubled.len(),
         "stored_but_never_asked": unasked.len(),
         "retries": tally.retries.load(Ordering::Relaxed),
+        "pages_loaded": tally.pages.load(Ordering::Relaxed),
+        "pages_failed": tally.pages_failed.load(Ordering::Relaxed),
         "refusals": refusals.len(),
         "outside_price_changes": prices,
         "stock_conserved": conserved,
@@ -177,6 +183,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     });
     report::print("shoppers through the load balancer", &result, args.json);
     let mut failures = Vec::new();
+    if tally.pages.load(Ordering::Relaxed) == 0 {
+        failures.push("no product page ever loaded".to_string());
+    }
     if answered.is_empty() {
         failures.push("no purchase was ever answered".to_string());
     }
@@ -236,6 +245,13 @@ async fn buy(base: &str, name: &str, products: &[i64], tally: &Tally, deadline: 
         let quantity = 1 + (n % 2) as i64;
         let key = format!("{name}-{n}");
         n += 1;
+        // Browse: the product's page first, as a shopper would.
+        let page = match http.get(format!("{base}/products/{product}")).send().await {
+            Ok(r) if r.status().is_success() => r.text().await.is_ok_and(|html| html.contains("Add to cart")),
+            _ => false,
+        };
+        let counter = if page { &tally.pages } else { &tally.pages_failed };
+        counter.fetch_add(1, Ordering::Relaxed);
         let body = json!({
             "lines": [{ "product_id": product, "quantity": quantity }],
             "address": { "street": "1 Chaos Rd", "city": "Netns", "region": "NS", "postal_code": "10770" },

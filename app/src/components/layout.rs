@@ -22,6 +22,7 @@ pub fn Header() -> impl IntoView {
                 <ConnectionBadge/>
                 <CartLink/>
                 <UserMenu/>
+                <PhoneMenu/>
             </div>
             <LiveNotice/>
         </header>
@@ -66,6 +67,52 @@ fn UserMenu() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// The navigation on a phone, where the header has room for the brand, the
+/// connection, the cart and this button only. A `<details>`: it opens and
+/// closes without JavaScript too; following a link closes it.
+#[component]
+fn PhoneMenu() -> impl IntoView {
+    let actions = expect_context::<AuthActions>();
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let close = move |_| {
+        if let Some(details) = menu.get() {
+            details.set_open(false);
+        }
+    };
+    view! {
+        <details class="phone-menu" node_ref=menu data-test-id="phone-menu">
+            <summary>
+                <span class="phone-menu-icon" aria-hidden="true"></span>
+                "Menu"
+            </summary>
+            <nav class="phone-menu-panel" aria-label="Main">
+                <A href="/" on:click=close>"Shop"</A>
+                <A href="/orders" on:click=close>"Your orders"</A>
+                <A href="/cart" on:click=close>"Cart"</A>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match actions.user.await.ok().flatten() {
+                            Some(user) => view! {
+                                {user.is_staff.then(|| view! { <A href="/admin" on:click=close>"Staff console"</A> })}
+                                <p class="phone-menu-user">"Signed in as " <strong>{user.username}</strong></p>
+                                <ActionForm action=actions.logout attr:class="inline-form">
+                                    <button type="submit" class="link-button">"Sign out"</button>
+                                </ActionForm>
+                            }
+                            .into_any(),
+                            None => view! {
+                                <A href="/login" on:click=close>"Sign in"</A>
+                                <A href="/register" on:click=close>"Register"</A>
+                            }
+                            .into_any(),
+                        }
+                    })}
+                </Transition>
+            </nav>
+        </details>
     }
 }
 
