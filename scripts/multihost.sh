@@ -15,23 +15,34 @@
 # namespaces it says so and exits 0 (skipped). The addresses (10.213.77.0/24)
 # exist only inside the namespaces it makes; the bridge lives in one too.
 set -euo pipefail
-cd "$(dirname "$0")/.."
 server_bin=$(realpath "${1:?usage: $0 SERVER_BIN BENCH_BIN}")
 bench_bin=$(realpath "${2:?usage: $0 SERVER_BIN BENCH_BIN}")
+cd "$(dirname "$0")/.."
 site_root=${LEPTOS_SITE_ROOT:-$PWD/target/site}
 duration=${MULTIHOST_DURATION:-40}
 
 start=$(date +%s%N)
 say() { printf '\033[1;35m[multihost %6.1fs]\033[0m %s\n' "$(( ($(date +%s%N) - start) / 1000000 ))e-3" "$*"; }
 
-id=$((RANDOM % 900 + 100))
+# A name no other run is using (namespace names are global to the machine).
+for _ in $(seq 50); do
+  id=$((RANDOM % 900 + 100))
+  ip netns list 2>/dev/null | grep -q "^lc${id}" || break
+done
 probe="lc${id}probe"
-if [ "$(id -u)" -ne 0 ] || ! ip netns add "$probe" 2>/dev/null; then
-  echo "multi-host test SKIPPED: it needs root and network namespaces (ip netns add failed or not root)"
-  exit 0
+skip() { echo "multi-host test SKIPPED: $*"; exit 0; }
+[ "$(id -u)" -eq 0 ] || skip "it needs root to make network namespaces"
+ip netns add "$probe" 2>/dev/null || skip "this machine does not allow network namespaces (ip netns add failed)"
+if ! ip link add "lc${id}pv" type veth peer name eth0 netns "$probe" 2>/dev/null; then
+  ip netns del "$probe"
+  skip "this machine does not allow veth links between namespaces"
+fi
+if ! ip netns exec "$probe" nft add table inet probe 2>/dev/null; then
+  ip netns del "$probe"
+  skip "nftables cannot be used here"
 fi
 ip netns del "$probe"
-for tool in nginx nft python3; do
+for tool in nginx nft python3 psql curl; do
   command -v "$tool" >/dev/null || { echo "multi-host test: $tool is missing (scripts/setup.sh test installs it)" >&2; exit 1; }
 done
 
@@ -49,6 +60,14 @@ cleanup() {
   local status=$?
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -f "$work/nginx.pid" ] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  # Instances drain on SIGTERM (a few seconds); wait, then make sure.
+  for _ in $(seq 100); do
+    local alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" -eq 0 ] && break
+    sleep 0.1
+  done
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
   in_ns db bash scripts/pg.sh stop "$work/pg" 2>/dev/null || true
   for host in "${!ip[@]}" net; do ip netns del "$(ns "$host")" 2>/dev/null || true; done
   if [ "$status" -ne 0 ]; then

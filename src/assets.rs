@@ -16,11 +16,15 @@ use leptos::config::LeptosOptions;
 /// A content-hashed file never changes under its name.
 pub const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// Pages show live figures and who is signed in: kept by nobody but the
-/// browser, and asked for again (cheaply) on every visit.
+/// browser, and fetched again on every visit (they carry no validator, so
+/// that is a full render; they are small and compressed).
 pub const PAGE: &str = "private, no-cache";
 /// Files from `public/` keep their names across builds: an hour.
 pub const PUBLIC_FILE: &str = "public, max-age=3600";
-/// `/pkg` files without hashed names (a build without `hash-files`): revalidated.
+/// `/pkg` files without hashed names (wasm-bindgen's snippets, or a build
+/// without `hash-files`): fetched again on every visit. (leptos_axum passes
+/// only `Accept-Encoding` on to the file service, so a conditional request
+/// still gets the whole file, never a 304.)
 pub const REVALIDATE: &str = "no-cache";
 
 /// Decide whether the site's `/pkg` files have hashed names and check that the

@@ -155,11 +155,32 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let refusals = tally.refusals.lock().await.clone();
     let mut reconnects = 0;
     let mut misordered = 0;
-    for view in &views {
+    let mut missed = Vec::new();
+    for (w, view) in views.iter().enumerate() {
         let view = view.lock().await;
         reconnects += view.connects.saturating_sub(1);
         misordered += view.misordered;
+        // Every catalog change after the view's last snapshot reached it.
+        let upto = view.seq.map_or(0, |s| s.0);
+        let logged = writer
+            .rows(&format!(
+                "SELECT seq FROM change_log WHERE topic = 'catalog' AND seq > {} AND seq <= {upto} ORDER BY seq",
+                view.snapshot_at
+            ))
+            .await?;
+        let gone: Vec<i64> = logged.iter().map(|r| r[0]).filter(|seq| !view.received.contains(seq)).collect();
+        if !gone.is_empty() {
+            missed.push(format!(
+                "watcher {w} never got seqs {gone:?} (after its snapshot at {}): {}",
+                view.snapshot_at,
+                view.history.join("; ")
+            ));
+        }
     }
+    // Each answered purchase stored with the quantity asked.
+    let stored_units = units_by_key(&writer, &run_id).await?;
+    let wrong_quantity: Vec<&String> =
+        answered.iter().filter(|(k, q)| stored_units.get(*k).is_some_and(|s| s != *q)).map(|(k, _)| k).collect();
     let result = json!({
         "buyers": args.buyers,
         "watchers": args.watchers,
@@ -179,6 +200,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "units_ordered": sold,
         "watcher_reconnects": reconnects,
         "changes_out_of_order": misordered,
+        "changes_missed": missed.len(),
+        "wrong_quantity": wrong_quantity.len(),
         "views_converged": converged,
     });
     report::print("shoppers through the load balancer", &result, args.json);
@@ -203,6 +226,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     if !refusals.is_empty() {
         failures.push(format!("{} purchases refused, e.g. {}", refusals.len(), refusals[0]));
+    }
+    if !missed.is_empty() {
+        failures.push(missed.join("\n"));
+    }
+    if !wrong_quantity.is_empty() {
+        failures.push(format!("{} orders stored with another quantity than asked, e.g. {}", wrong_quantity.len(), wrong_quantity[0]));
     }
     if misordered > 0 {
         failures.push(format!("{misordered} changes arrived with a seq not above the one before"));
@@ -289,6 +318,10 @@ struct View {
     products: BTreeMap<i64, ProductSummary>,
     /// The seq each product was last changed at, as this view learned it.
     changed_at: BTreeMap<i64, i64>,
+    /// The seq of the last snapshot, and every change received after it: each
+    /// catalog change in the log between the two must be among them.
+    snapshot_at: i64,
+    received: std::collections::BTreeSet<i64>,
     seq: Option<Seq>,
     connects: u64,
     /// How each connection began (which upstream, snapshot or resume), for the
@@ -371,6 +404,8 @@ async fn follow(url: &str, view: &Mutex<View>) -> anyhow::Result<()> {
                 let list: Vec<ProductSummary> = serde_json::from_str(data.get())?;
                 v.products = list.into_iter().map(|p| (p.id.0, p)).collect();
                 v.changed_at.clear();
+                v.snapshot_at = seq.0;
+                v.received.clear();
                 v.seq = Some(seq);
             }
             ServerMsg::Change { seq, data, .. } => {
@@ -379,6 +414,7 @@ async fn follow(url: &str, view: &Mutex<View>) -> anyhow::Result<()> {
                 }
                 let p: ProductSummary = serde_json::from_str(data.get())?;
                 v.changed_at.insert(p.id.0, seq.0);
+                v.received.insert(seq.0);
                 v.products.insert(p.id.0, p);
                 v.seq = Some(seq);
             }
@@ -387,6 +423,7 @@ async fn follow(url: &str, view: &Mutex<View>) -> anyhow::Result<()> {
                     v.misordered += 1;
                 }
                 v.products.remove(&id);
+                v.received.insert(seq.0);
                 v.seq = Some(seq);
             }
             ServerMsg::Error { message, .. } => bail!("the server refused the subscription: {message}"),
@@ -415,7 +452,7 @@ async fn orders_with_prefix(writer: &Writer, run_id: &str) -> anyhow::Result<BTr
     writer
         .keyed_counts(
             "SELECT idempotency_key, count(*) FROM orders WHERE idempotency_key LIKE $1 GROUP BY idempotency_key",
-            &format!("{run_id}%"),
+            &keys_of(run_id),
         )
         .await
 }
@@ -425,8 +462,25 @@ async fn units_sold_by(writer: &Writer, run_id: &str) -> anyhow::Result<i64> {
     let rows = writer
         .keyed_counts(
             "SELECT 'all', CAST(COALESCE(SUM(l.quantity), 0) AS BIGINT) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.idempotency_key LIKE $1",
-            &format!("{run_id}%"),
+            &keys_of(run_id),
         )
         .await?;
     Ok(rows.values().sum())
+}
+
+/// Units stored per idempotency key of this run.
+async fn units_by_key(writer: &Writer, run_id: &str) -> anyhow::Result<BTreeMap<String, i64>> {
+    writer
+        .keyed_counts(
+            "SELECT o.idempotency_key, CAST(SUM(l.quantity) AS BIGINT) FROM orders o JOIN order_lines l ON l.order_id = o.id \
+             WHERE o.idempotency_key LIKE $1 GROUP BY o.idempotency_key",
+            &keys_of(run_id),
+        )
+        .await
+}
+
+/// The LIKE pattern for this run's keys (`<run>b<buyer>-<n>`): the `b` keeps
+/// run `…x4` from matching run `…x45`.
+fn keys_of(run_id: &str) -> String {
+    format!("{run_id}b%")
 }

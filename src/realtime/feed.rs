@@ -17,6 +17,8 @@ const BATCH: i64 = 1000;
 /// How soon to look again while a gap may still fill.
 const GAP_RECHECK: Duration = Duration::from_millis(5);
 const RETRY: Duration = Duration::from_millis(500);
+/// How long a gap may hold the feed back before it says so (and again after as long).
+const HOLD_WARNING: Duration = Duration::from_secs(10);
 
 /// When the feed last read the log successfully, for `/healthz`.
 #[derive(Debug, Clone, Default)]
@@ -147,6 +149,9 @@ pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth,
         }
     };
     let mut gaps = GapRule::default();
+    // Since when the feed holds a gap, to say so when it lasts: one long open
+    // transaction anywhere on the server holds every live update back.
+    let mut held_since: Option<(std::time::Instant, std::time::Instant)> = None;
     loop {
         faults.feed_pause().await;
         match db.read_changes(last, BATCH).await {
@@ -168,9 +173,22 @@ pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth,
                     continue; // more to read right away
                 }
                 if gaps.is_holding() {
+                    let now = std::time::Instant::now();
+                    let (since, told) = held_since.get_or_insert((now, now));
+                    if now.duration_since(*told) >= HOLD_WARNING {
+                        *told = now;
+                        tracing::warn!(
+                            after = last,
+                            held_for = ?now.duration_since(*since),
+                            "feed: live updates wait for a transaction that may still write an earlier change; \
+                             a long-open transaction on the database server (idle in transaction, a prepared \
+                             transaction, a long report) holds them back until it ends"
+                        );
+                    }
                     tokio::time::sleep(GAP_RECHECK).await;
                     continue;
                 }
+                held_since = None;
             }
             Err(err) => {
                 tracing::error!(error = ?err, "feed: reading the change log failed; retrying");

@@ -17,8 +17,12 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 pub const WAIT: Duration = Duration::from_secs(10);
 
 static TRACING: LazyLock<()> = LazyLock::new(|| {
-    if std::env::var("TEST_LOG").is_ok() {
-        livecart::telemetry::init("info,sqlx=warn", livecart::telemetry::LogFormat::Text);
+    // TEST_LOG=1 logs the test servers at info; TEST_LOG=<filter> (e.g.
+    // "debug,hyper=info") with that filter, without touching RUST_LOG, which
+    // the livecart binaries a test runs would also read.
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let filter = if filter == "1" { "info,sqlx=warn".to_string() } else { filter };
+        livecart::telemetry::init(&filter, livecart::telemetry::LogFormat::Text);
     }
 });
 

@@ -249,10 +249,16 @@ async fn staff_upload_images_that_are_then_served() {
 }
 
 /// `livecart user add --staff` and `livecart token create` from the real binary.
+/// The binary runs with tokio's process API: waiting on it with std's would
+/// block this test's one-thread runtime, and so the server under test with it,
+/// while the binary waits for a write lock that server holds mid-transaction
+/// (the change-log pruner's, say): a deadlock until SQLite's 10 s busy timeout.
 #[tokio::test]
 async fn the_cli_creates_a_staff_account_and_a_working_api_token() {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
+    use std::process::Stdio;
+
+    use tokio::io::AsyncWriteExt as _;
+    use tokio::process::Command;
 
     let app: TestApp = spawn_app().await;
     let bin = env!("CARGO_BIN_EXE_livecart");
@@ -263,8 +269,10 @@ async fn the_cli_creates_a_staff_account_and_a_working_api_token() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("run livecart user add");
-    child.stdin.take().expect("stdin").write_all(format!("{}\n", crate::helpers::PASSWORD).as_bytes()).expect("password");
-    let out = child.wait_with_output().expect("user add");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(format!("{}\n", crate::helpers::PASSWORD).as_bytes()).await.expect("password");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("user add");
     assert!(out.status.success(), "user add: {}", String::from_utf8_lossy(&out.stderr));
     let manager = app.shopper("manager");
     manager.login(crate::helpers::PASSWORD).await;
@@ -274,6 +282,7 @@ async fn the_cli_creates_a_staff_account_and_a_working_api_token() {
         .args(["user", "add", "manager", "--password-stdin", "--database-url", app.test_db.url()])
         .stdin(Stdio::null())
         .output()
+        .await
         .expect("user add again");
     assert!(!again.status.success());
     let err = String::from_utf8_lossy(&again.stderr);
@@ -282,6 +291,7 @@ async fn the_cli_creates_a_staff_account_and_a_working_api_token() {
     let out = Command::new(bin)
         .args(["token", "create", "--name", "warehouse", "--scope", "write", "--database-url", app.test_db.url()])
         .output()
+        .await
         .expect("token create");
     assert!(out.status.success(), "token create: {}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).expect("utf-8").trim().to_string();
