@@ -37,6 +37,10 @@ pub struct Args {
     /// Give up after this many seconds
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Then measure the bare broadcaster (`--target bare`, the floor) the same
+    /// way and report this target's latency and CPU per frame as ratios to it
+    #[arg(long)]
+    with_floor: bool,
     /// Print the result as JSON
     #[arg(long)]
     json: bool,
@@ -46,6 +50,34 @@ pub struct Args {
 const MARK_BASE: i64 = 7_000_000;
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    let mut result = measure(&args, &args.server).await?;
+    if args.with_floor {
+        let mut bare = args.server.clone();
+        bare.target = crate::server::Kind::Bare;
+        bare.url = None;
+        let floor = measure(&args, &bare).await?;
+        let ratio = |path: &[&str]| {
+            let get = |v: &serde_json::Value| path.iter().try_fold(v, |v, k| v.get(*k)).and_then(serde_json::Value::as_f64);
+            match (get(&result), get(&floor)) {
+                (Some(a), Some(b)) if b > 0.0 => json!((a / b * 100.0).round() / 100.0),
+                _ => json!(null),
+            }
+        };
+        let ratios = json!({
+            "p50": ratio(&["commit_to_receipt", "p50_ms"]),
+            "p99": ratio(&["commit_to_receipt", "p99_ms"]),
+            "server_cpu_per_frame": ratio(&["server_cpu_us_per_frame"]),
+            "bytes_per_idle_socket": ratio(&["server_bytes_per_idle_socket"]),
+        });
+        result = json!({ "target": result, "floor": floor, "target_over_floor": ratios });
+    }
+    report::print("fan-out", &result, args.json);
+    Ok(())
+}
+
+/// One fan-out run against `server`: its figures, or an error when delivery
+/// was not exact.
+async fn measure(args: &Args, server: &ServerArgs) -> anyhow::Result<serde_json::Value> {
     if args.subscribers == 0 || args.writes == 0 || args.rate <= 0.0 {
         bail!("--subscribers, --writes and --rate must be positive");
     }
@@ -58,7 +90,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         _ => bail!("--topic must be product:<id> or catalog"),
     };
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    let target = Target::start(&args.server).await?;
+    let target = Target::start(server).await?;
     let writer = Writer::connect(&target.database_url).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let rss_before = target.rss_kib();
@@ -161,8 +193,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "topic": args.topic,
         "writes": args.writes,
         "rate_per_s": args.rate,
-        "database": if target.database_url.starts_with("postgres") { "postgres" } else { "sqlite" },
-        "server": format!("{:?}", args.server.target).to_lowercase(),
+        "database": if target.database_url.starts_with("postgres") { "postgres" } else if target.database_url.starts_with("bare") { "none" } else { "sqlite" },
+        "server": format!("{:?}", server.target).to_lowercase(),
         "connect_s": connect_time.as_secs_f64(),
         "commit_to_receipt": percentiles(&latency),
         "lost": lost,
@@ -175,11 +207,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "server_cpu_us_per_frame": server_cpu_us_per_frame,
         "bench_cpu_us_per_frame": bench_cpu_us_per_frame,
     });
-    report::print("fan-out", &result, args.json);
     if lost + duplicated + out_of_order + failed > 0 {
+        report::print("fan-out", &result, args.json);
         bail!("delivery was not exact: {lost} lost, {duplicated} duplicated, {out_of_order} out of order, {failed} sockets failed");
     }
-    Ok(())
+    Ok(result)
 }
 
 /// One socket: subscribe, then note every marked change until all arrived.

@@ -1,6 +1,7 @@
 //! livecart-bench: measure livecart on this machine. Loopback only; every run is
 //! bounded in count and time.
 
+mod bare;
 mod chaos;
 mod checkout;
 mod fanout;
@@ -43,6 +44,9 @@ enum Command {
     /// them); checks that no order is lost or doubled, stock is conserved and
     /// every open page converges to the database
     Chaos(chaos::Args),
+    /// The bare broadcaster `fanout --target bare` starts (not for direct use)
+    #[command(hide = true)]
+    BareServe(bare::Args),
 }
 
 #[tokio::main]
@@ -53,5 +57,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Pages(args) => pages::run(args).await,
         Command::FirstVisit(args) => firstvisit::run(args).await,
         Command::Chaos(args) => chaos::run(args).await,
+        Command::BareServe(args) => bare::serve(args).await,
     }
 }

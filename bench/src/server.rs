@@ -14,6 +14,10 @@ pub enum Kind {
     /// bench/peer-node: fastify + @fastify/websocket on the same PostgreSQL
     /// change_log (needs --database-url postgres://...; `npm ci` in bench/peer-node)
     Node,
+    /// The floor: a bare tokio + tungstenite broadcaster in this binary, one
+    /// precomputed frame written to every socket; no database, topics,
+    /// authorisation or seq (fan-out only)
+    Bare,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -57,6 +61,9 @@ impl Target {
                 Target { base: url.trim_end_matches('/').to_string(), database_url: db, pid: args.server_pid, _child: None, _dir: None };
             target.wait_healthy(Duration::from_secs(5)).await?;
             return Ok(target);
+        }
+        if args.target == Kind::Bare {
+            return Self::start_bare().await;
         }
         if !args.server_bin.exists() {
             bail!(
@@ -109,6 +116,34 @@ impl Target {
         let target = Target { base: format!("http://127.0.0.1:{port}"), database_url, pid, _child: Some(child), _dir };
         target.wait_healthy(Duration::from_secs(30)).await?;
         Ok(target)
+    }
+
+    /// This binary's `bare-serve`, on two free ports; its "database URL" names
+    /// the control port, which [`Writer`] sends changes to.
+    async fn start_bare() -> anyhow::Result<Self> {
+        let (port, control) = (free_port()?, free_port()?);
+        let child = Command::new(std::env::current_exe()?)
+            .args(["bare-serve", "--port", &port.to_string(), "--control-port", &control.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting the bare broadcaster")?;
+        let pid = child.id();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", control)).await.is_err() {
+            if Instant::now() > deadline {
+                bail!("the bare broadcaster did not start");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(Target {
+            base: format!("http://127.0.0.1:{port}"),
+            database_url: format!("bare://127.0.0.1:{control}"),
+            pid,
+            _child: Some(child),
+            _dir: None,
+        })
     }
 
     async fn wait_healthy(&self, within: Duration) -> anyhow::Result<()> {
@@ -166,10 +201,17 @@ fn free_port() -> anyhow::Result<u16> {
 pub enum Writer {
     Sqlite(sqlx::SqlitePool),
     Postgres(sqlx::PgPool),
+    /// The bare broadcaster's control port: each change is its price, answered `ok`.
+    Bare(tokio::sync::Mutex<tokio::io::BufStream<tokio::net::TcpStream>>),
 }
 
 impl Writer {
     pub async fn connect(database_url: &str) -> anyhow::Result<Self> {
+        if let Some(address) = database_url.strip_prefix("bare://") {
+            let stream = tokio::net::TcpStream::connect(address).await.context("connecting to the bare broadcaster")?;
+            stream.set_nodelay(true)?;
+            return Ok(Writer::Bare(tokio::sync::Mutex::new(tokio::io::BufStream::new(stream))));
+        }
         Ok(if database_url.starts_with("postgres") {
             Writer::Postgres(sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(database_url).await?)
         } else {
@@ -179,9 +221,22 @@ impl Writer {
         })
     }
 
-    /// Run one statement with two integer parameters ($1, $2) in its own transaction.
+    /// Run one statement with two integer parameters ($1, $2) in its own
+    /// transaction. (The bare broadcaster takes no SQL: it sends `a`, the price.)
     pub async fn exec(&self, sql: &str, a: i64, b: i64) -> anyhow::Result<u64> {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
         Ok(match self {
+            Writer::Bare(stream) => {
+                let mut stream = stream.lock().await;
+                stream.write_all(format!("{a}\n").as_bytes()).await?;
+                stream.flush().await?;
+                let mut ok = String::new();
+                stream.read_line(&mut ok).await?;
+                if ok.trim() != "ok" {
+                    bail!("the bare broadcaster answered {ok:?}");
+                }
+                1
+            }
             Writer::Sqlite(p) => sqlx::query(sql).bind(a).bind(b).execute(p).await?.rows_affected(),
             Writer::Postgres(p) => sqlx::query(sql).bind(a).bind(b).execute(p).await?.rows_affected(),
         })
@@ -197,6 +252,7 @@ impl Writer {
             Writer::Postgres(p) => {
                 sqlx::query(sql).fetch_all(p).await?.iter().map(|r| (0..r.len()).map(|i| r.get::<i64, _>(i)).collect()).collect()
             }
+            Writer::Bare(_) => bail!("the bare broadcaster has no database to query"),
         })
     }
 
@@ -205,6 +261,7 @@ impl Writer {
         Ok(match self {
             Writer::Sqlite(p) => sqlx::query_as::<_, (String, i64)>(sql).bind(a).fetch_all(p).await?.into_iter().collect(),
             Writer::Postgres(p) => sqlx::query_as::<_, (String, i64)>(sql).bind(a).fetch_all(p).await?.into_iter().collect(),
+            Writer::Bare(_) => bail!("the bare broadcaster has no database to query"),
         })
     }
 
@@ -213,6 +270,7 @@ impl Writer {
         Ok(match self {
             Writer::Sqlite(p) => sqlx::query_scalar(sql).bind(a).fetch_one(p).await?,
             Writer::Postgres(p) => sqlx::query_scalar(sql).bind(a).fetch_one(p).await?,
+            Writer::Bare(_) => bail!("the bare broadcaster has no database to query"),
         })
     }
 }
