@@ -122,6 +122,6 @@ bench="${CARGO_TARGET_DIR:-target}/debug/livecart-bench"
 
 say "multi-host: PostgreSQL, two instances, nginx and shoppers in network namespaces, under faults"
 # Skips itself (and says why) where network namespaces cannot be made.
-MULTIHOST_DURATION=30 bash scripts/multihost.sh "$server_bin" "$bench"
+MULTIHOST_DURATION=40 bash scripts/multihost.sh "$server_bin" "$bench"
 
 say "all tests passed"
