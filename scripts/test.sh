@@ -41,10 +41,10 @@ say "integration tests on SQLite and on PostgreSQL, side by side"
 pgport=$(free_port)
 pgurl=$(bash scripts/pg.sh start "$pgdir" "$pgport")
 # cargo-nextest (on the machine image) runs each test in a process of its own,
-# two at a time. The SQLite writer thread and write turn belong to the process
-# (shared by every test's database in one process: the likely home of the
-# stall that kept this suite on one thread); in processes of their own, tests
-# share nothing. Without nextest: one test at a time.
+# two at a time. (The stall that once kept this suite on one thread was a test
+# waiting on the livecart binary with a blocking call inside its one-thread
+# runtime, freezing the server under test; see staff.rs.) Without nextest: one
+# test at a time.
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run -p livecart --test api --no-run
   suite() { cargo nextest run -p livecart --test api --no-fail-fast --test-threads 2 "$@"; }

@@ -1,29 +1,40 @@
 //! SQLite SQL. One writer at a time, so seq order is commit order.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::ops::{Deref, DerefMut};
+use std::path::PathBuf;
 use std::str::FromStr;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock, PoisonError};
 
 use anyhow::Context as _;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use tokio::runtime::Handle;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::{ChangeBatch, ChangeRow};
 
-/// Write transactions of this process take turns here before they ask SQLite.
+/// The queue this process' write transactions on one database file wait in
+/// before they ask SQLite.
 ///
 /// SQLite has one writer anyway; a connection that finds the database locked
 /// sleeps in SQLite's busy handler (1, 2, 5, 10 … 100 ms) and retries, so with
 /// several buyers at once most of a checkout was spent asleep (~1,000 orders/s,
 /// p50 34 ms). A queue in the process hands the turn over the moment the last
-/// writer commits. One queue for the process, not per file: tests open several
-/// databases in one process, and serialising their writes costs them nothing.
-/// Other processes (the CLI, an outside writer) still meet the busy handler.
-static WRITE_TURN: Mutex<()> = Mutex::const_new(());
+/// writer commits. One queue per file: every pool on that file (a second `Db`,
+/// a backup) shares it, and writers to different files (tests that open
+/// several databases in one process) never wait for each other. Other
+/// processes (the CLI, an outside writer) still meet the busy handler.
+fn write_turn(pool: &SqlitePool) -> Arc<Mutex<()>> {
+    static TURNS: LazyLock<std::sync::Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = LazyLock::new(Default::default);
+    let file = pool.connect_options().get_filename().to_path_buf();
+    TURNS.lock().unwrap_or_else(PoisonError::into_inner).entry(file).or_default().clone()
+}
 
 /// Run a write transaction on the SQLite writer thread, a runtime of its own.
+///
+/// One thread for the process, shared by every database file: it runs write
+/// work and nothing else, and the turn (per file) orders the writers.
 ///
 /// Each statement is a round trip to the connection's thread, whose answer wakes
 /// the waiting task from outside the runtime; under load that task then queued
@@ -57,7 +68,7 @@ struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Sqlite>,
     // Declared after `tx`: fields drop in order, so the turn passes on only
     // after the transaction has ended (or its rollback is queued).
-    _turn: MutexGuard<'static, ()>,
+    _turn: OwnedMutexGuard<()>,
 }
 
 impl WriteTx {
@@ -86,7 +97,7 @@ impl DerefMut for WriteTx {
 /// A write transaction. SQLite needs BEGIN IMMEDIATE: a deferred transaction that
 /// reads and then writes fails with SQLITE_BUSY, which busy_timeout does not cover.
 async fn begin_write(pool: &SqlitePool) -> sqlx::Result<WriteTx> {
-    let turn = WRITE_TURN.lock().await;
+    let turn = write_turn(pool).lock_owned().await;
     Ok(WriteTx { tx: pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
 }
 
