@@ -21,13 +21,22 @@ pub async fn migrate(database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `livecart seed`
-pub async fn seed(database_url: &str) -> anyhow::Result<()> {
+/// `livecart seed [--products N]`
+pub async fn seed(database_url: &str, products: Option<u64>) -> anyhow::Result<()> {
     let db = open(database_url).await?;
     if seed::seed_if_empty(&db).await.context("seeding the demo catalog")? {
         println!("demo catalog loaded");
-    } else {
+    } else if products.is_none() {
         println!("the catalog already has categories; nothing seeded (seeding only fills an empty shop)");
+    }
+    if let Some(count) = products {
+        let started = std::time::Instant::now();
+        let added = app::server::catalog_gen::add_products(&db, count, 5_000, |done| {
+            eprint!("\r\x1b[2Kadded {done} of {count} products");
+        })
+        .await?;
+        eprintln!();
+        println!("added {added} products in {:.1} s", started.elapsed().as_secs_f64());
     }
     Ok(())
 }

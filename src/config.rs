@@ -39,8 +39,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply the database migrations and exit
     Migrate(DbArgs),
-    /// Migrate, then load the demo catalog into an empty database
-    Seed(DbArgs),
+    /// Migrate, then load the demo catalog into an empty database; with
+    /// --products N, also add N made-up products (for tests and benchmarks)
+    Seed(SeedArgs),
     /// Manage accounts
     #[command(subcommand)]
     User(UserCommand),
@@ -109,6 +110,18 @@ pub enum TokenCommand {
         #[command(flatten)]
         db: DbArgs,
     },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Also add this many made-up products (plausible names, descriptions,
+    /// prices and stock, in the demo categories) after what is there, e.g.
+    /// 100000. Added through the same triggers as any write, 5,000 per
+    /// transaction, so a running shop keeps serving meanwhile.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub products: Option<u64>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -13,7 +13,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(args) => serve(args).await,
         Command::Migrate(args) => cli::migrate(&args.database_url).await,
-        Command::Seed(args) => cli::seed(&args.database_url).await,
+        Command::Seed(args) => cli::seed(&args.db.database_url, args.products).await,
         Command::User(UserCommand::Add { username, staff, password_stdin, db }) => {
             cli::add_user(&db.database_url, &username, staff, password_stdin).await
         }

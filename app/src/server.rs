@@ -1,6 +1,7 @@
 //! Everything that touches the database. Compiled for the server only (`ssr`).
 
 pub mod auth;
+pub mod catalog_gen;
 pub mod context;
 pub mod db;
 pub mod endpoints;

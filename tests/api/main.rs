@@ -11,4 +11,5 @@ mod pages;
 mod postgres_only;
 mod realtime;
 mod security;
+mod seed;
 mod staff;

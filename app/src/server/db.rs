@@ -456,6 +456,19 @@ impl Db {
         dispatch!(self.catalog_is_empty())
     }
 
+    /// How many products there are (archived ones too).
+    pub async fn product_count(&self) -> anyhow::Result<i64> {
+        dispatch!(self.product_count())
+    }
+
+    /// Insert made-up products (`livecart seed --products`) in one transaction,
+    /// through the same triggers as every other write.
+    pub async fn insert_generated(&self, products: &[crate::server::catalog_gen::GeneratedProduct]) -> anyhow::Result<()> {
+        dispatch!(self.insert_generated(products))?;
+        self.notify_commit();
+        Ok(())
+    }
+
     /// Insert the demo catalog in one transaction, if the catalog is still empty.
     pub async fn insert_catalog(&self, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<bool> {
         let seeded = dispatch!(self.insert_catalog(categories, products))?;

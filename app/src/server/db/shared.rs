@@ -205,6 +205,37 @@ macro_rules! shared_queries {
             Ok(true)
         }
 
+        pub async fn product_count(pool: &$pool) -> anyhow::Result<i64> {
+            Ok(sqlx::query_scalar::<$db, i64>("SELECT count(*) FROM products").fetch_one(pool).await?)
+        }
+
+        /// Many rows per statement (500 at most: SQLite allows 32,766 parameters).
+        pub async fn insert_generated(pool: &$pool, products: &[crate::server::catalog_gen::GeneratedProduct]) -> anyhow::Result<()> {
+            let mut tx = begin_write(pool).await?;
+            for chunk in products.chunks(500) {
+                let rows: Vec<String> = (0..chunk.len())
+                    .map(|i| {
+                        let n = i * 6;
+                        format!(
+                            "((SELECT id FROM categories WHERE slug = ${}), ${}, ${}, ${}, ${}, ${})",
+                            n + 1, n + 2, n + 3, n + 4, n + 5, n + 6
+                        )
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO products (category_id, name, description, price_cents, stock, image) VALUES {}",
+                    rows.join(", ")
+                );
+                let mut insert = sqlx::query::<$db>(&sql);
+                for p in chunk {
+                    insert = insert.bind(p.category).bind(&p.name).bind(&p.description).bind(p.price_cents).bind(p.stock).bind(&p.image);
+                }
+                insert.execute(&mut *tx).await.context("adding generated products (are the demo categories there? `livecart seed` makes them)")?;
+            }
+            tx.commit().await?;
+            Ok(())
+        }
+
         const USER_COLUMNS: &str = "id, username, password_hash, role, street, city, region, postal_code";
 
         /// The new user's id, or `None` when the name is taken.
