@@ -1,30 +1,54 @@
+use std::time::Duration;
+
 use leptos::prelude::*;
 
 use super::Cart;
 use crate::model::ProductId;
 
-/// "Add to cart", disabled when nothing is left.
+/// How long "Added ✓" shows before the button offers to add another.
+const ADDED_FOR: Duration = Duration::from_millis(1500);
+
+/// "Add to cart": disabled when nothing is left, or when the cart already
+/// holds all there is; says "Added ✓" for a moment after each tap.
 #[component]
 pub fn AddToCart(product_id: ProductId, #[prop(into)] stock: Signal<i64>, #[prop(optional)] large: bool) -> impl IntoView {
     let cart = expect_context::<Cart>();
-    let added = RwSignal::new(false);
+    // Counts taps, so a second tap keeps "Added ✓" up for its own moment.
+    let added = RwSignal::new(0_u32);
     let ready = cart.ready_here();
+    let in_cart = move || if ready.get() { cart.quantity_of(product_id) } else { 0 };
+    let all_in_cart = move || stock.get() > 0 && in_cart() >= stock.get();
     view! {
         <button
             type="button"
             class="add-to-cart"
             class:button-large=large
             data-test-id="add-to-cart"
-            disabled=move || stock.get() <= 0 || !ready.get()
+            disabled=move || stock.get() <= 0 || !ready.get() || all_in_cart()
             on:click=move |_| {
                 cart.add(product_id, 1);
-                added.set(true);
+                added.update(|n| *n += 1);
+                let tap = added.get_untracked();
+                set_timeout(
+                    move || {
+                        if added.try_get_untracked() == Some(tap) {
+                            added.set(0);
+                        }
+                    },
+                    ADDED_FOR,
+                );
             }
         >
-            {move || match (stock.get() <= 0, added.get()) {
-                (true, _) => "Sold out",
-                (false, true) => "Added ✓",
-                (false, false) => "Add to cart",
+            {move || {
+                if stock.get() <= 0 {
+                    "Sold out".to_string()
+                } else if all_in_cart() {
+                    format!("All {} in your cart", stock.get())
+                } else if added.get() > 0 {
+                    "Added ✓".to_string()
+                } else {
+                    "Add to cart".to_string()
+                }
             }}
         </button>
     }

@@ -65,6 +65,11 @@ impl Cart {
         self.lines.with(|ls| ls.iter().map(|l| l.quantity).sum())
     }
 
+    /// How many of one product are in the cart.
+    pub fn quantity_of(&self, product_id: ProductId) -> i64 {
+        self.lines.with(|ls| ls.iter().find(|l| l.product_id == product_id).map_or(0, |l| l.quantity))
+    }
+
     pub fn add(&self, product_id: ProductId, quantity: i64) {
         self.lines.update(|ls| match ls.iter_mut().find(|l| l.product_id == product_id) {
             Some(line) => line.quantity = (line.quantity + quantity).clamp(1, CartLine::MAX_QUANTITY),
