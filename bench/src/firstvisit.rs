@@ -7,14 +7,13 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use reqwest::header;
 use serde_json::json;
-use tokio::sync::Mutex;
 
-use crate::report::{self, histogram, percentiles};
+use crate::report::{self, percentiles};
 use crate::server::{ServerArgs, Target};
 
 #[derive(Debug, clap::Args)]
@@ -247,40 +246,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     // Cold visits under load: each visitor a new client (new connections, empty cache).
     let cpu0 = target.cpu();
-    let latency = Arc::new(Mutex::new(histogram()));
-    let errors = Arc::new(Mutex::new(0_u64));
-    let deadline = Instant::now() + Duration::from_secs(args.duration);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..args.concurrency {
-        let (base, page, files, encoding, latency, errors) =
-            (base.clone(), args.path.clone(), files.clone(), encoding.clone(), latency.clone(), errors.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut local = histogram();
-            while Instant::now() < deadline {
+    let files = Arc::new(files);
+    let load = report::load(args.concurrency, Duration::from_secs(args.duration), "visitors", {
+        let (base, page, encoding) = (base.clone(), args.path.clone(), encoding.clone());
+        move |_, _| {
+            let (base, page, files, encoding) = (base.clone(), page.clone(), files.clone(), encoding.clone());
+            async move {
                 let client = reqwest::Client::new();
-                let t = Instant::now();
-                let ok = visit(&client, &base, &page, &files, &encoding).await.is_ok_and(|got| got.iter().all(|f| f.status == 200));
-                let _ = local.record(t.elapsed().as_micros().max(1) as u64);
-                if !ok {
-                    *errors.lock().await += 1;
-                }
+                visit(&client, &base, &page, &files, &encoding).await.is_ok_and(|got| got.iter().all(|f| f.status == 200))
             }
-            let _ = latency.lock().await.add(&local);
-        }));
-    }
-    report::progress(&format!("{} visitors running", args.concurrency));
-    for task in tasks {
-        let _ = task.await;
-    }
-    report::progress_done();
-    let elapsed = started.elapsed().as_secs_f64();
-    let latency = latency.lock().await.clone();
-    let errors = *errors.lock().await;
-    let cpu_ms_per_visit = match (cpu0, target.cpu()) {
-        (Some(before), Some(after)) if !latency.is_empty() => Some(after.saturating_sub(before).as_secs_f64() * 1e3 / latency.len() as f64),
-        _ => None,
-    };
+        }
+    })
+    .await;
+    let (latency, errors, elapsed) = (load.latency, load.failures, load.elapsed.as_secs_f64());
+    let cpu_ms_per_visit = report::cpu_us_per_op(cpu0, target.cpu(), latency.len()).map(|us| us / 1e3);
     let result = json!({
         "page": args.path,
         "accept_encoding": encoding,

@@ -1,13 +1,12 @@
 //! Server-rendered pages under load.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::bail;
 use serde_json::json;
-use tokio::sync::Mutex;
 
-use crate::report::{self, histogram, percentiles};
+use crate::report::{self, percentiles};
 use crate::server::{ServerArgs, Target};
 
 #[derive(Debug, clap::Args)]
@@ -49,48 +48,24 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
     let server_cpu0 = target.cpu();
 
-    let latency = Arc::new(Mutex::new(histogram()));
-    let errors = Arc::new(Mutex::new(0_u64));
-    let deadline = Instant::now() + Duration::from_secs(args.duration);
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for i in 0..args.concurrency {
-        let (client, base, paths, latency, errors) = (client.clone(), target.base.clone(), paths.clone(), latency.clone(), errors.clone());
-        let encoding = encoding.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut n = i;
-            let mut local = histogram();
-            while Instant::now() < deadline {
-                let url = format!("{base}{}", paths[n % paths.len()]);
-                n += 1;
-                let t = Instant::now();
-                let ok = match client.get(&url).header("accept-encoding", &encoding).send().await {
+    let paths = Arc::new(paths);
+    let load = report::load(args.concurrency, Duration::from_secs(args.duration), "clients", {
+        let (client, base, encoding) = (client.clone(), target.base.clone(), encoding.clone());
+        move |task, n| {
+            let url = format!("{base}{}", paths[(task + n) % paths.len()]);
+            let request = client.get(url).header("accept-encoding", encoding.clone());
+            async move {
+                match request.send().await {
                     Ok(r) => r.status().is_success() && r.bytes().await.is_ok(),
                     Err(_) => false,
-                };
-                let _ = local.record(t.elapsed().as_micros().max(1) as u64);
-                if !ok {
-                    *errors.lock().await += 1;
                 }
             }
-            let _ = latency.lock().await.add(&local);
-        }));
-        if i % 8 == 0 {
-            report::progress(&format!("{} clients running", i + 1));
         }
-    }
-    for task in tasks {
-        let _ = task.await;
-    }
-    report::progress_done();
-    let elapsed = started.elapsed().as_secs_f64();
-    let latency = latency.lock().await.clone();
-    let errors = *errors.lock().await;
+    })
+    .await;
+    let (latency, errors, elapsed) = (load.latency, load.failures, load.elapsed.as_secs_f64());
     // The server's CPU (user + system, from /proc) per request answered.
-    let server_cpu_us_per_request = match (server_cpu0, target.cpu()) {
-        (Some(before), Some(after)) if !latency.is_empty() => Some(after.saturating_sub(before).as_secs_f64() * 1e6 / latency.len() as f64),
-        _ => None,
-    };
+    let server_cpu_us_per_request = report::cpu_us_per_op(server_cpu0, target.cpu(), latency.len());
     let result = json!({
         "concurrency": args.concurrency,
         "accept_encoding": encoding,

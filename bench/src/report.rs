@@ -1,5 +1,8 @@
 //! Results: a table for people, JSON for machines.
 
+use std::future::Future;
+use std::time::{Duration, Instant};
+
 use hdrhistogram::Histogram;
 use serde_json::{Value, json};
 
@@ -52,4 +55,57 @@ pub fn progress(line: &str) {
 
 pub fn progress_done() {
     eprintln!();
+}
+
+/// What a load of repeated operations did.
+pub struct Load {
+    pub latency: Histogram<u64>,
+    pub failures: u64,
+    pub elapsed: Duration,
+}
+
+/// Run `op(task, n)` from `concurrency` tasks, each over and over until
+/// `duration` has passed; `op` says whether it succeeded.
+pub async fn load<F, Fut>(concurrency: usize, duration: Duration, what: &str, op: F) -> Load
+where
+    F: Fn(usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..concurrency)
+        .map(|task| {
+            let op = op.clone();
+            tokio::spawn(async move {
+                let (mut latency, mut failures, mut n) = (histogram(), 0_u64, 0_usize);
+                while Instant::now() < deadline {
+                    let t = Instant::now();
+                    let ok = op(task, n).await;
+                    n += 1;
+                    let _ = latency.record(t.elapsed().as_micros().max(1) as u64);
+                    failures += u64::from(!ok);
+                }
+                (latency, failures)
+            })
+        })
+        .collect();
+    progress(&format!("{concurrency} {what} running"));
+    let mut total = Load { latency: histogram(), failures: 0, elapsed: Duration::ZERO };
+    for task in tasks {
+        if let Ok((latency, failures)) = task.await {
+            let _ = total.latency.add(&latency);
+            total.failures += failures;
+        }
+    }
+    progress_done();
+    total.elapsed = started.elapsed();
+    total
+}
+
+/// A process' CPU time per operation in microseconds, from two readings.
+pub fn cpu_us_per_op(before: Option<Duration>, after: Option<Duration>, ops: u64) -> Option<f64> {
+    match (before, after) {
+        (Some(b), Some(a)) if ops > 0 => Some(a.saturating_sub(b).as_secs_f64() * 1e6 / ops as f64),
+        _ => None,
+    }
 }
