@@ -61,4 +61,5 @@ test("a product page follows its product, and an unknown product is a 404 page",
   const response = await page.goto("/products/999999");
   expect(response?.status()).toBe(404);
   await expect(page.getByTestId("not-found")).toBeVisible();
+  await expect(page).toHaveTitle("Not found · livecart");
 });

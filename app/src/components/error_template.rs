@@ -11,6 +11,7 @@ pub fn NotFound(#[prop(into, optional)] what: Option<String>) -> impl IntoView {
     crate::live::page_hydrated();
     let what = what.unwrap_or_else(|| "This page".to_string());
     view! {
+        <leptos_meta::Title text="Not found · livecart"/>
         <section class="notice" data-test-id="not-found">
             <p class="notice-code">"404"</p>
             <h1>{what}" could not be found"</h1>
