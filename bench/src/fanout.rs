@@ -130,7 +130,7 @@ async fn measure(args: &Args, server: &ServerArgs) -> anyhow::Result<serde_json:
     for k in 0..args.writes {
         let due = t0 + every.mul_f64(k as f64);
         tokio::time::sleep_until(due.into()).await;
-        writer.exec("UPDATE products SET price_cents = $1 WHERE id = $2", MARK_BASE + k as i64, product).await?;
+        writer.set_price(product, MARK_BASE + k as i64).await?;
         at.push(Instant::now());
         if k % 10 == 0 {
             report::progress(&format!("writing: {}/{}", k + 1, args.writes));

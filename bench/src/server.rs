@@ -221,25 +221,32 @@ impl Writer {
         })
     }
 
-    /// Run one statement with two integer parameters ($1, $2) in its own
-    /// transaction. (The bare broadcaster takes no SQL: it sends `a`, the price.)
+    /// Run one statement with two integer parameters ($1, $2) in its own transaction.
     pub async fn exec(&self, sql: &str, a: i64, b: i64) -> anyhow::Result<u64> {
-        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
         Ok(match self {
-            Writer::Bare(stream) => {
-                let mut stream = stream.lock().await;
-                stream.write_all(format!("{a}\n").as_bytes()).await?;
-                stream.flush().await?;
-                let mut ok = String::new();
-                stream.read_line(&mut ok).await?;
-                if ok.trim() != "ok" {
-                    bail!("the bare broadcaster answered {ok:?}");
-                }
-                1
-            }
             Writer::Sqlite(p) => sqlx::query(sql).bind(a).bind(b).execute(p).await?.rows_affected(),
             Writer::Postgres(p) => sqlx::query(sql).bind(a).bind(b).execute(p).await?.rows_affected(),
+            Writer::Bare(_) => bail!("the bare broadcaster has no database to write to"),
         })
+    }
+
+    /// Set one product's price: an `UPDATE` committed on its own, or for the
+    /// bare broadcaster the price sent to its control port (answered `ok`).
+    pub async fn set_price(&self, product: i64, price: i64) -> anyhow::Result<()> {
+        use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+        let Writer::Bare(stream) = self else {
+            self.exec("UPDATE products SET price_cents = $1 WHERE id = $2", price, product).await?;
+            return Ok(());
+        };
+        let mut stream = stream.lock().await;
+        stream.write_all(format!("{price}\n").as_bytes()).await?;
+        stream.flush().await?;
+        let mut ok = String::new();
+        stream.read_line(&mut ok).await?;
+        if ok.trim() != "ok" {
+            bail!("the bare broadcaster answered {ok:?}");
+        }
+        Ok(())
     }
 
     /// Every row of a query whose columns are all integers.
