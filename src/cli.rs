@@ -65,7 +65,7 @@ pub async fn add_user(database_url: &str, username: &str, staff: bool, password_
     check_password(&password).map_err(|e| anyhow::anyhow!("{e}"))?;
     let db = open(database_url).await?;
     let hash = Passwords::new(1)?.hash(password).await?;
-    let Some(id) = db.create_user(&username, &hash, staff).await? else {
+    let app::server::db::NewUser::Created(id) = db.create_user(&username, &hash, staff).await? else {
         bail!("the username '{username}' is taken; pick another");
     };
     let role = if staff { "staff account" } else { "account" };

@@ -4,6 +4,7 @@ mod authz;
 mod feed;
 mod frame;
 mod hub;
+mod mapper;
 mod ws;
 
 pub use authz::may_subscribe;

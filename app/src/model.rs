@@ -1,9 +1,9 @@
 //! Wire types shared by the server and the browser, defined once.
 //!
-//! The JSON shape of [`ProductSummary`] and [`Product`] is also produced by the
-//! database (the `product_json` view behind the change-log triggers), so a field
-//! renamed here must be renamed in both migrations; the integration tests decode
-//! every trigger payload with these types and catch a mismatch.
+//! The server makes every frame, snapshot and page from these types
+//! (`server::db` reads the rows, `src/realtime/mapper.rs` turns change-log
+//! facts into frames); the database holds no JSON. Adding a field is a change
+//! here, in the row that fills it, and a column migration.
 
 mod ids;
 mod money;

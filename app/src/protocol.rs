@@ -135,9 +135,8 @@ pub enum ErrorCode {
 
 /// A frame from the server to the browser.
 ///
-/// `data` stays raw JSON: the server forwards the change log's payload as it is
-/// (one serialisation per change, shared by every subscriber) and the browser
-/// decodes it into the topic's type.
+/// `data` stays raw JSON: the server serialises each change once (shared by
+/// every subscriber) and the browser decodes it into the topic's type.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", try_from = "ServerFrame")]
 pub enum ServerMsg {

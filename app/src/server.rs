@@ -14,4 +14,4 @@ pub mod staff;
 pub mod tokens;
 
 pub use context::{ServerContext, Viewer, Watermark};
-pub use db::{ChangeBatch, ChangeRow, Db, InFlight, PlaceOutcome, PoolSettings, UserRow, Wakeups};
+pub use db::{ChangeBatch, Db, InFlight, PlaceOutcome, PoolSettings, UserRow, Wakeups};

@@ -2,8 +2,10 @@
 // one process, pushing each change to the sockets that follow its topic.
 // Same wire subset as livecart (subscribe to catalog / product:<id>, snapshot,
 // change frames with seq), fed by the same PostgreSQL change_log through
-// LISTEN/NOTIFY. Like the seeds it does no authorisation, no resume, and reads
-// the log in id order (no commit-order gap handling).
+// LISTEN/NOTIFY: like livecart it reads the log's facts, then the changed
+// products by id (one query per batch), and makes the JSON itself. Like the
+// seeds it does no authorisation, no resume, and reads the log in id order (no
+// commit-order gap handling).
 "use strict";
 
 const fastify = require("fastify")({ logger: false });
@@ -19,15 +21,26 @@ const pool = new Pool({ connectionString: DATABASE_URL, max: 4 });
 const topics = new Map(); // topic -> Set<socket>
 let last = 0;
 
+const PRODUCTS = `SELECT p.id, p.name, c.slug AS category, p.price_cents, p.currency, p.stock, p.units_sold, p.image,
+  p.description FROM products p JOIN categories c ON c.id = p.category_id WHERE p.archived_at IS NULL`;
+const summary = (p) => ({ id: Number(p.id), name: p.name, category: p.category,
+  price: { minor: Number(p.price_cents), currency: p.currency }, stock: Number(p.stock), units_sold: Number(p.units_sold), image: p.image });
+const full = (p) => ({ ...summary(p), description: p.description });
+
 async function snapshot(topic) {
   if (topic === "catalog") {
-    const r = await pool.query("SELECT coalesce(json_agg(summary ORDER BY lower(name), id), '[]')::text AS data FROM product_json");
-    return r.rows[0].data;
+    const r = await pool.query(`${PRODUCTS} ORDER BY lower(p.name), p.id`);
+    return JSON.stringify(r.rows.map(summary));
   }
   const m = /^product:(\d+)$/.exec(topic);
   if (!m) return null;
-  const r = await pool.query('SELECT "full"::text AS data FROM product_json WHERE id = $1', [m[1]]);
-  return r.rows.length ? r.rows[0].data : null;
+  const r = await pool.query(`${PRODUCTS} AND p.id = $1`, [m[1]]);
+  return r.rows.length ? JSON.stringify(full(r.rows[0])) : null;
+}
+
+function send(topic, text) {
+  const subs = topics.get(topic);
+  if (subs) for (const s of subs) s.send(text);
 }
 
 let reading = false;
@@ -39,15 +52,24 @@ async function readLog() {
     do {
       again = false;
       const r = await pool.query(
-        "SELECT seq, topic, op, entity_id, payload::text AS payload FROM change_log WHERE seq > $1 ORDER BY seq LIMIT 1000", [last]);
-      for (const row of r.rows) {
-        last = Number(row.seq);
-        const subs = topics.get(row.topic);
-        if (!subs || subs.size === 0) continue;
-        const frame = row.op === "change"
-          ? `{"type":"change","topic":${JSON.stringify(row.topic)},"seq":${row.seq},"data":${row.payload}}`
-          : `{"type":"removed","topic":${JSON.stringify(row.topic)},"seq":${row.seq},"id":${row.entity_id}}`;
-        for (const s of subs) s.send(frame);
+        "SELECT seq, kind, entity_id FROM change_log WHERE seq > $1 ORDER BY seq LIMIT 1000", [last]);
+      const ids = [...new Set(r.rows.filter((f) => f.kind === "product").map((f) => f.entity_id))];
+      const now = new Map();
+      if (ids.length) {
+        const p = await pool.query(`${PRODUCTS} AND p.id = ANY($1::bigint[])`, [ids]);
+        for (const row of p.rows) now.set(String(row.id), row);
+      }
+      for (const f of r.rows) {
+        last = Number(f.seq);
+        if (f.kind !== "product") continue;
+        const p = now.get(String(f.entity_id));
+        for (const topic of ["catalog", `product:${f.entity_id}`]) {
+          if (!topics.get(topic)?.size) continue;
+          const frame = p
+            ? `{"type":"change","topic":"${topic}","seq":${f.seq},"data":${JSON.stringify(topic === "catalog" ? summary(p) : full(p))}}`
+            : `{"type":"removed","topic":"${topic}","seq":${f.seq},"id":${f.entity_id}}`;
+          send(topic, frame);
+        }
       }
       if (r.rows.length === 1000) again = true;
     } while (again);

@@ -124,7 +124,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             let view = view.lock().await;
             if let Some((product, diff)) = view.differs_from(&truth) {
                 let last = writer
-                    .scalar("SELECT coalesce(max(seq), 0) FROM change_log WHERE topic = 'catalog' AND entity_id = $1", product)
+                    .scalar("SELECT coalesce(max(seq), 0) FROM change_log WHERE kind = 'product' AND entity_id = $1", product)
                     .await?;
                 differences.push(format!("watcher {w}: {diff}, last changed in the log at seq {last}; {}", view.history.join("; ")));
             }
@@ -164,7 +164,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let upto = view.seq.map_or(0, |s| s.0);
         let logged = writer
             .rows(&format!(
-                "SELECT seq FROM change_log WHERE topic = 'catalog' AND seq > {} AND seq <= {upto} ORDER BY seq",
+                "SELECT seq FROM change_log WHERE kind = 'product' AND seq > {} AND seq <= {upto} ORDER BY seq",
                 view.snapshot_at
             ))
             .await?;

@@ -1,6 +1,6 @@
-//! The one tailer of `change_log` per process. Reads rows after the last seq it
-//! published, hands them to the hub in seq order, and never hands out a seq
-//! while an earlier one may still commit.
+//! The one tailer of `change_log` per process. Reads facts after the last seq
+//! it published, has the mapper make them into frames, hands those to the hub
+//! in seq order, and never hands out a seq while an earlier one may still commit.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use app::protocol::Seq;
 use app::server::{ChangeBatch, Db, InFlight};
 
-use super::frame::published;
 use super::hub::Hub;
+use super::mapper;
 use crate::faults::Faults;
 
 const BATCH: i64 = 1000;
@@ -47,7 +47,7 @@ impl FeedHealth {
 /// On PostgreSQL a seq is taken inside the writing transaction, so seq N+1 can
 /// commit while N is still running. A gap before a visible row is *settled*
 /// (its seq will never appear) once every transaction that could own it has
-/// ended. Owners take their xid before their seq (see `log_change()`), so the
+/// ended. Owners take their xid before their seq (see `log_fact()`), so the
 /// owner of a seq missing below a visible row took its xid before the snapshot
 /// that saw the gap, hence before an xid assigned after that read (the
 /// *bound*, from [`Db::xid_bound`]). So a gap is settled when a later
@@ -76,7 +76,7 @@ impl GapRule {
     /// How many leading rows of `batch` (read after `last`) may be published now.
     pub fn publishable(&mut self, last: i64, batch: &ChangeBatch) -> usize {
         let mut expected = last + 1;
-        for (i, row) in batch.rows.iter().enumerate() {
+        for (i, row) in batch.facts.iter().enumerate() {
             if row.seq != expected && !self.settled(row.seq, batch.in_flight) {
                 return i;
             }
@@ -86,7 +86,7 @@ impl GapRule {
         if self.hold.is_some_and(|h| h.row < expected) {
             self.hold = None;
         }
-        batch.rows.len()
+        batch.facts.len()
     }
 
     /// Whether the gap just below `row` can be skipped.
@@ -157,10 +157,20 @@ pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth,
         match db.read_changes(last, BATCH).await {
             Ok(batch) => {
                 let n = gaps.publishable(last, &batch);
-                let rows = &batch.rows[..n];
-                if let Some(row) = rows.last() {
-                    last = row.seq;
-                    hub.publish(&published(rows), Seq(last));
+                let facts = &batch.facts[..n];
+                if let Some(fact) = facts.last() {
+                    match mapper::published(&db, facts).await {
+                        Ok(items) => {
+                            last = fact.seq;
+                            hub.publish(&items, Seq(last));
+                        }
+                        Err(err) => {
+                            // Nothing published: the same facts are read again.
+                            tracing::error!(error = ?err, "feed: reading the changed rows failed; retrying");
+                            tokio::time::sleep(RETRY).await;
+                            continue;
+                        }
+                    }
                 }
                 health.beat();
                 if gaps.needs_bound() {
@@ -213,16 +223,16 @@ pub async fn run_pruner(db: Db, hub: Arc<Hub>, max_age: Duration, max_rows: i64)
 
 #[cfg(test)]
 mod tests {
-    use app::server::ChangeRow;
+    use app::server::db::{Fact, FactKind, FactOp};
 
     use super::*;
 
-    fn rows(seqs: &[i64]) -> Vec<ChangeRow> {
-        seqs.iter().map(|&seq| ChangeRow { seq, topic: "catalog".into(), op: "removed".into(), entity_id: 1, payload: None }).collect()
+    fn facts(seqs: &[i64]) -> Vec<Fact> {
+        seqs.iter().map(|&seq| Fact { seq, kind: FactKind::Product, op: FactOp::Removed, entity_id: 1, parent_id: None }).collect()
     }
 
     fn batch(seqs: &[i64], in_flight: Option<(i64, i64)>) -> ChangeBatch {
-        ChangeBatch { rows: rows(seqs), in_flight: in_flight.map(|(xmin, xmax)| InFlight { xmin, xmax }) }
+        ChangeBatch { facts: facts(seqs), in_flight: in_flight.map(|(xmin, xmax)| InFlight { xmin, xmax }) }
     }
 
     #[test]

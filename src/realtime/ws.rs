@@ -6,7 +6,6 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use app::model::CustomerId;
 use app::protocol::{ClientMsg, ErrorCode, Seq, ServerMsg, Topic};
 use app::server::queries::catalog::{topic_exists, topic_snapshot_json};
 use app::server::sessions::sign_out_key;
@@ -20,8 +19,9 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use serde_json::value::RawValue;
 
 use super::authz::may_subscribe;
-use super::frame::{Frame, encode, frames};
+use super::frame::{Frame, encode};
 use super::hub::Hub;
+use super::mapper::replay;
 use crate::config::Limits;
 use crate::faults::Faults;
 use crate::state::AppState;
@@ -246,8 +246,8 @@ impl Session {
     async fn subscribe(&mut self, id: u64, topic: Topic, since: Option<Seq>) -> Vec<Utf8Bytes> {
         let error = |code, message: String| vec![encode(&ServerMsg::error(Some(topic.to_string()), code, message))];
         let owner = match &topic {
-            Topic::Order(order) if matches!(self.viewer, Viewer::Customer(_)) => match self.db.order_owner(order.0).await {
-                Ok(owner) => owner.map(CustomerId),
+            Topic::Order(order) if matches!(self.viewer, Viewer::Customer(_)) => match self.db.order_owner(*order).await {
+                Ok(owner) => owner,
                 Err(err) => {
                     tracing::error!(error = ?err, "looking up an order's owner failed");
                     None
@@ -293,11 +293,11 @@ impl Session {
         if let Some(since) = since {
             let floor = self.db.pruned_through().await?;
             if since.0 >= floor && since <= position {
-                let rows = self.db.topic_changes(&topic.to_string(), since.0, position.0).await?;
-                if rows.is_empty() && !topic_exists(&self.db, topic).await? {
+                let facts = self.db.facts_for(topic, since.0, position.0).await?;
+                if facts.is_empty() && !topic_exists(&self.db, topic).await? {
                     return Ok(None);
                 }
-                return Ok(Some(frames(&rows).iter().map(|f| f.text.clone()).collect()));
+                return Ok(Some(replay(&self.db, topic, &facts).await?.iter().map(|f| f.text.clone()).collect()));
             }
         }
         self.snapshot(topic, position).await.map(|s| s.map(|text| vec![text]))

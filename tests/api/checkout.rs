@@ -4,6 +4,7 @@ use app::model::{Order, OrderSummary};
 use app::protocol::{ClientMsg, ErrorCode, ServerMsg, Topic};
 use serde_json::json;
 
+use crate::helpers::DbJson as _;
 use crate::helpers::{address, changed_product, spawn_app};
 
 async fn order_count(app: &crate::helpers::TestApp) -> usize {

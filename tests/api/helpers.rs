@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use app::model::ProductSummary;
 use app::protocol::{ClientMsg, Seq, ServerMsg, Topic};
 use app::server::Db;
+use app::server::queries::catalog::topic_snapshot_json;
 use futures::{SinkExt as _, StreamExt as _};
 use leptos::config::LeptosOptions;
 use livecart::config::{Config, Limits};
@@ -411,7 +412,10 @@ impl TestApp {
     /// A staff member, created the way `livecart user add --staff` does, signed in.
     pub async fn staff(&self, username: &str) -> Shopper {
         let hash = app::server::passwords::Passwords::new(1).expect("hasher").hash(PASSWORD.to_string()).await.expect("hash");
-        self.db.create_user(username, &hash, true).await.expect("create staff").expect("name free");
+        assert!(
+            matches!(self.db.create_user(username, &hash, true).await.expect("create staff"), app::server::db::NewUser::Created(_)),
+            "name free"
+        );
         let s = self.shopper(username);
         let r = s.login(PASSWORD).await;
         assert!(r.status().is_success() || r.status().is_redirection(), "staff login: {}", r.status());
@@ -465,5 +469,36 @@ impl Shopper {
         let r = self.checkout(serde_json::json!([{"product_id": product, "quantity": quantity}]), &key).await;
         assert!(r.status().is_success(), "checkout: {}", r.status());
         r.json().await.expect("order id")
+    }
+}
+
+/// The JSON a topic's snapshot carries, read the way `/ws` reads it: what the
+/// tests compare against (the wire shape, made in Rust from the rows).
+pub trait DbJson {
+    async fn products_json(&self, category: Option<&str>) -> anyhow::Result<String>;
+    async fn product_json(&self, id: i64) -> anyhow::Result<Option<String>>;
+    async fn orders_json(&self, customer: i64) -> anyhow::Result<String>;
+    async fn order_json(&self, id: i64) -> anyhow::Result<Option<String>>;
+}
+
+impl DbJson for Db {
+    async fn products_json(&self, category: Option<&str>) -> anyhow::Result<String> {
+        let topic = match category {
+            Some(slug) => Topic::Category(slug.parse()?),
+            None => Topic::Catalog,
+        };
+        Ok(topic_snapshot_json(self, &topic).await?.unwrap_or_else(|| "[]".into()))
+    }
+
+    async fn product_json(&self, id: i64) -> anyhow::Result<Option<String>> {
+        topic_snapshot_json(self, &Topic::Product(app::model::ProductId(id))).await
+    }
+
+    async fn orders_json(&self, customer: i64) -> anyhow::Result<String> {
+        Ok(topic_snapshot_json(self, &Topic::Orders(app::model::CustomerId(customer))).await?.unwrap_or_else(|| "[]".into()))
+    }
+
+    async fn order_json(&self, id: i64) -> anyhow::Result<Option<String>> {
+        topic_snapshot_json(self, &Topic::Order(app::model::OrderId(id))).await
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use app::protocol::Topic;
 use sqlx::Connection as _;
 
+use crate::helpers::DbJson as _;
 use crate::helpers::{TestApp, WsClient, changed_product, spawn_app};
 
 /// An app on PostgreSQL, a socket following the catalog, and a connection of

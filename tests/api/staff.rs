@@ -4,6 +4,7 @@ use app::model::{Order, OrderStatus};
 use app::protocol::{ClientMsg, ErrorCode, ServerMsg, Topic};
 use serde_json::json;
 
+use crate::helpers::DbJson as _;
 use crate::helpers::{TestApp, changed_product, spawn_app, status_json};
 
 async fn move_order(staff: &crate::helpers::Shopper, id: i64, to: &str) -> (u16, serde_json::Value) {

@@ -27,7 +27,7 @@ mod ssr {
     }
 
     /// Start a fresh session for the user: a new id, the old one dead.
-    pub async fn sign_in(session: &Session, user_id: i64) -> Result<(), AppError> {
+    pub async fn sign_in(session: &Session, user_id: crate::model::CustomerId) -> Result<(), AppError> {
         session.cycle_id().await.map_err(|e| AppError::internal(anyhow::anyhow!("cycling the session id: {e}")))?;
         session
             .insert(crate::server::sessions::USER_KEY, user_id)
@@ -54,12 +54,10 @@ pub async fn register(username: String, password: String, next: Option<String>) 
             return Err(AppError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) });
         }
         let hash = ctx.auth.passwords.hash(password).await.map_err(AppError::internal)?;
-        let id = ctx
-            .db
-            .create_user(&username, &hash, false)
-            .await
-            .map_err(AppError::internal)?
-            .ok_or_else(|| AppError::validation("username", "that username is taken"))?;
+        let id = ctx.db.create_user(&username, &hash, false).await.map_err(AppError::internal)?;
+        let crate::server::db::NewUser::Created(id) = id else {
+            return Err(AppError::validation("username", "that username is taken"));
+        };
         ssr::sign_in(&ssr::session().await?, id).await
     };
     run.await.map_err(AppError::respond)?;

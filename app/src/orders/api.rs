@@ -73,8 +73,8 @@ pub async fn place_order(lines: Vec<CartLine>, address: Address, idempotency_key
         let address = address.validated().map_err(|(field, message)| AppError::validation(field, message))?;
         ssr::check_key(&idempotency_key)?;
         let save_address = user.address.as_ref() != Some(&address);
-        match ctx.db.place_order(user.id.0, &lines, &address, &idempotency_key, save_address).await.map_err(AppError::internal)? {
-            PlaceOutcome::Placed(id) | PlaceOutcome::Existing(id) => Ok(OrderId(id)),
+        match ctx.db.place_order(user.id, &lines, &address, &idempotency_key, save_address).await.map_err(AppError::internal)? {
+            PlaceOutcome::Placed(id) | PlaceOutcome::Existing(id) => Ok(id),
             PlaceOutcome::OutOfStock { product, available } => Err(AppError::OutOfStock { product, available }),
             PlaceOutcome::UnknownProduct(id) => Err(AppError::NotFound(format!("Product {id}"))),
         }

@@ -126,8 +126,8 @@ pub fn request_client_addr() -> Option<IpAddr> {
 /// The signed-in user's id from the session, if any. A session store that
 /// cannot be read (the database is unreachable) is an error, never "signed
 /// out": a shopper must not be told to sign in because of an outage.
-pub async fn session_user(session: &Session) -> anyhow::Result<Option<i64>> {
-    session.get::<i64>(USER_KEY).await.map_err(|e| anyhow::anyhow!("reading the session: {e}"))
+pub async fn session_user(session: &Session) -> anyhow::Result<Option<CustomerId>> {
+    session.get::<CustomerId>(USER_KEY).await.map_err(|e| anyhow::anyhow!("reading the session: {e}"))
 }
 
 /// The user behind a session, loaded fresh (a deleted user is signed out).
@@ -138,7 +138,7 @@ pub async fn current_user(db: &Db, session: &Session) -> anyhow::Result<Option<U
         (Some(street), Some(city), Some(region), Some(postal_code)) => Some(Address { street, city, region, postal_code }),
         _ => None,
     };
-    Ok(Some(User { id: CustomerId(row.id), username: row.username, is_staff: row.role == "staff", address }))
+    Ok(Some(User { id: row.id, username: row.username, is_staff: row.role == "staff", address }))
 }
 
 /// Who a session belongs to, for authorisation. An error when the session or

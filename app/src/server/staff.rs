@@ -3,16 +3,11 @@
 //! both; every write goes through the same tables and triggers as a purchase, so
 //! shoppers see it live.
 
-use anyhow::Context as _;
-
 use super::Db;
 pub use super::db::ProductEdit;
-use super::db::{EditOutcome, MoveOutcome, ProductRow, StockOutcome};
+use super::db::{Created, EditOutcome, MoveOutcome, StockOutcome};
 use crate::error::AppError;
-use crate::model::{
-    CategorySlug, Currency, Money, Order, OrderId, OrderStatus, OrderSummary, Product, ProductDraft, ProductId, ProductSummary,
-    StaffProduct,
-};
+use crate::model::{CategorySlug, Order, OrderId, OrderStatus, OrderSummary, ProductDraft, ProductId, StaffProduct};
 
 /// Set the stock (`Stock::Set`) or change it by a delta (`Stock::Adjust`).
 pub use super::db::StockChange as Stock;
@@ -25,30 +20,6 @@ fn product_not_found(id: ProductId) -> AppError {
     AppError::NotFound(format!("Product {id}"))
 }
 
-fn to_staff_product(row: ProductRow) -> Result<StaffProduct, AppError> {
-    let currency = match row.currency.as_str() {
-        "EUR" => Currency::EUR,
-        _ => Currency::USD,
-    };
-    let category = CategorySlug::parse(&row.category).context("a stored category slug").map_err(internal)?;
-    Ok(StaffProduct {
-        product: Product {
-            summary: ProductSummary {
-                id: ProductId(row.id),
-                name: row.name,
-                category,
-                price: Money::new(row.price_cents, currency),
-                stock: row.stock,
-                units_sold: row.units_sold,
-                image: row.image,
-            },
-            description: row.description,
-        },
-        archived: row.archived,
-        version: row.version,
-    })
-}
-
 fn validated(draft: &ProductDraft) -> Result<ProductDraft, AppError> {
     check(draft.validated())
 }
@@ -59,12 +30,12 @@ fn no_category(slug: &str) -> AppError {
 
 /// Every product, archived ones too, by name.
 pub async fn list_products(db: &Db) -> Result<Vec<StaffProduct>, AppError> {
-    db.staff_products().await.map_err(internal)?.into_iter().map(to_staff_product).collect()
+    db.all_products().await.map_err(internal)?.iter().map(|p| p.staff().map_err(internal)).collect()
 }
 
 pub async fn get_product(db: &Db, id: ProductId) -> Result<StaffProduct, AppError> {
-    match db.staff_product(id.0).await.map_err(internal)? {
-        Some(row) => to_staff_product(row),
+    match db.product(id).await.map_err(internal)? {
+        Some(row) => row.staff().map_err(internal),
         None => Err(product_not_found(id)),
     }
 }
@@ -72,8 +43,8 @@ pub async fn get_product(db: &Db, id: ProductId) -> Result<StaffProduct, AppErro
 pub async fn create_product(db: &Db, draft: &ProductDraft) -> Result<StaffProduct, AppError> {
     let draft = validated(draft)?;
     match db.create_product(&draft).await.map_err(internal)? {
-        Some(id) => get_product(db, ProductId(id)).await,
-        None => Err(no_category(&draft.category)),
+        Created::Created(id) => get_product(db, id).await,
+        Created::Refused => Err(no_category(&draft.category)),
     }
 }
 
@@ -116,7 +87,7 @@ fn check_delta(n: i64) -> Result<i64, AppError> {
 pub async fn edit_product(db: &Db, id: ProductId, edit: ProductEdit) -> Result<StaffProduct, AppError> {
     let stock_field = if matches!(edit.stock, Some(Stock::Set(_))) { "stock" } else { "delta" };
     let edit = checked(edit)?;
-    match db.edit_product(id.0, &edit, ProductDraft::MAX_STOCK).await.map_err(internal)? {
+    match db.edit_product(id, &edit, ProductDraft::MAX_STOCK).await.map_err(internal)? {
         EditOutcome::Edited => get_product(db, id).await,
         EditOutcome::NoSuchProduct => Err(product_not_found(id)),
         EditOutcome::NoSuchCategory => Err(no_category(edit.category.as_deref().unwrap_or_default())),
@@ -146,21 +117,22 @@ fn stock_out_of_range(field: &str, change: Option<Stock>, current: i64) -> AppEr
 }
 
 pub async fn change_stock(db: &Db, id: ProductId, change: Stock) -> Result<StaffProduct, AppError> {
-    let (value, set) = match change {
-        Stock::Set(n) => (n, true),
+    let change = match change {
+        Stock::Set(n) => Stock::Set(n),
         Stock::Adjust(0) => return Err(AppError::validation("delta", "must not be 0")),
-        Stock::Adjust(n) => (check_delta(n)?, false),
+        Stock::Adjust(n) => Stock::Adjust(check_delta(n)?),
     };
-    match db.change_stock(id.0, value, set, ProductDraft::MAX_STOCK).await.map_err(internal)? {
+    let field = if matches!(change, Stock::Set(_)) { "stock" } else { "delta" };
+    match db.change_stock(id, change, ProductDraft::MAX_STOCK).await.map_err(internal)? {
         StockOutcome::Set(_) => get_product(db, id).await,
         StockOutcome::NoSuchProduct => Err(product_not_found(id)),
-        StockOutcome::OutOfRange { current } => Err(stock_out_of_range(if set { "stock" } else { "delta" }, Some(change), current)),
+        StockOutcome::OutOfRange { current } => Err(stock_out_of_range(field, Some(change), current)),
     }
 }
 
 /// Archive (hide from the catalog, stop sales) or bring back a product.
 pub async fn set_archived(db: &Db, id: ProductId, archived: bool) -> Result<StaffProduct, AppError> {
-    if db.set_archived(id.0, archived).await.map_err(internal)? { get_product(db, id).await } else { Err(product_not_found(id)) }
+    if db.set_archived(id, archived).await.map_err(internal)? { get_product(db, id).await } else { Err(product_not_found(id)) }
 }
 
 fn category_name(name: &str) -> Result<String, AppError> {
@@ -174,10 +146,9 @@ fn category_name(name: &str) -> Result<String, AppError> {
 pub async fn create_category(db: &Db, slug: &str, name: &str) -> Result<CategorySlug, AppError> {
     let slug = CategorySlug::parse(slug.trim()).map_err(|e| AppError::validation("slug", e.to_string()))?;
     let name = category_name(name)?;
-    if db.create_category(slug.as_str(), &name).await.map_err(internal)? {
-        Ok(slug)
-    } else {
-        Err(AppError::Conflict(format!("a category '{slug}' already exists")))
+    match db.create_category(slug.as_str(), &name).await.map_err(internal)? {
+        Created::Created(()) => Ok(slug),
+        Created::Refused => Err(AppError::Conflict(format!("a category '{slug}' already exists"))),
     }
 }
 
@@ -195,8 +166,7 @@ pub const ORDER_LIST_LIMIT: i64 = 200;
 
 /// Every customer's newest orders, optionally in one status.
 pub async fn list_orders(db: &Db, status: Option<OrderStatus>, limit: i64) -> Result<Vec<OrderSummary>, AppError> {
-    let json = db.all_orders_json(status.map(OrderStatus::as_str), limit.clamp(1, 1000)).await.map_err(internal)?;
-    serde_json::from_str(&json).context("decoding order summaries").map_err(internal)
+    super::queries::orders::list_all(db, status, limit.clamp(1, 1000)).await.map_err(internal)
 }
 
 pub async fn get_order(db: &Db, id: OrderId) -> Result<Order, AppError> {
@@ -205,7 +175,7 @@ pub async fn get_order(db: &Db, id: OrderId) -> Result<Order, AppError> {
 
 /// Move an order to `to`. Illegal moves are refused with what is allowed instead.
 pub async fn move_order(db: &Db, id: OrderId, to: OrderStatus) -> Result<Order, AppError> {
-    match db.move_order(id.0, to).await.map_err(internal)? {
+    match db.move_order(id, to).await.map_err(internal)? {
         MoveOutcome::Moved => get_order(db, id).await,
         MoveOutcome::NoSuchOrder => Err(AppError::NotFound(format!("Order {id}"))),
         MoveOutcome::Illegal { from } => {

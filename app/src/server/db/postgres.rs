@@ -5,50 +5,10 @@
 use anyhow::Context as _;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
-use super::{ChangeBatch, ChangeRow, InFlight};
+use super::InFlight;
+use super::core::{Conn, Record, Runs, Sql};
 
-async fn begin_write(pool: &PgPool) -> sqlx::Result<sqlx::Transaction<'static, sqlx::Postgres>> {
-    pool.begin().await
-}
-
-/// The current time as stored.
-const NOW: &str = "now()";
-
-/// A stored time column as RFC 3339 text.
-fn text_time(column: &str) -> String {
-    format!("rfc3339({column})")
-}
-
-/// Instances seeding at once wait for each other (a lock held until commit).
-const SERIALIZE_SEEDING: &str = "SELECT pg_advisory_xact_lock(7423010001)";
-
-super::shared::shared_queries!(PgPool, sqlx::Postgres);
-
-/// The newest orders of every customer (optionally in one status), as summaries.
-pub async fn all_orders_json(pool: &PgPool, status: Option<&str>, limit: i64) -> anyhow::Result<String> {
-    Ok(sqlx::query_scalar(
-        "SELECT coalesce(json_agg(summary ORDER BY id DESC), '[]')::text FROM \
-         (SELECT j.id, j.summary FROM order_json j JOIN orders o ON o.id = j.id \
-          WHERE $1::text IS NULL OR o.status = $1 ORDER BY j.id DESC LIMIT $2) AS newest",
-    )
-    .bind(status)
-    .bind(limit)
-    .fetch_one(pool)
-    .await?)
-}
-
-pub async fn orders_json(pool: &PgPool, customer: i64) -> anyhow::Result<String> {
-    Ok(sqlx::query_scalar("SELECT coalesce(json_agg(summary ORDER BY id DESC), '[]')::text FROM order_json WHERE customer_id = $1")
-        .bind(customer)
-        .fetch_one(pool)
-        .await?)
-}
-
-pub async fn order_json(pool: &PgPool, id: i64) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query_scalar(r#"SELECT "full"::text FROM order_json WHERE id = $1"#).bind(id).fetch_optional(pool).await?)
-}
-
-/// The NOTIFY channel `log_change()` wakes the feeds on (the migration names it too).
+/// The NOTIFY channel `log_fact()` wakes the feeds on (the migration names it too).
 pub const CHANGES_CHANNEL: &str = "livecart_changes";
 
 /// A pool whose connections show as `application_name` in `pg_stat_activity`
@@ -78,39 +38,27 @@ pub async fn connect(url: &str, application_name: &str, pool: &super::PoolSettin
         })
 }
 
-pub async fn products_json(pool: &PgPool, category: Option<&str>) -> anyhow::Result<String> {
-    Ok(sqlx::query_scalar(
-        "SELECT coalesce(json_agg(summary ORDER BY lower(name), id), '[]')::text FROM product_json \
-         WHERE $1::text IS NULL OR category_slug = $1",
-    )
-    .bind(category)
-    .fetch_one(pool)
-    .await?)
-}
-
-pub async fn product_json(pool: &PgPool, id: i64) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query_scalar(r#"SELECT "full"::text FROM product_json WHERE id = $1"#).bind(id).fetch_optional(pool).await?)
-}
-
-pub async fn read_changes(pool: &PgPool, after: i64, limit: i64) -> anyhow::Result<ChangeBatch> {
-    // One snapshot for both statements, so `in_flight` describes exactly the
-    // transactions the rows could not see.
+/// Run `query` in a read-only REPEATABLE READ snapshot, returning that
+/// snapshot's `xmin`/`xmax` with its rows, so `in_flight` describes exactly
+/// the transactions the rows could not see.
+pub(super) async fn in_snapshot<T: Record>(pool: &PgPool, query: Sql<'_>) -> anyhow::Result<(Vec<T>, InFlight)> {
     let mut tx = pool.begin().await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(&mut *tx).await?;
     let (xmin, xmax): (i64, i64) =
         sqlx::query_as("SELECT pg_snapshot_xmin(s)::text::bigint, pg_snapshot_xmax(s)::text::bigint FROM pg_current_snapshot() AS s")
             .fetch_one(&mut *tx)
             .await?;
-    let rows = sqlx::query_as::<_, ChangeRow>(
-        "SELECT seq, topic, op, entity_id, payload::text AS payload FROM change_log \
-         WHERE seq > $1 ORDER BY seq LIMIT $2",
-    )
-    .bind(after)
-    .bind(limit)
-    .fetch_all(&mut *tx)
-    .await?;
+    let rows = query.fetch_all(Snapshot(&mut tx)).await?;
     tx.commit().await?;
-    Ok(ChangeBatch { rows, in_flight: Some(InFlight { xmin, xmax }) })
+    Ok((rows, InFlight { xmin, xmax }))
+}
+
+struct Snapshot<'t>(&'t mut sqlx::Transaction<'static, sqlx::Postgres>);
+
+impl Runs for Snapshot<'_> {
+    fn conn(&mut self) -> Conn<'_> {
+        Conn::Pg(&mut *self.0)
+    }
 }
 
 /// A fresh xid: above every xid assigned before this call. Its transaction
@@ -119,18 +67,6 @@ pub async fn xid_bound(pool: &PgPool) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint FROM (SELECT set_config('synchronous_commit', 'off', true)) AS quiet")
         .fetch_one(pool)
         .await?)
-}
-
-pub async fn topic_changes(pool: &PgPool, topic: &str, after: i64, upto: i64) -> anyhow::Result<Vec<ChangeRow>> {
-    Ok(sqlx::query_as(
-        "SELECT seq, topic, op, entity_id, payload::text AS payload FROM change_log \
-         WHERE topic = $1 AND seq > $2 AND seq <= $3 ORDER BY seq",
-    )
-    .bind(topic)
-    .bind(after)
-    .bind(upto)
-    .fetch_all(pool)
-    .await?)
 }
 
 /// How long a starting feed waits for the transactions running at its start
@@ -169,34 +105,6 @@ pub async fn feed_start(pool: &PgPool) -> anyhow::Result<i64> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-}
-
-pub async fn prune_log(pool: &PgPool, max_age_secs: i64, max_rows: i64, not_above: i64) -> anyhow::Result<i64> {
-    let mut tx = pool.begin().await?;
-    let cutoff: i64 = sqlx::query_scalar(
-        "SELECT least($3, greatest(\
-            coalesce((SELECT max(seq) FROM change_log WHERE created_at < now() - make_interval(secs => $1)), 0), \
-            coalesce((SELECT max(seq) FROM change_log), 0) - $2))",
-    )
-    .bind(max_age_secs as f64)
-    .bind(max_rows)
-    .bind(not_above)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("DELETE FROM change_log WHERE seq <= $1").bind(cutoff).execute(&mut *tx).await?;
-    let through: i64 =
-        sqlx::query_scalar("UPDATE feed_state SET pruned_through = greatest(pruned_through, $1) WHERE id = 1 RETURNING pruned_through")
-            .bind(cutoff)
-            .fetch_one(&mut *tx)
-            .await?;
-    tx.commit().await?;
-    Ok(through)
-}
-
-/// Through log_change(), like every other row: xid before seq, and a NOTIFY.
-pub async fn log_sign_out(pool: &PgPool, user: i64) -> anyhow::Result<()> {
-    sqlx::query("SELECT log_change($1, 'removed', $2, NULL)").bind(super::SIGN_OUT_TOPIC).bind(user).execute(pool).await?;
-    Ok(())
 }
 
 /// Fault injection: end this instance's LISTEN connection from the server side,

@@ -3,23 +3,21 @@ use anyhow::Context as _;
 use crate::model::{Category, CategorySlug, Product, ProductId, ProductSummary};
 use crate::protocol::Topic;
 use crate::server::Db;
+use crate::server::db::ProductRecord;
 
 pub async fn list_categories(db: &Db) -> anyhow::Result<Vec<Category>> {
     let rows = db.categories().await?;
     rows.into_iter().map(|(slug, name)| Ok(Category { slug: CategorySlug::parse(&slug)?, name })).collect()
 }
 
-/// Products as summaries, by name; one category's when `category` is given.
+/// Products on sale as summaries, by name; one category's when `category` is given.
 pub async fn list_products(db: &Db, category: Option<&CategorySlug>) -> anyhow::Result<Vec<ProductSummary>> {
-    let json = db.products_json(category.map(CategorySlug::as_str)).await?;
-    serde_json::from_str(&json).context("decoding product summaries")
+    db.products(category.map(CategorySlug::as_str)).await?.iter().map(ProductRecord::summary).collect()
 }
 
+/// A product on sale (an archived one is not: `None`).
 pub async fn get_product(db: &Db, id: ProductId) -> anyhow::Result<Option<Product>> {
-    match db.product_json(id.0).await? {
-        None => Ok(None),
-        Some(json) => serde_json::from_str(&json).context("decoding a product").map(Some),
-    }
+    db.product(id).await?.filter(|p| !p.archived).as_ref().map(ProductRecord::product).transpose()
 }
 
 pub async fn category_exists(db: &Db, slug: &CategorySlug) -> anyhow::Result<bool> {
@@ -29,19 +27,28 @@ pub async fn category_exists(db: &Db, slug: &CategorySlug) -> anyhow::Result<boo
 /// The full state of a topic as the JSON its snapshot frame carries, or
 /// `None` when the topic names nothing that exists.
 pub async fn topic_snapshot_json(db: &Db, topic: &Topic) -> anyhow::Result<Option<String>> {
+    fn json(value: &impl serde::Serialize) -> anyhow::Result<Option<String>> {
+        serde_json::to_string(value).context("encoding a snapshot").map(Some)
+    }
     match topic {
-        Topic::Catalog => db.products_json(None).await.map(Some),
+        Topic::Catalog => json(&list_products(db, None).await?),
         Topic::Category(slug) => {
             if db.category_exists(slug.as_str()).await? {
-                db.products_json(Some(slug.as_str())).await.map(Some)
+                json(&list_products(db, Some(slug)).await?)
             } else {
                 Ok(None)
             }
         }
-        Topic::Product(id) => db.product_json(id.0).await,
-        Topic::Orders(customer) => db.orders_json(customer.0).await.map(Some),
-        Topic::AllOrders => db.all_orders_json(None, crate::server::staff::ORDER_LIST_LIMIT).await.map(Some),
-        Topic::Order(id) => db.order_json(id.0).await,
+        Topic::Product(id) => match get_product(db, *id).await? {
+            Some(product) => json(&product),
+            None => Ok(None),
+        },
+        Topic::Orders(customer) => json(&super::orders::list_for_customer(db, *customer).await?),
+        Topic::AllOrders => json(&super::orders::list_all(db, None, crate::server::staff::ORDER_LIST_LIMIT).await?),
+        Topic::Order(id) => match super::orders::get(db, *id).await? {
+            Some(order) => json(&order),
+            None => Ok(None),
+        },
     }
 }
 
@@ -50,9 +57,9 @@ pub async fn topic_exists(db: &Db, topic: &Topic) -> anyhow::Result<bool> {
     match topic {
         Topic::Catalog => Ok(true),
         Topic::Category(slug) => db.category_exists(slug.as_str()).await,
-        Topic::Product(id) => Ok(db.product_json(id.0).await?.is_some()),
-        Topic::Orders(customer) => Ok(db.user_by_id(customer.0).await?.is_some()),
+        Topic::Product(id) => Ok(get_product(db, *id).await?.is_some()),
+        Topic::Orders(customer) => Ok(db.user_by_id(*customer).await?.is_some()),
         Topic::AllOrders => Ok(true),
-        Topic::Order(id) => Ok(db.order_owner(id.0).await?.is_some()),
+        Topic::Order(id) => Ok(db.order_owner(*id).await?.is_some()),
     }
 }

@@ -1,0 +1,408 @@
+//! Categories and products: what shoppers browse and staff edit. A product's
+//! wire shapes ([`ProductSummary`], [`Product`], [`StaffProduct`]) are made
+//! here from one row type, [`ProductRecord`], for pages, snapshots and the
+//! feed's frames alike.
+
+use anyhow::Context as _;
+
+use super::Db;
+use super::core::{Tx, is_unique_violation, placeholders, sql};
+use crate::model::{CategorySlug, Currency, Money, Product, ProductDraft, ProductId, ProductSummary, StaffProduct};
+
+/// A product as stored, with its category's slug (archived ones too).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ProductRecord {
+    pub id: ProductId,
+    pub category_id: i64,
+    pub category: String,
+    pub name: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub stock: i64,
+    pub units_sold: i64,
+    pub image: String,
+    pub archived: bool,
+    /// Moves with every staff edit of a field (not with stock or sales).
+    pub version: i64,
+}
+
+impl ProductRecord {
+    pub fn summary(&self) -> anyhow::Result<ProductSummary> {
+        let currency = match self.currency.as_str() {
+            "EUR" => Currency::EUR,
+            _ => Currency::USD,
+        };
+        Ok(ProductSummary {
+            id: self.id,
+            name: self.name.clone(),
+            category: CategorySlug::parse(&self.category).context("a stored category slug")?,
+            price: Money::new(self.price_cents, currency),
+            stock: self.stock,
+            units_sold: self.units_sold,
+            image: self.image.clone(),
+        })
+    }
+
+    pub fn product(&self) -> anyhow::Result<Product> {
+        Ok(Product { summary: self.summary()?, description: self.description.clone() })
+    }
+
+    pub fn staff(&self) -> anyhow::Result<StaffProduct> {
+        Ok(StaffProduct { product: self.product()?, archived: self.archived, version: self.version })
+    }
+}
+
+const PRODUCTS: &str = "SELECT p.id, p.category_id, c.slug AS category, p.name, p.description, p.price_cents, p.currency, p.stock, \
+                        p.units_sold, p.image, (p.archived_at IS NOT NULL) AS archived, p.version \
+                        FROM products p JOIN categories c ON c.id = p.category_id";
+
+/// A checked staff edit of a product: the fields to write (`None`: leave it),
+/// a stock change, and the version it was based on (`None`: any).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProductEdit {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub category: Option<String>,
+    pub price_minor: Option<i64>,
+    pub image: Option<String>,
+    pub archived: Option<bool>,
+    pub stock: Option<StockChange>,
+    pub expected_version: Option<i64>,
+}
+
+impl ProductEdit {
+    /// Whether the edit writes any field besides stock.
+    pub fn touches_fields(&self) -> bool {
+        self.name.is_some()
+            || self.description.is_some()
+            || self.category.is_some()
+            || self.price_minor.is_some()
+            || self.image.is_some()
+            || self.archived.is_some()
+    }
+}
+
+/// How stock changes: to a level, or by a delta. Never by writing back a figure read earlier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockChange {
+    Set(i64),
+    Adjust(i64),
+}
+
+/// What a staff edit came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditOutcome {
+    Edited,
+    NoSuchProduct,
+    NoSuchCategory,
+    /// The edit was based on another version; nothing was written.
+    Stale {
+        current: i64,
+    },
+    /// The stock change would leave 0..=max; nothing was written.
+    StockOutOfRange {
+        current: i64,
+    },
+}
+
+/// What changing stock came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockOutcome {
+    /// The new stock level.
+    Set(i64),
+    NoSuchProduct,
+    /// The change would take stock below 0 or over the maximum; stock is `current`.
+    OutOfRange {
+        current: i64,
+    },
+}
+
+/// What creating something with a unique name came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created<T> {
+    Created(T),
+    /// The name is taken (or, for a product, its category does not exist).
+    Refused,
+}
+
+/// A category to seed.
+#[derive(Debug, Clone)]
+pub struct SeedCategory {
+    pub slug: &'static str,
+    pub name: &'static str,
+}
+
+/// A product to seed.
+#[derive(Debug, Clone)]
+pub struct SeedProduct {
+    pub category: &'static str,
+    pub name: &'static str,
+    pub description: &'static str,
+    pub price_cents: i64,
+    pub stock: i64,
+    pub image: String,
+}
+
+impl Db {
+    /// Every category as (slug, name), in shop order.
+    pub async fn categories(&self) -> anyhow::Result<Vec<(String, String)>> {
+        Ok(sql("SELECT slug, name FROM categories ORDER BY position, name").fetch_all(self).await?)
+    }
+
+    pub async fn category_exists(&self, slug: &str) -> anyhow::Result<bool> {
+        Ok(sql("SELECT EXISTS (SELECT 1 FROM categories WHERE slug = $1)").bind(slug).scalar(self).await?)
+    }
+
+    /// Slugs by category id (for the feed: the category a product left).
+    pub async fn category_slugs(&self, ids: &[i64]) -> anyhow::Result<Vec<(i64, String)>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sql(format!("SELECT id, slug FROM categories WHERE id IN ({})", placeholders(1, ids.len())));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(self).await?)
+    }
+
+    /// The products on sale (not archived), by name; one category's when given.
+    pub async fn products(&self, category: Option<&str>) -> anyhow::Result<Vec<ProductRecord>> {
+        let query = sql(format!("{PRODUCTS} WHERE p.archived_at IS NULL AND ($1 IS NULL OR c.slug = $1) ORDER BY lower(p.name), p.id"));
+        Ok(query.bind(category).fetch_all(self).await?)
+    }
+
+    /// These products as they are now, archived ones too (missing ids: deleted).
+    pub async fn products_by_ids(&self, ids: &[ProductId]) -> anyhow::Result<Vec<ProductRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut query = sql(format!("{PRODUCTS} WHERE p.id IN ({})", placeholders(1, ids.len())));
+        for id in ids {
+            query = query.bind(*id);
+        }
+        Ok(query.fetch_all(self).await?)
+    }
+
+    /// One product, archived or not.
+    pub async fn product(&self, id: ProductId) -> anyhow::Result<Option<ProductRecord>> {
+        Ok(sql(format!("{PRODUCTS} WHERE p.id = $1")).bind(id).fetch_optional(self).await?)
+    }
+
+    /// Every product, archived ones too, by name (the staff list).
+    pub async fn all_products(&self) -> anyhow::Result<Vec<ProductRecord>> {
+        Ok(sql(format!("{PRODUCTS} ORDER BY lower(p.name), p.id")).fetch_all(self).await?)
+    }
+
+    /// How many products there are (archived ones too).
+    pub async fn product_count(&self) -> anyhow::Result<i64> {
+        Ok(sql("SELECT count(*) FROM products").scalar(self).await?)
+    }
+
+    /// True when the catalog has no categories yet (a fresh database).
+    pub async fn catalog_is_empty(&self) -> anyhow::Result<bool> {
+        Ok(sql("SELECT NOT EXISTS (SELECT 1 FROM categories)").scalar(self).await?)
+    }
+
+    /// The new product's id; `Refused` when its category does not exist.
+    pub async fn create_product(&self, d: &ProductDraft) -> anyhow::Result<Created<ProductId>> {
+        let mut tx = self.begin().await?;
+        let id = sql("INSERT INTO products (category_id, name, description, price_cents, stock, image) \
+                      SELECT id, $2, $3, $4, $5, $6 FROM categories WHERE slug = $1 RETURNING id")
+        .bind(&d.category)
+        .bind(&d.name)
+        .bind(&d.description)
+        .bind(d.price_minor)
+        .bind(d.stock)
+        .bind(&d.image)
+        .scalar_optional::<i64>(&mut tx)
+        .await?;
+        tx.commit().await?;
+        Ok(id.map_or(Created::Refused, |id| Created::Created(ProductId(id))))
+    }
+
+    /// Apply a staff edit in one transaction: only the fields it names are
+    /// written (never `stock` or `units_sold` from an earlier read), the
+    /// version moves when a field does, and stock changes only by one
+    /// conditional statement. Nothing is written unless all of it holds.
+    pub async fn edit_product(&self, id: ProductId, e: &ProductEdit, max_stock: i64) -> anyhow::Result<EditOutcome> {
+        let now = self.dialect().now;
+        let mut tx = self.begin().await?;
+        let category = match &e.category {
+            Some(slug) => match sql("SELECT id FROM categories WHERE slug = $1").bind(slug).scalar_optional::<i64>(&mut tx).await? {
+                Some(category) => Some(category),
+                None => return Ok(EditOutcome::NoSuchCategory),
+            },
+            None => None,
+        };
+        if e.touches_fields() {
+            let version = sql(format!(
+                "UPDATE products SET name = coalesce($1, name), description = coalesce($2, description), \
+                 category_id = coalesce($3, category_id), price_cents = coalesce($4, price_cents), image = coalesce($5, image), \
+                 archived_at = CASE WHEN $6 IS NULL THEN archived_at WHEN $6 THEN coalesce(archived_at, {now}) ELSE NULL END, \
+                 version = version + 1, updated_at = {now} \
+                 WHERE id = $7 AND ($8 IS NULL OR version = $8) RETURNING version"
+            ))
+            .bind(e.name.as_deref())
+            .bind(e.description.as_deref())
+            .bind(category)
+            .bind(e.price_minor)
+            .bind(e.image.as_deref())
+            .bind(e.archived)
+            .bind(id)
+            .bind(e.expected_version)
+            .scalar_optional::<i64>(&mut tx)
+            .await?;
+            if version.is_none() {
+                // No product, or another version: say which; nothing is written.
+                return Ok(match version_of(&mut tx, id).await? {
+                    Some(current) => EditOutcome::Stale { current },
+                    None => EditOutcome::NoSuchProduct,
+                });
+            }
+        } else if let Some(expected) = e.expected_version {
+            match version_of(&mut tx, id).await? {
+                None => return Ok(EditOutcome::NoSuchProduct),
+                Some(current) if current != expected => return Ok(EditOutcome::Stale { current }),
+                Some(_) => {}
+            }
+        }
+        if let Some(change) = e.stock {
+            match self.stock_in(&mut tx, id, change, max_stock).await? {
+                StockOutcome::Set(_) => {}
+                StockOutcome::NoSuchProduct => return Ok(EditOutcome::NoSuchProduct),
+                StockOutcome::OutOfRange { current } => return Ok(EditOutcome::StockOutOfRange { current }),
+            }
+        } else if !e.touches_fields() && e.expected_version.is_none() && version_of(&mut tx, id).await?.is_none() {
+            return Ok(EditOutcome::NoSuchProduct);
+        }
+        tx.commit().await?;
+        Ok(EditOutcome::Edited)
+    }
+
+    /// Set the stock or change it by a delta, keeping it within 0..=max, atomically.
+    pub async fn change_stock(&self, id: ProductId, change: StockChange, max: i64) -> anyhow::Result<StockOutcome> {
+        let mut tx = self.begin().await?;
+        let outcome = self.stock_in(&mut tx, id, change, max).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// One conditional statement inside `tx`; on refusal, why.
+    async fn stock_in(&self, tx: &mut Tx, id: ProductId, change: StockChange, max: i64) -> anyhow::Result<StockOutcome> {
+        let now = self.dialect().now;
+        let (text, value) = match change {
+            StockChange::Set(n) => {
+                (format!("UPDATE products SET stock = $1, updated_at = {now} WHERE id = $2 AND $1 BETWEEN 0 AND $3 RETURNING stock"), n)
+            }
+            StockChange::Adjust(n) => (
+                format!(
+                    "UPDATE products SET stock = stock + $1, updated_at = {now} WHERE id = $2 AND stock + $1 BETWEEN 0 AND $3 RETURNING stock"
+                ),
+                n,
+            ),
+        };
+        if let Some(stock) = sql(text).bind(value).bind(id).bind(max).scalar_optional::<i64>(&mut *tx).await? {
+            return Ok(StockOutcome::Set(stock));
+        }
+        Ok(match sql("SELECT stock FROM products WHERE id = $1").bind(id).scalar_optional::<i64>(&mut *tx).await? {
+            Some(current) => StockOutcome::OutOfRange { current },
+            None => StockOutcome::NoSuchProduct,
+        })
+    }
+
+    /// Archive or bring back a product. `false` when there is no such product.
+    pub async fn set_archived(&self, id: ProductId, archived: bool) -> anyhow::Result<bool> {
+        let now = self.dialect().now;
+        let text = if archived {
+            format!("UPDATE products SET archived_at = coalesce(archived_at, {now}), version = version + 1 WHERE id = $1")
+        } else {
+            "UPDATE products SET archived_at = NULL, version = version + 1 WHERE id = $1".to_string()
+        };
+        Ok(self.write(sql(text).bind(id)).await? == 1)
+    }
+
+    /// `Refused` when the slug is taken.
+    pub async fn create_category(&self, slug: &str, name: &str) -> anyhow::Result<Created<()>> {
+        let inserted = sql("INSERT INTO categories (slug, name, position) \
+                            VALUES ($1, $2, (SELECT coalesce(max(position), 0) + 1 FROM categories))")
+        .bind(slug)
+        .bind(name)
+        .execute(self)
+        .await;
+        match inserted {
+            Ok(_) => Ok(Created::Created(())),
+            Err(e) if is_unique_violation(&e) => Ok(Created::Refused),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// `false` when there is no such category.
+    pub async fn rename_category(&self, slug: &str, name: &str) -> anyhow::Result<bool> {
+        Ok(sql("UPDATE categories SET name = $2 WHERE slug = $1").bind(slug).bind(name).execute(self).await? == 1)
+    }
+
+    /// Seed `categories` and `products` if the catalog is empty, in one
+    /// transaction; `false` when it was not empty. Instances starting together
+    /// on one empty database seed it once (the loser sees the winner's rows).
+    pub async fn insert_catalog(&self, categories: &[SeedCategory], products: &[SeedProduct]) -> anyhow::Result<bool> {
+        let mut tx = self.begin().await?;
+        sql(self.dialect().serialize_seeding).execute(&mut tx).await?;
+        if sql("SELECT EXISTS (SELECT 1 FROM categories)").scalar::<bool>(&mut tx).await? {
+            return Ok(false);
+        }
+        for (position, c) in (0_i32..).zip(categories) {
+            sql("INSERT INTO categories (slug, name, position) VALUES ($1, $2, $3)")
+                .bind(c.slug)
+                .bind(c.name)
+                .bind(position)
+                .execute(&mut tx)
+                .await?;
+        }
+        for p in products {
+            sql("INSERT INTO products (category_id, name, description, price_cents, stock, image) \
+                 VALUES ((SELECT id FROM categories WHERE slug = $1), $2, $3, $4, $5, $6)")
+            .bind(p.category)
+            .bind(p.name)
+            .bind(p.description)
+            .bind(p.price_cents)
+            .bind(p.stock)
+            .bind(&p.image)
+            .execute(&mut tx)
+            .await
+            .with_context(|| format!("seeding product '{}'", p.name))?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Insert made-up products (`livecart seed --products`) in one transaction,
+    /// through the same triggers as every other write; 500 rows per statement
+    /// (SQLite allows 32,766 parameters).
+    pub async fn insert_generated(&self, products: &[crate::server::catalog_gen::GeneratedProduct]) -> anyhow::Result<()> {
+        let mut tx = self.begin().await?;
+        for chunk in products.chunks(500) {
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    let n = i * 6;
+                    format!("((SELECT id FROM categories WHERE slug = ${}), {})", n + 1, placeholders(n + 2, 5))
+                })
+                .collect();
+            let mut insert =
+                sql(format!("INSERT INTO products (category_id, name, description, price_cents, stock, image) VALUES {}", rows.join(", ")));
+            for p in chunk {
+                insert = insert.bind(p.category).bind(&p.name).bind(&p.description).bind(p.price_cents).bind(p.stock).bind(&p.image);
+            }
+            insert
+                .execute(&mut tx)
+                .await
+                .context("adding generated products (are the demo categories there? `livecart seed` makes them)")?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+async fn version_of(tx: &mut Tx, id: ProductId) -> sqlx::Result<Option<i64>> {
+    sql("SELECT version FROM products WHERE id = $1").bind(id).scalar_optional(tx).await
+}

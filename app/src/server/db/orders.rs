@@ -1,0 +1,364 @@
+//! Orders: checkout (stock taken atomically, idempotent), the lifecycle staff
+//! move them along, and the order shapes ([`OrderSummary`], [`Order`]) made
+//! from one row type, [`OrderRecord`], for pages, snapshots and frames alike.
+
+use std::collections::HashMap;
+
+use super::Db;
+use super::core::{placeholders, sql};
+use crate::model::{Address, CartLine, Currency, CustomerId, Money, Order, OrderId, OrderLine, OrderStatus, OrderSummary, ProductId};
+
+/// What a checkout came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaceOutcome {
+    /// A new order.
+    Placed(OrderId),
+    /// The idempotency key was used before: that order.
+    Existing(OrderId),
+    /// A line could not be filled; nothing was bought.
+    OutOfStock { product: String, available: i64 },
+    /// A line names no product.
+    UnknownProduct(ProductId),
+}
+
+/// What moving an order along its lifecycle came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoveOutcome {
+    Moved,
+    NoSuchOrder,
+    /// Not allowed from the order's current status.
+    Illegal {
+        from: OrderStatus,
+    },
+}
+
+impl MoveOutcome {
+    /// Why a move did not happen, from the order's current status (if it exists).
+    fn refused(current: Option<String>) -> anyhow::Result<Self> {
+        Ok(match current {
+            Some(status) => MoveOutcome::Illegal { from: status.parse().map_err(anyhow::Error::msg)? },
+            None => MoveOutcome::NoSuchOrder,
+        })
+    }
+}
+
+/// An order as stored, with its customer's name and its item count; `lines`
+/// only where the full order was asked for.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRecord {
+    pub id: OrderId,
+    pub customer_id: CustomerId,
+    pub customer: String,
+    pub status: String,
+    pub total_cents: i64,
+    pub currency: String,
+    pub street: String,
+    pub city: String,
+    pub region: String,
+    pub postal_code: String,
+    pub items: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub paid_at: Option<String>,
+    pub shipped_at: Option<String>,
+    pub delivered_at: Option<String>,
+    pub cancelled_at: Option<String>,
+    #[sqlx(skip)]
+    pub lines: Vec<LineRecord>,
+}
+
+/// One line of an order as sold.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LineRecord {
+    pub order_id: OrderId,
+    pub product_id: ProductId,
+    pub name: String,
+    pub unit_price_cents: i64,
+    pub quantity: i64,
+}
+
+impl OrderRecord {
+    fn money(&self, minor: i64) -> Money {
+        Money::new(minor, if self.currency == "EUR" { Currency::EUR } else { Currency::USD })
+    }
+
+    fn status(&self) -> anyhow::Result<OrderStatus> {
+        self.status.parse().map_err(anyhow::Error::msg)
+    }
+
+    pub fn summary(&self) -> anyhow::Result<OrderSummary> {
+        Ok(OrderSummary {
+            id: self.id,
+            status: self.status()?,
+            total: self.money(self.total_cents),
+            items: self.items,
+            customer: self.customer.clone(),
+            created_at: self.created_at.clone(),
+        })
+    }
+
+    pub fn order(&self) -> anyhow::Result<Order> {
+        let lines = self
+            .lines
+            .iter()
+            .map(|l| OrderLine {
+                product_id: l.product_id,
+                name: l.name.clone(),
+                unit_price: self.money(l.unit_price_cents),
+                quantity: l.quantity,
+                line_total: self.money(l.unit_price_cents.saturating_mul(l.quantity)),
+            })
+            .collect();
+        Ok(Order {
+            id: self.id,
+            customer_id: self.customer_id,
+            status: self.status()?,
+            total: self.money(self.total_cents),
+            address: Address {
+                street: self.street.clone(),
+                city: self.city.clone(),
+                region: self.region.clone(),
+                postal_code: self.postal_code.clone(),
+            },
+            lines,
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+            paid_at: self.paid_at.clone(),
+            shipped_at: self.shipped_at.clone(),
+            delivered_at: self.delivered_at.clone(),
+            cancelled_at: self.cancelled_at.clone(),
+        })
+    }
+}
+
+impl Db {
+    fn order_select(&self) -> String {
+        let d = self.dialect();
+        format!(
+            "SELECT o.id, o.customer_id, coalesce(u.username, '') AS customer, o.status, o.total_cents, o.currency, \
+             o.street, o.city, o.region, o.postal_code, \
+             CAST((SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE order_id = o.id) AS BIGINT) AS items, \
+             {} AS created_at, {} AS updated_at, {} AS paid_at, {} AS shipped_at, {} AS delivered_at, {} AS cancelled_at \
+             FROM orders o LEFT JOIN users u ON u.id = o.customer_id",
+            d.time("o.created_at"),
+            d.time("o.updated_at"),
+            d.time("o.paid_at"),
+            d.time("o.shipped_at"),
+            d.time("o.delivered_at"),
+            d.time("o.cancelled_at"),
+        )
+    }
+
+    /// Newest first: one customer's orders, or every customer's (at most
+    /// `limit`, optionally in one status), without their lines.
+    pub async fn order_summaries(
+        &self,
+        customer: Option<CustomerId>,
+        status: Option<OrderStatus>,
+        limit: i64,
+    ) -> anyhow::Result<Vec<OrderRecord>> {
+        let query = sql(format!(
+            "{} WHERE ($1 IS NULL OR o.customer_id = $1) AND ($2 IS NULL OR o.status = $2) ORDER BY o.id DESC LIMIT $3",
+            self.order_select()
+        ));
+        Ok(query.bind(customer.map(|c| c.0)).bind(status.map(OrderStatus::as_str)).bind(limit).fetch_all(self).await?)
+    }
+
+    /// These orders as they are now, with their lines (missing ids: deleted).
+    pub async fn orders_by_ids(&self, ids: &[OrderId]) -> anyhow::Result<Vec<OrderRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = placeholders(1, ids.len());
+        let mut orders = sql(format!("{} WHERE o.id IN ({list})", self.order_select()));
+        let mut lines = sql(format!(
+            "SELECT order_id, product_id, name, unit_price_cents, quantity FROM order_lines \
+             WHERE order_id IN ({list}) ORDER BY order_id, line_no"
+        ));
+        for id in ids {
+            orders = orders.bind(*id);
+            lines = lines.bind(*id);
+        }
+        let mut orders: Vec<OrderRecord> = orders.fetch_all(self).await?;
+        let mut by_order: HashMap<OrderId, Vec<LineRecord>> = HashMap::new();
+        for line in lines.fetch_all::<LineRecord>(self).await? {
+            by_order.entry(line.order_id).or_default().push(line);
+        }
+        for order in &mut orders {
+            order.lines = by_order.remove(&order.id).unwrap_or_default();
+        }
+        Ok(orders)
+    }
+
+    /// One order with its lines.
+    pub async fn order(&self, id: OrderId) -> anyhow::Result<Option<OrderRecord>> {
+        Ok(self.orders_by_ids(&[id]).await?.pop())
+    }
+
+    pub async fn order_owner(&self, order: OrderId) -> anyhow::Result<Option<CustomerId>> {
+        Ok(sql("SELECT customer_id FROM orders WHERE id = $1").bind(order).scalar_optional(self).await?)
+    }
+
+    /// Buy every line in one transaction, all or nothing. `lines` are merged
+    /// per product and validated by the caller; `save_address` keeps the
+    /// address on the account for next time. On SQLite it runs on the writer
+    /// thread (see `sqlite::on_writer_thread`).
+    pub async fn place_order(
+        &self,
+        customer: CustomerId,
+        lines: &[CartLine],
+        address: &Address,
+        key: &str,
+        save_address: bool,
+    ) -> anyhow::Result<PlaceOutcome> {
+        if self.backend_name() == "sqlite" {
+            let (db, lines, address, key) = (self.clone(), lines.to_vec(), address.clone(), key.to_owned());
+            return super::sqlite::on_writer_thread(async move { db.buy(customer, &lines, &address, &key, save_address).await }).await;
+        }
+        self.buy(customer, lines, address, key, save_address).await
+    }
+
+    /// Few statements on purpose: on SQLite the transaction holds the one write
+    /// turn, and each statement is a round trip to the connection's thread, so
+    /// their number sets the checkout ceiling.
+    async fn buy(
+        &self,
+        customer: CustomerId,
+        lines: &[CartLine],
+        a: &Address,
+        key: &str,
+        save_address: bool,
+    ) -> anyhow::Result<PlaceOutcome> {
+        let mut tx = self.begin().await?;
+        // The order row first: it claims the idempotency key, so a retry (even
+        // a concurrent one, which waits here) finds this order instead of
+        // buying again.
+        let inserted = sql("INSERT INTO orders (customer_id, street, city, region, postal_code, idempotency_key) \
+                            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+        .bind(customer)
+        .bind(&a.street)
+        .bind(&a.city)
+        .bind(&a.region)
+        .bind(&a.postal_code)
+        .bind(key)
+        .scalar::<OrderId>(&mut tx)
+        .await;
+        let order = match inserted {
+            Ok(id) => id,
+            Err(e) if super::core::is_unique_violation(&e) => {
+                tx.rollback().await?;
+                let existing = sql("SELECT id FROM orders WHERE customer_id = $1 AND idempotency_key = $2")
+                    .bind(customer)
+                    .bind(key)
+                    .scalar_optional::<OrderId>(self)
+                    .await?;
+                return match existing {
+                    Some(id) => Ok(PlaceOutcome::Existing(id)),
+                    None => anyhow::bail!("idempotency key conflict without an order"),
+                };
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut sold = Vec::with_capacity(lines.len());
+        let mut total: i64 = 0;
+        for line in lines {
+            let taken = sql("UPDATE products SET stock = stock - $1, units_sold = units_sold + $1 \
+                             WHERE id = $2 AND stock >= $1 AND archived_at IS NULL RETURNING name, price_cents")
+            .bind(line.quantity)
+            .bind(line.product_id)
+            .fetch_optional::<(String, i64)>(&mut tx)
+            .await?;
+            let Some((name, price)) = taken else {
+                let left = sql("SELECT name, stock FROM products WHERE id = $1 AND archived_at IS NULL")
+                    .bind(line.product_id)
+                    .fetch_optional::<(String, i64)>(&mut tx)
+                    .await?;
+                tx.rollback().await?;
+                return Ok(match left {
+                    Some((product, available)) => PlaceOutcome::OutOfStock { product, available },
+                    None => PlaceOutcome::UnknownProduct(line.product_id),
+                });
+            };
+            total = price
+                .checked_mul(line.quantity)
+                .and_then(|t| t.checked_add(total))
+                .ok_or_else(|| anyhow::anyhow!("order total overflows"))?;
+            sold.push((line, name, price));
+        }
+        // Every line in one statement.
+        let rows: Vec<String> = (0..sold.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
+        let mut insert = sql(format!(
+            "INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) VALUES {}",
+            rows.join(", ")
+        ));
+        for (line_no, (line, name, price)) in (1_i64..).zip(&sold) {
+            insert = insert.bind(order).bind(line_no).bind(line.product_id).bind(name.as_str()).bind(*price).bind(line.quantity);
+        }
+        insert.execute(&mut tx).await?;
+        // Setting the total logs the complete order (the orders_updated trigger).
+        sql("UPDATE orders SET total_cents = $1 WHERE id = $2").bind(total).bind(order).execute(&mut tx).await?;
+        if save_address {
+            sql("UPDATE users SET street = $1, city = $2, region = $3, postal_code = $4 WHERE id = $5")
+                .bind(&a.street)
+                .bind(&a.city)
+                .bind(&a.region)
+                .bind(&a.postal_code)
+                .bind(customer)
+                .execute(&mut tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(PlaceOutcome::Placed(order))
+    }
+
+    /// Move an order to `to`, stamping when, if its current status allows it.
+    /// Cancelling puts every line's units back in stock, in the same
+    /// transaction, and only the one time the status actually changes.
+    pub async fn move_order(&self, id: OrderId, to: OrderStatus) -> anyhow::Result<MoveOutcome> {
+        let status_of = || sql("SELECT status FROM orders WHERE id = $1").bind(id);
+        let from: Vec<String> = to.previous().into_iter().map(|s| format!("'{}'", s.as_str())).collect();
+        if from.is_empty() {
+            return MoveOutcome::refused(status_of().scalar_optional(self).await?);
+        }
+        let stamp = match to {
+            OrderStatus::Paid => "paid_at",
+            OrderStatus::Shipped => "shipped_at",
+            OrderStatus::Delivered => "delivered_at",
+            OrderStatus::Cancelled => "cancelled_at",
+            OrderStatus::Placed => "created_at",
+        };
+        let now = self.dialect().now;
+        let mut tx = self.begin().await?;
+        let moved = sql(format!(
+            "UPDATE orders SET status = $1, {stamp} = {now}, updated_at = {now} WHERE id = $2 AND status IN ({})",
+            from.join(", ")
+        ))
+        .bind(to.as_str())
+        .bind(id)
+        .execute(&mut tx)
+        .await?;
+        if moved == 0 {
+            let current = status_of().scalar_optional(&mut tx).await?;
+            tx.rollback().await?;
+            return MoveOutcome::refused(current);
+        }
+        if to == OrderStatus::Cancelled {
+            let lines = sql("SELECT product_id, quantity FROM order_lines WHERE order_id = $1 ORDER BY product_id")
+                .bind(id)
+                .fetch_all::<(i64, i64)>(&mut tx)
+                .await?;
+            for (product, quantity) in lines {
+                sql(format!(
+                    "UPDATE products SET stock = stock + $1, \
+                     units_sold = CASE WHEN units_sold >= $1 THEN units_sold - $1 ELSE 0 END, updated_at = {now} WHERE id = $2"
+                ))
+                .bind(quantity)
+                .bind(product)
+                .execute(&mut tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(MoveOutcome::Moved)
+    }
+}
