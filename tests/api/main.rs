@@ -6,6 +6,7 @@ mod api_v1;
 mod assets;
 mod auth;
 mod checkout;
+mod facts;
 mod helpers;
 mod pages;
 mod postgres_only;

@@ -2,7 +2,7 @@
 //! (several instances, one database); callers never match on the backend.
 //!
 //! One file per domain, each an `impl Db` block with its own SQL:
-//! `catalog` (categories, products, seeding), `orders` (checkout, the order
+//! `catalog` (categories, products), `seeding`, `orders` (checkout, the order
 //! lifecycle), `accounts` (users, sessions), `tokens`, `media`, and `feed`
 //! (the change log: its facts, replays, pruning). `core` runs a statement on
 //! either backend; `sqlite` and `postgres` hold what only one of them has;
@@ -15,6 +15,7 @@ mod feed;
 mod media;
 mod orders;
 mod postgres;
+mod seeding;
 mod sqlite;
 mod tokens;
 mod wakeups;
@@ -25,9 +26,10 @@ use std::time::Duration;
 
 pub use accounts::{NewUser, UserRow};
 use anyhow::Context as _;
-pub use catalog::{Created, EditOutcome, ProductEdit, ProductRecord, SeedCategory, SeedProduct, StockChange, StockOutcome};
+pub use catalog::{Created, EditOutcome, ProductEdit, ProductRecord, StockChange, StockOutcome};
 pub use feed::{ChangeBatch, Fact, FactKind, FactOp, InFlight, SIGN_OUT_KIND};
 pub use orders::{LineRecord, MoveOutcome, OrderRecord, PlaceOutcome};
+pub use seeding::{SeedCategory, SeedProduct};
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 pub use tokens::TokenRow;
