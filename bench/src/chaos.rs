@@ -160,18 +160,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         let view = view.lock().await;
         reconnects += view.connects.saturating_sub(1);
         misordered += view.misordered;
-        // Every catalog change after the view's last snapshot reached it.
+        // Every product changed after the view's last snapshot reached it as
+        // of its latest change or later (a frame carries the product as the
+        // server read it, and changes to one product read together go out once).
         let upto = view.seq.map_or(0, |s| s.0);
         let logged = writer
             .rows(&format!(
-                "SELECT seq FROM change_log WHERE kind = 'product' AND seq > {} AND seq <= {upto} ORDER BY seq",
+                "SELECT entity_id, max(seq) FROM change_log WHERE kind = 'product' AND seq > {} AND seq <= {upto} \
+                 GROUP BY entity_id ORDER BY entity_id",
                 view.snapshot_at
             ))
             .await?;
-        let gone: Vec<i64> = logged.iter().map(|r| r[0]).filter(|seq| !view.received.contains(seq)).collect();
+        let gone: Vec<(i64, i64)> =
+            logged.iter().map(|r| (r[0], r[1])).filter(|(product, seq)| view.changed_at.get(product).is_none_or(|got| got < seq)).collect();
         if !gone.is_empty() {
             missed.push(format!(
-                "watcher {w} never got seqs {gone:?} (after its snapshot at {}): {}",
+                "watcher {w} never got (product, seq) {gone:?} (after its snapshot at {}): {}",
                 view.snapshot_at,
                 view.history.join("; ")
             ));
@@ -318,10 +322,9 @@ struct View {
     products: BTreeMap<i64, ProductSummary>,
     /// The seq each product was last changed at, as this view learned it.
     changed_at: BTreeMap<i64, i64>,
-    /// The seq of the last snapshot, and every change received after it: each
-    /// catalog change in the log between the two must be among them.
+    /// The seq of the last snapshot: every product changed in the log after it
+    /// must have reached the view (`changed_at`) as of its latest change.
     snapshot_at: i64,
-    received: std::collections::BTreeSet<i64>,
     seq: Option<Seq>,
     connects: u64,
     /// How each connection began (which upstream, snapshot or resume), for the
@@ -405,7 +408,6 @@ async fn follow(url: &str, view: &Mutex<View>) -> anyhow::Result<()> {
                 v.products = list.into_iter().map(|p| (p.id.0, p)).collect();
                 v.changed_at.clear();
                 v.snapshot_at = seq.0;
-                v.received.clear();
                 v.seq = Some(seq);
             }
             ServerMsg::Change { seq, data, .. } => {
@@ -414,7 +416,6 @@ async fn follow(url: &str, view: &Mutex<View>) -> anyhow::Result<()> {
                 }
                 let p: ProductSummary = serde_json::from_str(data.get())?;
                 v.changed_at.insert(p.id.0, seq.0);
-                v.received.insert(seq.0);
                 v.products.insert(p.id.0, p);
                 v.seq = Some(seq);
             }
@@ -423,7 +424,7 @@ async fn follow(url: &str, view: &Mutex<View>) -> anyhow::Result<()> {
                     v.misordered += 1;
                 }
                 v.products.remove(&id);
-                v.received.insert(seq.0);
+                v.changed_at.insert(id, seq.0);
                 v.seq = Some(seq);
             }
             ServerMsg::Error { message, .. } => bail!("the server refused the subscription: {message}"),

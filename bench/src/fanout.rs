@@ -139,39 +139,47 @@ async fn measure(args: &Args, server: &ServerArgs) -> anyhow::Result<serde_json:
     report::progress("waiting for the last frames");
     let mut latency = histogram();
     let (mut lost, mut duplicated, mut out_of_order, mut early, mut failed) = (0_usize, 0_usize, 0_usize, 0_usize, 0_usize);
+    let mut superseded = 0_usize;
     for task in tasks {
         let Ok(Ok(got)) = task.await else {
             failed += 1;
             lost += args.writes;
             continue;
         };
-        let mut seen = vec![false; args.writes];
-        let mut last: Option<usize> = None;
+        // A frame shows the product as the server read it, which may be newer
+        // than the write it stands for (livecart makes frames from the current
+        // row): write j counts as delivered when the socket first shows its
+        // price or a later one, and is *superseded* when a later one came
+        // first. A frame showing an older state than one already shown is out
+        // of order; the same state again, a duplicate.
+        let mut shown: Option<usize> = None;
         for (k, when) in got {
             if k >= args.writes {
                 continue;
             }
-            if seen[k] {
-                duplicated += 1;
-                continue;
-            }
-            seen[k] = true;
-            if last.is_some_and(|l| k < l) {
-                out_of_order += 1;
-            }
-            last = Some(k);
-            match when.checked_duration_since(at[k]) {
-                Some(d) => {
-                    let _ = latency.record(d.as_micros().max(1) as u64);
-                }
-                None => {
-                    // The frame beat the writer's own view of its commit returning.
-                    early += 1;
-                    let _ = latency.record(1);
+            match shown {
+                Some(s) if k == s => duplicated += 1,
+                Some(s) if k < s => out_of_order += 1,
+                _ => {
+                    let first = shown.map_or(0, |s| s + 1);
+                    superseded += k - first;
+                    for committed in &at[first..=k] {
+                        match when.checked_duration_since(*committed) {
+                            Some(d) => {
+                                let _ = latency.record(d.as_micros().max(1) as u64);
+                            }
+                            None => {
+                                // The frame beat the writer's own view of its commit returning.
+                                early += 1;
+                                let _ = latency.record(1);
+                            }
+                        }
+                    }
+                    shown = Some(k);
                 }
             }
         }
-        lost += seen.iter().filter(|s| !**s).count();
+        lost += args.writes - shown.map_or(0, |s| s + 1);
     }
     report::progress_done();
     // CPU per delivered frame, server and this client apart: on a shared machine
@@ -200,6 +208,7 @@ async fn measure(args: &Args, server: &ServerArgs) -> anyhow::Result<serde_json:
         "lost": lost,
         "duplicated": duplicated,
         "out_of_order": out_of_order,
+        "superseded": superseded,
         "failed_sockets": failed,
         "frames_before_commit_returned": early,
         "server_rss_kib": { "before": rss_before, "idle_with_sockets": rss_idle },

@@ -228,7 +228,17 @@ mod tests {
     use super::*;
 
     fn facts(seqs: &[i64]) -> Vec<Fact> {
-        seqs.iter().map(|&seq| Fact { seq, kind: FactKind::Product, op: FactOp::Removed, entity_id: 1, parent_id: None }).collect()
+        seqs.iter()
+            .map(|&seq| Fact {
+                seq,
+                kind: FactKind::Product,
+                op: FactOp::Removed,
+                entity_id: 1,
+                parent_id: None,
+                parent_slug: None,
+                product: None,
+            })
+            .collect()
     }
 
     fn batch(seqs: &[i64], in_flight: Option<(i64, i64)>) -> ChangeBatch {

@@ -1,14 +1,17 @@
 //! Facts -> frames: the one place the change log becomes topics and wire JSON.
 //!
-//! For a batch of facts it reads the entities' current rows by id (one query
-//! per entity kind), then for each fact says what every topic that showed the
-//! entity before, or shows it now, should do: `change` with the entity's JSON
-//! (the shared model types, serialised here) or `removed`. A frame therefore
-//! carries the entity as it is when the feed reads it, which may be newer than
-//! at the fact's commit; the newer state's own fact follows it, so a view that
-//! applies every frame converges to the database.
+//! A batch of facts comes with each product's current row (read by the same
+//! statement as the facts); orders are read by id, one query per batch. For
+//! each entity the mapper says what every topic that showed it before, or
+//! shows it now, should do: `change` with the entity's JSON (the shared model
+//! types, serialised here) or `removed`. An entity changed several times in
+//! one batch gets its frames once, at its last seq: they would all carry the
+//! same row. A frame therefore carries the entity as it is when the feed reads
+//! it, which may be newer than the commit its seq stands for; that newer state
+//! has a fact of its own, so a view that applies every frame converges to the
+//! database.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use app::model::{CustomerId, OrderId, ProductId};
@@ -19,50 +22,13 @@ use serde_json::value::{RawValue, to_raw_value};
 
 use super::frame::{Frame, Published, encode};
 
-/// The current state of every entity a batch of facts names.
-#[derive(Debug, Default)]
-pub struct Current {
-    pub products: HashMap<ProductId, ProductRecord>,
-    /// Category slugs by id: products' current categories and the ones they left.
-    pub categories: HashMap<i64, String>,
-    pub orders: HashMap<OrderId, OrderRecord>,
-}
-
-impl Current {
-    /// Read what `facts` name: one query per entity kind.
-    pub async fn load(db: &Db, facts: &[Fact]) -> anyhow::Result<Current> {
-        let ids = |kind: FactKind| -> Vec<i64> {
-            let set: HashSet<i64> = facts.iter().filter(|f| f.kind == kind).map(|f| f.entity_id).collect();
-            set.into_iter().collect()
-        };
-        let product_ids: Vec<ProductId> = ids(FactKind::Product).into_iter().map(ProductId).collect();
-        let order_ids: Vec<OrderId> = ids(FactKind::Order).into_iter().map(OrderId).collect();
-        let products = db.products_by_ids(&product_ids).await?;
-        let mut categories: HashMap<i64, String> = products.iter().map(|p| (p.category_id, p.category.clone())).collect();
-        let left: Vec<i64> = facts
-            .iter()
-            .filter(|f| f.kind == FactKind::Product)
-            .filter_map(|f| f.parent_id)
-            .filter(|c| !categories.contains_key(c))
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        categories.extend(db.category_slugs(&left).await?);
-        let orders = db.orders_by_ids(&order_ids).await?;
-        Ok(Current {
-            products: products.into_iter().map(|p| (p.id, p)).collect(),
-            categories,
-            orders: orders.into_iter().map(|o| (o.id, o)).collect(),
-        })
-    }
-}
-
 /// What the hub should offer for `facts` (in seq order): every topic's frame, encoded once.
 pub async fn published(db: &Db, facts: &[Fact]) -> anyhow::Result<Vec<Published>> {
-    if facts.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(map(facts, &Current::load(db, facts).await?))
+    let mut ids: Vec<OrderId> = facts.iter().filter(|f| f.kind == FactKind::Order).map(|f| OrderId(f.entity_id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let orders = db.orders_by_ids(&ids).await?.into_iter().map(|o| (o.id, o)).collect();
+    Ok(map(facts, &orders))
 }
 
 /// The frames of one topic for a replay of `facts` (see `Db::facts_for`).
@@ -77,28 +43,61 @@ pub async fn replay(db: &Db, topic: &Topic, facts: &[Fact]) -> anyhow::Result<Ve
         .collect())
 }
 
-/// The frames for `facts`, given the entities' current state.
-pub fn map(facts: &[Fact], now: &Current) -> Vec<Published> {
-    let mut out = Vec::with_capacity(facts.len() * 3);
+/// One entity's facts in a batch, merged.
+struct Merged<'a> {
+    /// The last of them: its seq is the frames' seq.
+    last: &'a Fact,
+    /// Whether any of them was a delete.
+    removed: bool,
+    /// Where it was shown before each of them (product: category ids; order: customers).
+    parents: Vec<i64>,
+    /// Product: those categories' slugs.
+    left: Vec<&'a str>,
+}
+
+/// The frames for `facts`, given the orders as they are now (products come with their facts).
+pub fn map(facts: &[Fact], orders: &HashMap<OrderId, OrderRecord>) -> Vec<Published> {
+    let mut merged: Vec<Merged> = Vec::with_capacity(facts.len());
+    let mut at: HashMap<(FactKind, i64), usize> = HashMap::new();
     for fact in facts {
-        let seq = Seq(fact.seq);
+        let i = match at.get(&(fact.kind, fact.entity_id)) {
+            // A sign-out is an event, never merged.
+            Some(&i) if fact.kind != FactKind::SignOut => i,
+            _ => {
+                at.insert((fact.kind, fact.entity_id), merged.len());
+                merged.push(Merged { last: fact, removed: false, parents: Vec::new(), left: Vec::new() });
+                merged.len() - 1
+            }
+        };
+        let m = &mut merged[i];
+        m.last = fact;
+        m.removed |= fact.op == FactOp::Removed;
+        if let Some(parent) = fact.parent_id.filter(|p| !m.parents.contains(p)) {
+            m.parents.push(parent);
+            m.left.extend(fact.parent_slug.as_deref());
+        }
+    }
+    merged.sort_by_key(|m| m.last.seq);
+    let mut out = Vec::with_capacity(merged.len() * 3);
+    for m in &merged {
+        let seq = Seq(m.last.seq);
         let mut emit = |topic: Topic, data: Option<&RawValue>| {
             let msg = match data {
                 Some(data) => ServerMsg::Change { topic: topic.clone(), seq, data: data.to_owned() },
-                None => ServerMsg::Removed { topic: topic.clone(), seq, id: fact.entity_id },
+                None => ServerMsg::Removed { topic: topic.clone(), seq, id: m.last.entity_id },
             };
             out.push(Published::Frame(Arc::new(Frame { topic, seq, text: encode(&msg) })));
         };
-        let mapped = match fact.kind {
+        let mapped = match m.last.kind {
             FactKind::SignOut => {
-                out.push(Published::SignOut { seq, session: fact.entity_id });
+                out.push(Published::SignOut { seq, session: m.last.entity_id });
                 Ok(())
             }
-            FactKind::Product => product(fact, now, &mut emit),
-            FactKind::Order => order(fact, now, &mut emit),
+            FactKind::Product => product(m, &mut emit),
+            FactKind::Order => order(m, orders.get(&OrderId(m.last.entity_id)), &mut emit),
         };
         if let Err(err) = mapped {
-            tracing::warn!(seq = fact.seq, error = ?err, "a change could not be made into frames; skipped");
+            tracing::warn!(seq = m.last.seq, error = ?err, "a change could not be made into frames; skipped");
         }
     }
     out
@@ -106,14 +105,13 @@ pub fn map(facts: &[Fact], now: &Current) -> Vec<Published> {
 
 /// A product is shown on `catalog`, its category's topic and its own while it
 /// is not archived.
-fn product(fact: &Fact, now: &Current, emit: &mut impl FnMut(Topic, Option<&RawValue>)) -> anyhow::Result<()> {
-    let id = ProductId(fact.entity_id);
-    let listed = now.products.get(&id).filter(|p| !p.archived);
-    let left = fact.parent_id.and_then(|c| now.categories.get(&c));
-    if let Some(left) = left
-        && listed.is_none_or(|p| &p.category != left)
-    {
-        emit(Topic::Category(left.parse()?), None);
+fn product(m: &Merged, emit: &mut impl FnMut(Topic, Option<&RawValue>)) -> anyhow::Result<()> {
+    let id = ProductId(m.last.entity_id);
+    let listed: Option<&ProductRecord> = m.last.product.as_ref().filter(|p| !p.archived);
+    for left in &m.left {
+        if listed.is_none_or(|p| p.category != *left) {
+            emit(Topic::Category(left.parse()?), None);
+        }
     }
     match listed {
         Some(p) => {
@@ -122,8 +120,8 @@ fn product(fact: &Fact, now: &Current, emit: &mut impl FnMut(Topic, Option<&RawV
             emit(Topic::Category(p.category.parse()?), Some(&summary));
             emit(Topic::Product(id), Some(&to_raw_value(&p.product()?)?));
         }
-        // Shown until this change (or deleted): gone now.
-        None if fact.parent_id.is_some() || fact.op == FactOp::Removed => {
+        // Shown until now (or deleted): gone.
+        None if !m.parents.is_empty() || m.removed => {
             emit(Topic::Catalog, None);
             emit(Topic::Product(id), None);
         }
@@ -134,13 +132,12 @@ fn product(fact: &Fact, now: &Current, emit: &mut impl FnMut(Topic, Option<&RawV
 
 /// An order is shown on its customer's `orders:{customer}`, the staff's
 /// `orders` and its own `order:{id}`.
-fn order(fact: &Fact, now: &Current, emit: &mut impl FnMut(Topic, Option<&RawValue>)) -> anyhow::Result<()> {
-    let id = OrderId(fact.entity_id);
-    let current = now.orders.get(&id);
-    if let Some(before) = fact.parent_id.map(CustomerId)
-        && current.is_none_or(|o| o.customer_id != before)
-    {
-        emit(Topic::Orders(before), None);
+fn order(m: &Merged, current: Option<&OrderRecord>, emit: &mut impl FnMut(Topic, Option<&RawValue>)) -> anyhow::Result<()> {
+    let id = OrderId(m.last.entity_id);
+    for before in m.parents.iter().copied().map(CustomerId) {
+        if current.is_none_or(|o| o.customer_id != before) {
+            emit(Topic::Orders(before), None);
+        }
     }
     match current {
         Some(o) => {
@@ -164,8 +161,21 @@ mod tests {
 
     use super::*;
 
+    /// A product fact: it was listed in `left` (id, slug) before; `now` is its row.
+    fn product_fact(seq: i64, op: FactOp, id: i64, left: Option<(i64, &str)>, now: Option<ProductRecord>) -> Fact {
+        Fact {
+            seq,
+            kind: FactKind::Product,
+            op,
+            entity_id: id,
+            parent_id: left.map(|l| l.0),
+            parent_slug: left.map(|l| l.1.to_string()),
+            product: now,
+        }
+    }
+
     fn fact(seq: i64, kind: FactKind, op: FactOp, id: i64, parent: Option<i64>) -> Fact {
-        Fact { seq, kind, op, entity_id: id, parent_id: parent }
+        Fact { seq, kind, op, entity_id: id, parent_id: parent, parent_slug: None, product: None }
     }
 
     fn record(id: i64, category: (i64, &str), archived: bool) -> ProductRecord {
@@ -185,13 +195,6 @@ mod tests {
         }
     }
 
-    /// As `Current::load` would read it: the products, their categories and `others`.
-    fn current(products: Vec<ProductRecord>, others: &[(i64, &str)]) -> Current {
-        let mut categories: HashMap<i64, String> = others.iter().map(|(id, slug)| (*id, (*slug).to_string())).collect();
-        categories.extend(products.iter().map(|p| (p.category_id, p.category.clone())));
-        Current { products: products.into_iter().map(|p| (p.id, p)).collect(), categories, orders: HashMap::new() }
-    }
-
     /// (topic, "change" | "removed") of each frame, decoded from its bytes.
     fn shown(items: &[Published]) -> Vec<(String, &'static str)> {
         items
@@ -209,8 +212,8 @@ mod tests {
 
     #[test]
     fn a_changed_product_reaches_its_three_topics_as_the_shared_model_types() {
-        let now = current(vec![record(7, (2, "books"), false)], &[]);
-        let items = map(&[fact(10, FactKind::Product, FactOp::Change, 7, Some(2))], &now);
+        let fact = product_fact(10, FactOp::Change, 7, Some((2, "books")), Some(record(7, (2, "books"), false)));
+        let items = map(&[fact], &HashMap::new());
         assert_eq!(shown(&items), [("catalog".into(), "change"), ("category:books".into(), "change"), ("product:7".into(), "change")]);
         let Published::Frame(f) = &items[2] else { panic!() };
         let Ok(ServerMsg::Change { data, seq, .. }) = serde_json::from_str::<ServerMsg>(&f.text) else { panic!() };
@@ -226,10 +229,9 @@ mod tests {
 
     #[test]
     fn a_move_removes_the_product_from_the_category_it_left() {
-        let now = current(vec![record(7, (3, "games"), false)], &[(2, "books")]);
-        let items = map(&[fact(11, FactKind::Product, FactOp::Change, 7, Some(2))], &now);
+        let fact = product_fact(11, FactOp::Change, 7, Some((2, "books")), Some(record(7, (3, "games"), false)));
         assert_eq!(
-            shown(&items),
+            shown(&map(&[fact], &HashMap::new())),
             [
                 ("category:books".into(), "removed"),
                 ("catalog".into(), "change"),
@@ -241,23 +243,43 @@ mod tests {
 
     #[test]
     fn archiving_or_deleting_removes_it_everywhere_it_was_shown() {
-        let archived = current(vec![record(7, (2, "books"), true)], &[]);
         let removed = [("category:books".into(), "removed"), ("catalog".into(), "removed"), ("product:7".into(), "removed")];
-        assert_eq!(shown(&map(&[fact(12, FactKind::Product, FactOp::Change, 7, Some(2))], &archived)), removed);
-        let deleted = current(vec![], &[(2, "books")]);
-        assert_eq!(shown(&map(&[fact(13, FactKind::Product, FactOp::Removed, 7, Some(2))], &deleted)), removed);
+        let archived = || Some(record(7, (2, "books"), true));
+        assert_eq!(shown(&map(&[product_fact(12, FactOp::Change, 7, Some((2, "books")), archived())], &HashMap::new())), removed);
+        assert_eq!(shown(&map(&[product_fact(13, FactOp::Removed, 7, Some((2, "books")), None)], &HashMap::new())), removed);
         // An edit of a product that stays archived shows nowhere.
-        assert!(map(&[fact(14, FactKind::Product, FactOp::Change, 7, None)], &archived).is_empty());
+        assert!(map(&[product_fact(14, FactOp::Change, 7, None, archived())], &HashMap::new()).is_empty());
     }
 
     #[test]
-    fn a_replayed_fact_carries_the_current_state() {
-        // seq 10 changed the price while listed; by the time the feed reads it,
-        // the product was archived (seq 12): both say "removed", so a view ends as the database.
-        let now = current(vec![record(7, (2, "books"), true)], &[(2, "books")]);
-        let facts = [fact(10, FactKind::Product, FactOp::Change, 7, Some(2)), fact(12, FactKind::Product, FactOp::Change, 7, Some(2))];
-        let items = map(&facts, &now);
-        assert!(shown(&items).iter().all(|(_, op)| *op == "removed"));
+    fn an_entity_changed_twice_in_a_batch_is_sent_once_at_its_last_seq_with_every_category_it_left() {
+        // Moved books -> games (seq 10), another product changed (11), then its
+        // price changed while in games (12): one set of frames at 12, and books
+        // still hears that it left.
+        let now = || Some(record(7, (3, "games"), false));
+        let facts = [
+            product_fact(10, FactOp::Change, 7, Some((2, "books")), now()),
+            product_fact(11, FactOp::Change, 8, Some((2, "books")), Some(record(8, (2, "books"), false))),
+            product_fact(12, FactOp::Change, 7, Some((3, "games")), now()),
+        ];
+        let items = map(&facts, &HashMap::new());
+        let seqs: Vec<i64> = items
+            .iter()
+            .map(|i| match i {
+                Published::Frame(f) => f.seq.0,
+                Published::SignOut { seq, .. } => seq.0,
+            })
+            .collect();
+        assert_eq!(seqs, [11, 11, 11, 12, 12, 12, 12], "in seq order, product 7 once");
+        assert_eq!(
+            shown(&items)[3..],
+            [
+                ("category:books".into(), "removed"),
+                ("catalog".into(), "change"),
+                ("category:games".into(), "change"),
+                ("product:7".into(), "change")
+            ]
+        );
     }
 
     #[test]
@@ -282,8 +304,7 @@ mod tests {
             cancelled_at: None,
             lines: Vec::new(),
         };
-        let mut now = current(vec![], &[]);
-        now.orders.insert(order.id, order);
+        let now = HashMap::from([(order.id, order)]);
         let facts = [fact(20, FactKind::Order, FactOp::Change, 5, Some(9)), fact(21, FactKind::SignOut, FactOp::Removed, 77, None)];
         let items = map(&facts, &now);
         assert_eq!(
@@ -299,7 +320,7 @@ mod tests {
         let full: Order = serde_json::from_str(data.get()).expect("an Order");
         assert_eq!(full.paid_at.as_deref(), Some("2026-11-30T10:01:00Z"));
         // Deleted: gone from every topic that showed it.
-        let gone = map(&[fact(22, FactKind::Order, FactOp::Removed, 5, Some(9))], &current(vec![], &[]));
+        let gone = map(&[fact(22, FactKind::Order, FactOp::Removed, 5, Some(9))], &HashMap::new());
         assert_eq!(shown(&gone), [("orders:9".into(), "removed"), ("orders".into(), "removed"), ("order:5".into(), "removed")]);
     }
 }

@@ -53,9 +53,35 @@ impl ProductRecord {
     }
 }
 
-const PRODUCTS: &str = "SELECT p.id, p.category_id, c.slug AS category, p.name, p.description, p.price_cents, p.currency, p.stock, \
-                        p.units_sold, p.image, (p.archived_at IS NOT NULL) AS archived, p.version \
-                        FROM products p JOIN categories c ON c.id = p.category_id";
+/// The columns of a [`ProductRecord`], from `products p` joined with `categories c`.
+macro_rules! product_columns {
+    () => {
+        "p.id, p.category_id, c.slug AS category, p.name, p.description, p.price_cents, p.currency, p.stock, \
+         p.units_sold, p.image, (p.archived_at IS NOT NULL) AS archived, p.version"
+    };
+}
+pub(super) use product_columns;
+
+const PRODUCTS: &str = concat!("SELECT ", product_columns!(), " FROM products p JOIN categories c ON c.id = p.category_id");
+
+/// A [`ProductRecord`] from a row where the product may be missing (a left
+/// join): `None` when its `id` is NULL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaybeProduct(pub Option<ProductRecord>);
+
+impl<'r, R: sqlx::Row> sqlx::FromRow<'r, R> for MaybeProduct
+where
+    ProductRecord: sqlx::FromRow<'r, R>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    &'r str: sqlx::ColumnIndex<R>,
+{
+    fn from_row(row: &'r R) -> sqlx::Result<Self> {
+        match row.try_get::<Option<i64>, _>("id")? {
+            None => Ok(MaybeProduct(None)),
+            Some(_) => ProductRecord::from_row(row).map(|p| MaybeProduct(Some(p))),
+        }
+    }
+}
 
 /// A checked staff edit of a product: the fields to write (`None`: leave it),
 /// a stock change, and the version it was based on (`None`: any).
@@ -141,11 +167,8 @@ impl Db {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = sql(format!("SELECT id, slug FROM categories WHERE id IN ({})", placeholders(1, ids.len())));
-        for id in ids {
-            query = query.bind(*id);
-        }
-        Ok(query.fetch_all(self).await?)
+        let query = sql(format!("SELECT id, slug FROM categories WHERE id IN ({})", placeholders(1, ids.len())));
+        Ok(query.bind_each(ids.iter().copied()).fetch_all(self).await?)
     }
 
     /// The products on sale (not archived), by name; one category's when given.
@@ -159,11 +182,8 @@ impl Db {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut query = sql(format!("{PRODUCTS} WHERE p.id IN ({})", placeholders(1, ids.len())));
-        for id in ids {
-            query = query.bind(*id);
-        }
-        Ok(query.fetch_all(self).await?)
+        let query = sql(format!("{PRODUCTS} WHERE p.id IN ({})", placeholders(1, ids.len())));
+        Ok(query.bind_each(ids.iter().copied()).fetch_all(self).await?)
     }
 
     /// One product, archived or not.

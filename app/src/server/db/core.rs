@@ -153,6 +153,12 @@ impl<'a> Sql<'a> {
         self
     }
 
+    /// Bind every value in turn (an `IN (…)` list of [`placeholders`]).
+    pub fn bind_each<T: Into<Arg<'a>>>(mut self, values: impl IntoIterator<Item = T>) -> Self {
+        self.args.extend(values.into_iter().map(Into::into));
+        self
+    }
+
     /// Rows changed.
     pub async fn execute(self, mut on: impl Runs) -> sqlx::Result<u64> {
         on_conn!(self, on, |r| execute => Ok(r.rows_affected()))

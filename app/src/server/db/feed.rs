@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use super::catalog::{MaybeProduct, ProductRecord, product_columns};
 use super::core::{Arg, sql};
 use super::{Backend, Db};
 use crate::protocol::Topic;
@@ -55,6 +56,11 @@ pub struct Fact {
     /// Product: the category it was listed in before the change (`None`: it
     /// was not listed, being new or archived). Order: its customer before the change.
     pub parent_id: Option<i64>,
+    /// Product: the slug of that category.
+    pub parent_slug: Option<String>,
+    /// Product: its row, read by the same statement as the fact (so as of the
+    /// same moment); `None` when it no longer exists.
+    pub product: Option<ProductRecord>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -64,9 +70,21 @@ struct FactRow {
     op: String,
     entity_id: i64,
     parent_id: Option<i64>,
+    parent_slug: Option<String>,
+    #[sqlx(flatten)]
+    product: MaybeProduct,
 }
 
-const FACTS: &str = "SELECT seq, kind, op, entity_id, parent_id FROM change_log";
+/// Facts with each product's current row and the slug of the category it
+/// left, in one statement (one snapshot, one round trip).
+const FACTS: &str = concat!(
+    "SELECT l.seq, l.kind, l.op, l.entity_id, l.parent_id, pc.slug AS parent_slug, ",
+    product_columns!(),
+    " FROM change_log l \
+     LEFT JOIN products p ON l.kind = 'product' AND p.id = l.entity_id \
+     LEFT JOIN categories c ON c.id = p.category_id \
+     LEFT JOIN categories pc ON l.kind = 'product' AND pc.id = l.parent_id"
+);
 
 /// Facts in seq order; a row of a kind this build does not know is skipped, saying so.
 fn facts(rows: Vec<FactRow>) -> Vec<Fact> {
@@ -77,7 +95,15 @@ fn facts(rows: Vec<FactRow>) -> Vec<Fact> {
                 return None;
             };
             let op = if r.op == "removed" { FactOp::Removed } else { FactOp::Change };
-            Some(Fact { seq: r.seq, kind, op, entity_id: r.entity_id, parent_id: r.parent_id })
+            Some(Fact {
+                seq: r.seq,
+                kind,
+                op,
+                entity_id: r.entity_id,
+                parent_id: r.parent_id,
+                parent_slug: r.parent_slug,
+                product: r.product.0,
+            })
         })
         .collect()
 }
@@ -104,7 +130,7 @@ pub struct ChangeBatch {
 impl Db {
     /// Facts with `seq > after`, at most `limit`, in seq order.
     pub async fn read_changes(&self, after: i64, limit: i64) -> anyhow::Result<ChangeBatch> {
-        let query = sql(format!("{FACTS} WHERE seq > $1 ORDER BY seq LIMIT $2")).bind(after).bind(limit);
+        let query = sql(format!("{FACTS} WHERE l.seq > $1 ORDER BY l.seq LIMIT $2")).bind(after).bind(limit);
         match &self.backend {
             Backend::Sqlite(_) => Ok(ChangeBatch { facts: facts(query.fetch_all(self).await?), in_flight: None }),
             Backend::Postgres(pool) => {
@@ -120,21 +146,18 @@ impl Db {
     /// orders, those of orders that changed hands.
     pub async fn facts_for(&self, topic: &Topic, after: i64, upto: i64) -> anyhow::Result<Vec<Fact>> {
         let (filter, arg): (&str, Option<Arg<'_>>) = match topic {
-            Topic::Catalog => ("kind = 'product'", None),
-            Topic::Category(slug) => (
-                "kind = 'product' AND (parent_id = (SELECT id FROM categories WHERE slug = $3) \
-                 OR entity_id IN (SELECT p.id FROM products p JOIN categories c ON c.id = p.category_id WHERE c.slug = $3))",
-                Some(slug.as_str().into()),
-            ),
-            Topic::Product(id) => ("kind = 'product' AND entity_id = $3", Some((*id).into())),
+            Topic::Catalog => ("l.kind = 'product'", None),
+            // Listed there at the change, or now.
+            Topic::Category(slug) => ("l.kind = 'product' AND (pc.slug = $3 OR c.slug = $3)", Some(slug.as_str().into())),
+            Topic::Product(id) => ("l.kind = 'product' AND l.entity_id = $3", Some((*id).into())),
             Topic::Orders(customer) => (
-                "kind = 'order' AND (parent_id = $3 OR entity_id IN (SELECT id FROM orders WHERE customer_id = $3))",
+                "l.kind = 'order' AND (l.parent_id = $3 OR l.entity_id IN (SELECT id FROM orders WHERE customer_id = $3))",
                 Some((*customer).into()),
             ),
-            Topic::AllOrders => ("kind = 'order'", None),
-            Topic::Order(id) => ("kind = 'order' AND entity_id = $3", Some((*id).into())),
+            Topic::AllOrders => ("l.kind = 'order'", None),
+            Topic::Order(id) => ("l.kind = 'order' AND l.entity_id = $3", Some((*id).into())),
         };
-        let mut query = sql(format!("{FACTS} WHERE seq > $1 AND seq <= $2 AND {filter} ORDER BY seq")).bind(after).bind(upto);
+        let mut query = sql(format!("{FACTS} WHERE l.seq > $1 AND l.seq <= $2 AND {filter} ORDER BY l.seq")).bind(after).bind(upto);
         if let Some(arg) = arg {
             query = query.bind(arg);
         }

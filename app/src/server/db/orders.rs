@@ -170,15 +170,12 @@ impl Db {
             return Ok(Vec::new());
         }
         let list = placeholders(1, ids.len());
-        let mut orders = sql(format!("{} WHERE o.id IN ({list})", self.order_select()));
-        let mut lines = sql(format!(
+        let orders = sql(format!("{} WHERE o.id IN ({list})", self.order_select())).bind_each(ids.iter().copied());
+        let lines = sql(format!(
             "SELECT order_id, product_id, name, unit_price_cents, quantity FROM order_lines \
              WHERE order_id IN ({list}) ORDER BY order_id, line_no"
-        ));
-        for id in ids {
-            orders = orders.bind(*id);
-            lines = lines.bind(*id);
-        }
+        ))
+        .bind_each(ids.iter().copied());
         let mut orders: Vec<OrderRecord> = orders.fetch_all(self).await?;
         let mut by_order: HashMap<OrderId, Vec<LineRecord>> = HashMap::new();
         for line in lines.fetch_all::<LineRecord>(self).await? {
