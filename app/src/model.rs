@@ -6,11 +6,13 @@
 //! here, in the row that fills it, and a column migration.
 
 mod ids;
+mod listing;
 mod money;
 mod order;
 mod product;
 
 pub use ids::{CategorySlug, CustomerId, IdError, OrderId, ProductId};
+pub use listing::{COUNT_CAP, CatalogQuery, MAX_SEARCH_CHARS, MAX_SEARCH_WORDS, PAGE_SIZE, ProductPage, Sort};
 pub use money::{Currency, Money};
 pub use order::{Address, CartLine, Order, OrderLine, OrderStatus, OrderSummary, User};
 pub use product::{Category, Keyed, Product, ProductDraft, ProductSummary, StaffProduct, check_stock};

@@ -39,6 +39,13 @@ pub enum Topic {
     Category(CategorySlug),
     /// One product in full.
     Product(ProductId),
+    /// One product as its catalog card shows it (a summary): what a page of
+    /// the catalog follows for each product on screen.
+    Card(ProductId),
+    /// Products joining or leaving the catalog (`None`) or one category: a
+    /// `change` with the new product's summary, a `removed` with its id; never
+    /// price, stock or sales ticks. Its snapshot is how many are listed.
+    Listing(Option<CategorySlug>),
     /// One customer's orders, as summaries.
     Orders(CustomerId),
     /// Every customer's orders, as summaries (staff only).
@@ -50,7 +57,9 @@ pub enum Topic {
 /// Why a topic name did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TopicError {
-    #[error("unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, orders, orders:<customer>, order:<id>)")]
+    #[error(
+        "unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, card:<id>, listing, listing:<slug>, orders, orders:<customer>, order:<id>)"
+    )]
     Unknown(String),
     #[error("bad topic '{topic}': {source}")]
     BadId { topic: String, source: IdError },
@@ -59,7 +68,7 @@ pub enum TopicError {
 impl Topic {
     /// Whether anyone may subscribe, signed in or not.
     pub fn is_public(&self) -> bool {
-        matches!(self, Topic::Catalog | Topic::Category(_) | Topic::Product(_))
+        matches!(self, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_))
     }
 }
 
@@ -69,6 +78,9 @@ impl fmt::Display for Topic {
             Topic::Catalog => f.write_str("catalog"),
             Topic::Category(slug) => write!(f, "category:{slug}"),
             Topic::Product(id) => write!(f, "product:{id}"),
+            Topic::Card(id) => write!(f, "card:{id}"),
+            Topic::Listing(None) => f.write_str("listing"),
+            Topic::Listing(Some(slug)) => write!(f, "listing:{slug}"),
             Topic::Orders(id) => write!(f, "orders:{id}"),
             Topic::AllOrders => f.write_str("orders"),
             Topic::Order(id) => write!(f, "order:{id}"),
@@ -85,8 +97,11 @@ impl FromStr for Topic {
         match s.split_once(':') {
             None if s == "catalog" => Ok(Topic::Catalog),
             None if s == "orders" => Ok(Topic::AllOrders),
+            None if s == "listing" => Ok(Topic::Listing(None)),
             Some(("category", slug)) => slug.parse().map(Topic::Category).map_err(bad),
             Some(("product", id)) => id.parse().map(Topic::Product).map_err(bad),
+            Some(("card", id)) => id.parse().map(Topic::Card).map_err(bad),
+            Some(("listing", slug)) => slug.parse().map(|s| Topic::Listing(Some(s))).map_err(bad),
             Some(("orders", id)) => id.parse().map(Topic::Orders).map_err(bad),
             Some(("order", id)) => id.parse().map(Topic::Order).map_err(bad),
             _ => Err(TopicError::Unknown(short())),
@@ -221,9 +236,15 @@ mod tests {
             Topic::Orders(CustomerId(7)),
             Topic::AllOrders,
             Topic::Order(OrderId(9)),
+            Topic::Card(ProductId(42)),
+            Topic::Listing(None),
+            Topic::Listing(Some(CategorySlug::parse("coffee-tea").expect("slug"))),
         ];
         let printed: Vec<String> = topics.iter().map(ToString::to_string).collect();
-        assert_eq!(printed, ["catalog", "category:coffee-tea", "product:42", "orders:7", "orders", "order:9"]);
+        assert_eq!(
+            printed,
+            ["catalog", "category:coffee-tea", "product:42", "orders:7", "orders", "order:9", "card:42", "listing", "listing:coffee-tea"]
+        );
         for (topic, text) in topics.iter().zip(&printed) {
             assert_eq!(&text.parse::<Topic>().expect("parses"), topic);
         }

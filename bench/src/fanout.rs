@@ -270,6 +270,11 @@ async fn subscriber(
         let now = Instant::now();
         if let Some(k) = marker(&text) {
             got.push((k, now));
+            // The last write shown: nothing newer can come (earlier states may
+            // have been superseded by it, so fewer frames than writes is no loss).
+            if k + 1 == writes {
+                break;
+            }
         }
     }
     let _ = ws.close(None).await;

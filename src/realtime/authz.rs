@@ -9,7 +9,7 @@ use app::server::Viewer;
 /// so ids of other customers' orders reveal nothing).
 pub fn may_subscribe(viewer: &Viewer, topic: &Topic, order_owner: Option<CustomerId>) -> Result<(), ErrorCode> {
     match (viewer, topic) {
-        (_, Topic::Catalog | Topic::Category(_) | Topic::Product(_)) => Ok(()),
+        (_, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_)) => Ok(()),
         (Viewer::Staff(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_)) => Ok(()),
         (Viewer::Customer(me), Topic::Orders(customer)) if me == customer => Ok(()),
         (Viewer::Customer(me), Topic::Order(_)) if order_owner.as_ref() == Some(me) => Ok(()),
@@ -28,7 +28,14 @@ mod tests {
         let alice = CustomerId(1);
         let bob = CustomerId(2);
         let slug = CategorySlug::parse("home").expect("slug");
-        let public = [Topic::Catalog, Topic::Category(slug), Topic::Product(ProductId(3))];
+        let public = [
+            Topic::Catalog,
+            Topic::Category(slug.clone()),
+            Topic::Product(ProductId(3)),
+            Topic::Card(ProductId(3)),
+            Topic::Listing(None),
+            Topic::Listing(Some(slug)),
+        ];
         for viewer in [Viewer::Anonymous, Viewer::Customer(alice), Viewer::Staff(bob)] {
             for topic in &public {
                 assert_eq!(may_subscribe(&viewer, topic, None), Ok(()), "{viewer:?} {topic}");

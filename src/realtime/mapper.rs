@@ -103,27 +103,42 @@ pub fn map(facts: &[Fact], orders: &HashMap<OrderId, OrderRecord>) -> Vec<Publis
     out
 }
 
-/// A product is shown on `catalog`, its category's topic and its own while it
-/// is not archived.
+/// A product is shown on `catalog`, its category's topic, its own and its
+/// card's while it is not archived; `listing` topics hear only when it joins
+/// or leaves them.
 fn product(m: &Merged, emit: &mut impl FnMut(Topic, Option<&RawValue>)) -> anyhow::Result<()> {
     let id = ProductId(m.last.entity_id);
     let listed: Option<&ProductRecord> = m.last.product.as_ref().filter(|p| !p.archived);
     for left in &m.left {
         if listed.is_none_or(|p| p.category != *left) {
-            emit(Topic::Category(left.parse()?), None);
+            let slug: app::model::CategorySlug = left.parse()?;
+            emit(Topic::Category(slug.clone()), None);
+            emit(Topic::Listing(Some(slug)), None);
         }
     }
     match listed {
         Some(p) => {
             let summary = to_raw_value(&p.summary()?)?;
+            let slug: app::model::CategorySlug = p.category.parse()?;
             emit(Topic::Catalog, Some(&summary));
-            emit(Topic::Category(p.category.parse()?), Some(&summary));
+            emit(Topic::Category(slug.clone()), Some(&summary));
             emit(Topic::Product(id), Some(&to_raw_value(&p.product()?)?));
+            emit(Topic::Card(id), Some(&summary));
+            if !m.left.contains(&p.category.as_str()) {
+                emit(Topic::Listing(Some(slug)), Some(&summary));
+            }
+            if m.parents.is_empty() {
+                emit(Topic::Listing(None), Some(&summary));
+            }
         }
         // Shown until now (or deleted): gone.
         None if !m.parents.is_empty() || m.removed => {
             emit(Topic::Catalog, None);
             emit(Topic::Product(id), None);
+            emit(Topic::Card(id), None);
+            if !m.parents.is_empty() {
+                emit(Topic::Listing(None), None);
+            }
         }
         None => {}
     }
@@ -214,7 +229,16 @@ mod tests {
     fn a_changed_product_reaches_its_three_topics_as_the_shared_model_types() {
         let fact = product_fact(10, FactOp::Change, 7, Some((2, "books")), Some(record(7, (2, "books"), false)));
         let items = map(&[fact], &HashMap::new());
-        assert_eq!(shown(&items), [("catalog".into(), "change"), ("category:books".into(), "change"), ("product:7".into(), "change")]);
+        assert_eq!(
+            shown(&items),
+            [
+                ("catalog".into(), "change"),
+                ("category:books".into(), "change"),
+                ("product:7".into(), "change"),
+                ("card:7".into(), "change")
+            ],
+            "listed before and still there: no listing frame"
+        );
         let Published::Frame(f) = &items[2] else { panic!() };
         let Ok(ServerMsg::Change { data, seq, .. }) = serde_json::from_str::<ServerMsg>(&f.text) else { panic!() };
         assert_eq!(seq, Seq(10));
@@ -234,16 +258,30 @@ mod tests {
             shown(&map(&[fact], &HashMap::new())),
             [
                 ("category:books".into(), "removed"),
+                ("listing:books".into(), "removed"),
                 ("catalog".into(), "change"),
                 ("category:games".into(), "change"),
-                ("product:7".into(), "change")
+                ("product:7".into(), "change"),
+                ("card:7".into(), "change"),
+                ("listing:games".into(), "change"),
             ]
         );
+        // New (or back from the archive): it joins both listings.
+        let fact = product_fact(12, FactOp::Change, 9, None, Some(record(9, (3, "games"), false)));
+        let joined: Vec<_> = shown(&map(&[fact], &HashMap::new())).into_iter().filter(|(t, _)| t.starts_with("listing")).collect();
+        assert_eq!(joined, [("listing:games".into(), "change"), ("listing".into(), "change")]);
     }
 
     #[test]
     fn archiving_or_deleting_removes_it_everywhere_it_was_shown() {
-        let removed = [("category:books".into(), "removed"), ("catalog".into(), "removed"), ("product:7".into(), "removed")];
+        let removed = [
+            ("category:books".into(), "removed"),
+            ("listing:books".into(), "removed"),
+            ("catalog".into(), "removed"),
+            ("product:7".into(), "removed"),
+            ("card:7".into(), "removed"),
+            ("listing".into(), "removed"),
+        ];
         let archived = || Some(record(7, (2, "books"), true));
         assert_eq!(shown(&map(&[product_fact(12, FactOp::Change, 7, Some((2, "books")), archived())], &HashMap::new())), removed);
         assert_eq!(shown(&map(&[product_fact(13, FactOp::Removed, 7, Some((2, "books")), None)], &HashMap::new())), removed);
@@ -270,14 +308,16 @@ mod tests {
                 Published::SignOut { seq, .. } => seq.0,
             })
             .collect();
-        assert_eq!(seqs, [11, 11, 11, 12, 12, 12, 12], "in seq order, product 7 once");
+        assert_eq!(seqs, [11, 11, 11, 11, 12, 12, 12, 12, 12, 12], "in seq order, product 7 once");
         assert_eq!(
-            shown(&items)[3..],
+            shown(&items)[4..],
             [
                 ("category:books".into(), "removed"),
+                ("listing:books".into(), "removed"),
                 ("catalog".into(), "change"),
                 ("category:games".into(), "change"),
-                ("product:7".into(), "change")
+                ("product:7".into(), "change"),
+                ("card:7".into(), "change"),
             ]
         );
     }

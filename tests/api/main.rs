@@ -5,6 +5,7 @@
 mod api_v1;
 mod assets;
 mod auth;
+mod catalog_pages;
 mod checkout;
 mod facts;
 mod helpers;

@@ -7,10 +7,17 @@ async fn the_catalog_page_is_rendered_on_the_server_with_its_products() {
     assert_eq!(response.status(), 200);
     let headers = response.headers().clone();
     let html = response.text().await.expect("body");
-    for name in ["Wireless Headphones", "Dark Chocolate Bar", "Espresso Beans", "Cast Iron Skillet"] {
+    for name in ["Action Camera", "Dark Chocolate Bar", "Espresso Beans", "Cast Iron Skillet"] {
         assert!(html.contains(name), "{name} is in the server-rendered HTML");
     }
-    assert!(html.contains("$129.00"), "prices are formatted from cents");
+    assert!(html.contains("$4.50"), "prices are formatted from cents");
+    // 24 to a page, by name: the rest are a link away, rendered the same way.
+    assert!(!html.contains("Wireless Headphones"), "page 1 holds the first 24 by name");
+    let next = next_page_link(&html).expect("a next-page link");
+    let page2 = app.http.get(app.url(&next)).send().await.expect("GET next").text().await.expect("body");
+    assert!(page2.contains("Wireless Headphones") && page2.contains("$129.00"), "page 2 has the rest");
+    assert!(!page2.contains("Dark Chocolate Bar"), "nothing from page 1 again");
+    assert!(next_page_link(&page2).is_none(), "and it is the last");
     assert_eq!(headers.get("x-content-type-options").map(|v| v.as_bytes()), Some(&b"nosniff"[..]));
     assert!(headers.contains_key("content-security-policy"));
 }
@@ -89,4 +96,12 @@ async fn pages_render_correctly_under_concurrent_requests() {
         let expected = if path.ends_with("999999") { 404 } else { 200 };
         assert_eq!(status.ok(), Some(expected), "{path}");
     }
+}
+
+/// The href of a page's "Next page" link, unescaped.
+pub fn next_page_link(html: &str) -> Option<String> {
+    let at = html.find(r#"data-test-id="next-page""#)?;
+    let tag = &html[html[..at].rfind("<a ")?..at];
+    let href = tag.split(r#"href=""#).nth(1)?.split('"').next()?;
+    Some(href.replace("&amp;", "&"))
 }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{Category, Product, ProductSummary};
+use crate::model::{CatalogQuery, Category, Product, ProductPage, ProductSummary};
 use crate::protocol::Snapshot;
 
 #[server(endpoint = "list_categories")]
@@ -34,6 +34,44 @@ pub async fn list_products(category: Option<String>) -> Result<Snapshot<Vec<Prod
     let seq = ctx.watermark.get();
     let data = catalog::list_products(&ctx.db, slug.as_ref()).await.map_err(AppError::internal)?;
     Ok(Snapshot { seq, data })
+}
+
+/// One page of the catalog as the query asks: searched, filtered, sorted,
+/// starting after a cursor. Costs what the page shows, whatever the catalog's size.
+#[server(endpoint = "catalog_page")]
+pub async fn catalog_page(query: CatalogQuery) -> Result<Snapshot<ProductPage>, AppError> {
+    use crate::model::{CategorySlug, PAGE_SIZE};
+    use crate::server::db::Listing;
+    use crate::server::queries::catalog;
+
+    let ctx = crate::server::context::server_context()?;
+    let category = match query.category.as_str() {
+        "" => None,
+        c => {
+            let missing = || AppError::NotFound(format!("The category '{}'", c.chars().take(40).collect::<String>()));
+            let slug = CategorySlug::parse(c).map_err(|_| missing())?;
+            if !catalog::category_exists(&ctx.db, &slug).await.map_err(AppError::internal)? {
+                return Err(missing());
+            }
+            Some(slug)
+        }
+    };
+    let (min_price, max_price) = query.price_range().map_err(|(field, message)| AppError::validation(field, message))?;
+    let words = query.words();
+    let listing = Listing {
+        words: &words,
+        category: category.as_ref().map(CategorySlug::as_str),
+        min_price,
+        max_price,
+        in_stock: query.in_stock,
+        sort: query.sort,
+        after: Some(query.after.as_str()).filter(|a| !a.is_empty()),
+        limit: PAGE_SIZE,
+    };
+    let seq = ctx.watermark.get();
+    let (rows, next, total) = ctx.db.list_page(&listing).await.map_err(AppError::internal)?;
+    let items = rows.iter().map(|p| p.summary()).collect::<anyhow::Result<_>>().map_err(AppError::internal)?;
+    Ok(Snapshot { seq, data: ProductPage { items, next, total } })
 }
 
 /// One product in full.

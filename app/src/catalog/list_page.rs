@@ -1,22 +1,24 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
 use super::ProductCard;
-use super::api::{list_categories, list_products};
+use super::api::{catalog_page, list_categories};
 use crate::components::ErrorBox;
-use crate::live::use_live_collection;
-use crate::model::{Category, CategorySlug, ProductSummary};
-use crate::protocol::{Snapshot, Topic};
+use crate::live::{LiveClient, LiveEvent, use_live_entity};
+use crate::model::{COUNT_CAP, CatalogQuery, Category, CategorySlug, ProductPage, ProductSummary, Sort};
+use crate::protocol::{Seq, Snapshot, Topic};
 
-/// `/` and `/?category=slug`: the product grid, live.
+/// `/`: one page of the catalog, as the URL asks (`?q=…&category=…&min=…&max=…&stock=1&sort=…&after=…`).
+/// Live for what it shows: each card follows its product, and the page hears
+/// when products join its category (never every sale in the shop).
 #[component]
 pub fn CatalogPage() -> impl IntoView {
     crate::live::page_hydrated();
-    let query = use_query_map();
-    let category = Memo::new(move |_| query.read().get("category").filter(|c| !c.is_empty()));
+    let params = use_query_map();
+    let query = Memo::new(move |_| params.with(|p| CatalogQuery::from_params(|k| p.get(k))));
     let categories = Resource::new(|| (), |()| list_categories());
-    let products = Resource::new(move || category.get(), list_products);
+    let page = Resource::new(move || query.get(), catalog_page);
 
     view! {
         <section class="hero">
@@ -26,22 +28,25 @@ pub fn CatalogPage() -> impl IntoView {
         <Suspense fallback=|| view! { <nav class="categories" aria-label="Categories"></nav> }>
             {move || Suspend::new(async move {
                 let list = categories.await.unwrap_or_default();
-                view! { <CategoryNav categories=list selected=category/> }
+                let q = query.get();
+                view! {
+                    <CategoryNav categories=list.clone() selected=q.category.clone()/>
+                    <SearchForm query=q categories=list/>
+                }
             })}
         </Suspense>
         <Transition fallback=|| view! { <GridSkeleton/> }>
             {move || Suspend::new(async move {
-                match products.await {
+                let names = categories.await.unwrap_or_default();
+                match page.await {
                     Ok(snapshot) => {
-                        let (topic, title) = match category.get_untracked().and_then(|c| CategorySlug::parse(&c).ok()) {
-                            Some(slug) => (Topic::Category(slug.clone()), format!("{slug} · livecart")),
-                            None => (Topic::Catalog, "All products · livecart".to_string()),
-                        };
+                        let q = query.get_untracked();
                         // A plain string: the title is rendered after the page's
                         // signals may be gone, so it must not read them.
+                        let title = title(&q, &names);
                         view! {
                             <leptos_meta::Title text=title/>
-                            <LiveGrid topic snapshot/>
+                            <Results query=q snapshot/>
                         }
                         .into_any()
                     }
@@ -52,46 +57,163 @@ pub fn CatalogPage() -> impl IntoView {
     }
 }
 
+fn title(q: &CatalogQuery, categories: &[Category]) -> String {
+    let category = categories.iter().find(|c| c.slug.as_str() == q.category).map(|c| c.name.clone());
+    match (q.is_search(), category) {
+        (true, _) => format!("“{}” · livecart", q.q),
+        (false, Some(name)) => format!("{name} · livecart"),
+        (false, None) => "All products · livecart".to_string(),
+    }
+}
+
 #[component]
-fn CategoryNav(categories: Vec<Category>, selected: Memo<Option<String>>) -> impl IntoView {
-    let is = move |slug: Option<&str>| selected.with(|s| s.as_deref() == slug);
+fn CategoryNav(categories: Vec<Category>, selected: String) -> impl IntoView {
+    let chip = |active: bool| if active { "chip chip-active" } else { "chip" };
     view! {
         <nav class="categories" aria-label="Categories">
-            <A href="/" attr:class=move || if is(None) { "chip chip-active" } else { "chip" }>"All"</A>
+            <A href="/" attr:class=chip(selected.is_empty())>"All"</A>
             {categories
                 .into_iter()
                 .map(|c| {
-                    let slug = c.slug.to_string();
-                    let href = format!("/?category={slug}");
-                    view! {
-                        <A href=href attr:class=move || if is(Some(&slug)) { "chip chip-active" } else { "chip" }>
-                            {c.name}
-                        </A>
-                    }
+                    let href = CatalogQuery { category: c.slug.to_string(), ..CatalogQuery::default() }.url(None);
+                    view! { <A href=href attr:class=chip(c.slug.as_str() == selected)>{c.name}</A> }
                 })
                 .collect_view()}
         </nav>
     }
 }
 
-/// The grid for one topic. Created per category, so switching category
-/// unsubscribes the old topic and subscribes the new one on the same socket.
+/// A plain GET form: works without wasm, and with it navigates in place.
 #[component]
-fn LiveGrid(topic: Topic, snapshot: Snapshot<Vec<ProductSummary>>) -> impl IntoView {
-    let products = use_live_collection(topic, snapshot);
+fn SearchForm(query: CatalogQuery, categories: Vec<Category>) -> impl IntoView {
+    let searching = query.is_search();
     view! {
-        <Show
-            when=move || !products.read().is_empty()
-            fallback=|| view! { <p class="empty" data-test-id="empty">"No products here yet. Check back soon."</p> }
-        >
-            <p class="count">{move || format!("{} products", products.read().len())}</p>
-            <div class="grid" data-test-id="product-grid">
-                <For each=move || products.get() key=|p| p.clone() let:product>
-                    <ProductCard product/>
-                </For>
-            </div>
-        </Show>
+        <Form method="GET" action="/" attr:class="search" attr:role="search" attr:data-test-id="search-form">
+            <label class="search-words">
+                <span class="visually-hidden">"Search products"</span>
+                <input type="search" name="q" value=query.q.clone() placeholder="Search products" maxlength="200"
+                    autocomplete="off" data-test-id="search-input"/>
+            </label>
+            <label>
+                <span>"Category"</span>
+                <select name="category" data-test-id="filter-category">
+                    <option value="" selected=query.category.is_empty()>"All"</option>
+                    {categories
+                        .into_iter()
+                        .map(|c| {
+                            let selected = c.slug.as_str() == query.category;
+                            view! { <option value=c.slug.to_string() selected=selected>{c.name}</option> }
+                        })
+                        .collect_view()}
+                </select>
+            </label>
+            <label class="price-bound">
+                <span>"Min $"</span>
+                <input type="text" inputmode="decimal" name="min" value=query.min.clone() size="6" data-test-id="filter-min"/>
+            </label>
+            <label class="price-bound">
+                <span>"Max $"</span>
+                <input type="text" inputmode="decimal" name="max" value=query.max.clone() size="6" data-test-id="filter-max"/>
+            </label>
+            <label class="in-stock">
+                <input type="checkbox" name="stock" value="1" checked=query.in_stock data-test-id="filter-stock"/>
+                <span>"In stock"</span>
+            </label>
+            <label>
+                <span>"Sort"</span>
+                <select name="sort" data-test-id="sort">
+                    {Sort::ALL
+                        .into_iter()
+                        .map(|s| view! { <option value=s.as_str() selected=s == query.sort>{s.label(searching)}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            <button type="submit" class="button" data-test-id="search-submit">"Search"</button>
+        </Form>
     }
+}
+
+/// The page's products, each live, with the way to the next page.
+#[component]
+fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>) -> impl IntoView {
+    let Snapshot { seq, data: ProductPage { items, next, total } } = snapshot;
+    let joined = use_joined(Topic::Listing(CategorySlug::parse(&query.category).ok()), seq, &items);
+    let count = match (total, query.is_search()) {
+        (n, _) if n > COUNT_CAP => format!("More than {COUNT_CAP} products"),
+        (1, true) => format!("1 result for “{}”", query.q),
+        (n, true) => format!("{n} results for “{}”", query.q),
+        (1, false) => "1 product".to_string(),
+        (n, false) => format!("{n} products"),
+    };
+    let fresh = query.url(None);
+    let first = (!query.after.is_empty()).then(|| query.url(None));
+    let next = next.map(|cursor| query.url(Some(&cursor)));
+    let filtered = query.is_filtered();
+    view! {
+        <div class="results-head">
+            <p class="count" data-test-id="result-count">{count}</p>
+            {move || {
+                let n = joined.get();
+                (n > 0)
+                    .then(|| {
+                        let text = if n == 1 { "1 new product".to_string() } else { format!("{n} new products") };
+                        view! {
+                            <A href=fresh.clone() attr:class="new-products" attr:data-test-id="new-products">
+                                {text}" — show"
+                            </A>
+                        }
+                    })
+            }}
+        </div>
+        {if items.is_empty() {
+            if filtered {
+                view! {
+                    <p class="empty" data-test-id="empty">
+                        "No products match. " <A href="/">"Clear the search and filters"</A>
+                    </p>
+                }
+                .into_any()
+            } else {
+                view! { <p class="empty" data-test-id="empty">"No products here yet. Check back soon."</p> }.into_any()
+            }
+        } else {
+            view! {
+                <div class="grid" data-test-id="product-grid">
+                    {items.into_iter().map(|product| view! { <LiveCard product seq/> }).collect_view()}
+                </div>
+            }
+            .into_any()
+        }}
+        <nav class="pager" aria-label="Pages">
+            {first.map(|href| view! { <A href=href attr:class="button button-quiet" attr:data-test-id="first-page">"← First page"</A> })}
+            {next.map(|href| view! { <A href=href attr:class="button" attr:data-test-id="next-page">"Next page →"</A> })}
+        </nav>
+    }
+}
+
+/// One card, following its product: price, stock and sales change in place;
+/// a product taken off sale leaves the page.
+#[component]
+fn LiveCard(product: ProductSummary, seq: Seq) -> impl IntoView {
+    let live = use_live_entity(Topic::Card(product.id), Snapshot { seq, data: product });
+    move || live.get().map(|product| view! { <ProductCard product/> })
+}
+
+/// How many products joined the listing since the page was rendered (and are not on it).
+fn use_joined(topic: Topic, seq: Seq, shown: &[ProductSummary]) -> Signal<usize> {
+    let joined = RwSignal::new(0_usize);
+    if let Some(live) = use_context::<LiveClient>() {
+        let shown: Vec<i64> = shown.iter().map(|p| p.id.0).collect();
+        let id = live.subscribe(topic, Some(seq), move |event| {
+            if let LiveEvent::Change(raw) = event
+                && serde_json::from_str::<ProductSummary>(raw.get()).is_ok_and(|p| !shown.contains(&p.id.0))
+            {
+                joined.try_update(|n| *n += 1);
+            }
+        });
+        on_cleanup(move || live.unsubscribe(id));
+    }
+    joined.into()
 }
 
 #[component]

@@ -177,6 +177,15 @@ impl Db {
         Ok(query.bind(category).fetch_all(self).await?)
     }
 
+    /// How many products are on sale, in one category or all.
+    pub async fn listed_count(&self, category: Option<&str>) -> anyhow::Result<i64> {
+        Ok(sql("SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id \
+                WHERE p.archived_at IS NULL AND ($1 IS NULL OR c.slug = $1)")
+        .bind(category)
+        .scalar(self)
+        .await?)
+    }
+
     /// These products as they are now, archived ones too (missing ids: deleted).
     pub async fn products_by_ids(&self, ids: &[ProductId]) -> anyhow::Result<Vec<ProductRecord>> {
         if ids.is_empty() {

@@ -15,10 +15,12 @@ use super::sqlite::WriteTx;
 use super::{Backend, Db};
 
 /// A value bound to a placeholder.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub enum Arg<'a> {
     Int(Option<i64>),
     Text(Option<&'a str>),
+    /// Text made for this statement (a search expression).
+    Owned(String),
     Bool(Option<bool>),
     Bytes(&'a [u8]),
 }
@@ -36,6 +38,7 @@ arg_from! {
     bool => |v| Arg::Bool(Some(v)),
     Option<bool> => |v| Arg::Bool(v),
     &'a str => |v| Arg::Text(Some(v)),
+    String => |v| Arg::Owned(v),
     &'a String => |v| Arg::Text(Some(v.as_str())),
     Option<&'a str> => |v| Arg::Text(v),
     &'a [u8] => |v| Arg::Bytes(v),
@@ -104,7 +107,7 @@ impl Runs for &Db {
 
 fn bind_all<'q, DB: Database>(
     mut query: sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>,
-    args: &[Arg<'q>],
+    args: &'q [Arg<'q>],
 ) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>
 where
     Option<i64>: Encode<'q, DB> + Type<DB>,
@@ -113,11 +116,12 @@ where
     &'q [u8]: Encode<'q, DB> + Type<DB>,
 {
     for arg in args {
-        query = match *arg {
-            Arg::Int(v) => query.bind(v),
-            Arg::Text(v) => query.bind(v),
-            Arg::Bool(v) => query.bind(v),
-            Arg::Bytes(v) => query.bind(v),
+        query = match arg {
+            Arg::Int(v) => query.bind(*v),
+            Arg::Text(v) => query.bind(*v),
+            Arg::Owned(v) => query.bind(Some(v.as_str())),
+            Arg::Bool(v) => query.bind(*v),
+            Arg::Bytes(v) => query.bind(*v),
         };
     }
     query

@@ -146,10 +146,12 @@ impl Db {
     /// orders, those of orders that changed hands.
     pub async fn facts_for(&self, topic: &Topic, after: i64, upto: i64) -> anyhow::Result<Vec<Fact>> {
         let (filter, arg): (&str, Option<Arg<'_>>) = match topic {
-            Topic::Catalog => ("l.kind = 'product'", None),
+            Topic::Catalog | Topic::Listing(None) => ("l.kind = 'product'", None),
             // Listed there at the change, or now.
-            Topic::Category(slug) => ("l.kind = 'product' AND (pc.slug = $3 OR c.slug = $3)", Some(slug.as_str().into())),
-            Topic::Product(id) => ("l.kind = 'product' AND l.entity_id = $3", Some((*id).into())),
+            Topic::Category(slug) | Topic::Listing(Some(slug)) => {
+                ("l.kind = 'product' AND (pc.slug = $3 OR c.slug = $3)", Some(slug.as_str().into()))
+            }
+            Topic::Product(id) | Topic::Card(id) => ("l.kind = 'product' AND l.entity_id = $3", Some((*id).into())),
             Topic::Orders(customer) => (
                 "l.kind = 'order' AND (l.parent_id = $3 OR l.entity_id IN (SELECT id FROM orders WHERE customer_id = $3))",
                 Some((*customer).into()),

@@ -43,6 +43,18 @@ pub async fn topic_snapshot_json(db: &Db, topic: &Topic) -> anyhow::Result<Optio
             Some(product) => json(&product),
             None => Ok(None),
         },
+        Topic::Card(id) => match get_product(db, *id).await? {
+            Some(product) => json(&product.summary),
+            None => Ok(None),
+        },
+        Topic::Listing(category) => {
+            if let Some(slug) = category
+                && !db.category_exists(slug.as_str()).await?
+            {
+                return Ok(None);
+            }
+            json(&db.listed_count(category.as_ref().map(CategorySlug::as_str)).await?)
+        }
         Topic::Orders(customer) => json(&super::orders::list_for_customer(db, *customer).await?),
         Topic::AllOrders => json(&super::orders::list_all(db, None, crate::server::staff::ORDER_LIST_LIMIT).await?),
         Topic::Order(id) => match super::orders::get(db, *id).await? {
@@ -57,7 +69,9 @@ pub async fn topic_exists(db: &Db, topic: &Topic) -> anyhow::Result<bool> {
     match topic {
         Topic::Catalog => Ok(true),
         Topic::Category(slug) => db.category_exists(slug.as_str()).await,
-        Topic::Product(id) => Ok(get_product(db, *id).await?.is_some()),
+        Topic::Product(id) | Topic::Card(id) => Ok(get_product(db, *id).await?.is_some()),
+        Topic::Listing(None) => Ok(true),
+        Topic::Listing(Some(slug)) => db.category_exists(slug.as_str()).await,
         Topic::Orders(customer) => Ok(db.user_by_id(*customer).await?.is_some()),
         Topic::AllOrders => Ok(true),
         Topic::Order(id) => Ok(db.order_owner(*id).await?.is_some()),

@@ -1,0 +1,168 @@
+//! Pages of the catalog: filters, full-text search (SQLite FTS5, PostgreSQL
+//! `tsvector` + GIN, both kept current by triggers) and keyset pagination over
+//! a stable order, so a page costs what it shows whatever the catalog's size.
+//!
+//! A cursor names the last product of a page by its sort key and id, as the
+//! database computed them (`{id}~{key}`): the next page starts strictly after
+//! it, so products added or removed meanwhile never make one show twice or be
+//! skipped.
+
+use super::catalog::{ProductRecord, product_columns};
+use super::core::{Arg, sql};
+use super::{Backend, Db};
+use crate::model::{COUNT_CAP, Sort};
+
+/// A checked catalog query (see `model::CatalogQuery`).
+#[derive(Debug, Clone, Default)]
+pub struct Listing<'a> {
+    pub words: &'a [String],
+    pub category: Option<&'a str>,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    pub in_stock: bool,
+    pub sort: Sort,
+    pub after: Option<&'a str>,
+    pub limit: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct Listed {
+    #[sqlx(flatten)]
+    product: ProductRecord,
+    sort_tier: i64,
+    sort_name: String,
+}
+
+/// Where a page starts, parsed from a cursor (`None`: it does not parse, so
+/// the page starts at the beginning).
+enum After<'a> {
+    Relevance { tier: i64, name: &'a str, id: i64 },
+    Number { key: i64, id: i64 },
+    Id(i64),
+}
+
+fn after(sort: Sort, cursor: &str) -> Option<After<'_>> {
+    let (id, rest) = cursor.split_once('~').unwrap_or((cursor, ""));
+    let id: i64 = id.parse().ok()?;
+    Some(match sort {
+        Sort::Relevance => {
+            let (tier, name) = rest.split_once('~')?;
+            After::Relevance { tier: tier.parse().ok()?, name, id }
+        }
+        Sort::Newest => After::Id(id),
+        Sort::PriceLow | Sort::PriceHigh | Sort::BestSelling => After::Number { key: rest.parse().ok()?, id },
+    })
+}
+
+fn cursor(sort: Sort, last: &Listed) -> String {
+    let p = &last.product;
+    match sort {
+        Sort::Relevance => format!("{}~{}~{}", p.id, last.sort_tier, last.sort_name),
+        Sort::PriceLow | Sort::PriceHigh => format!("{}~{}", p.id, p.price_cents),
+        Sort::BestSelling => format!("{}~{}", p.id, p.units_sold),
+        Sort::Newest => p.id.to_string(),
+    }
+}
+
+/// Placeholders numbered as values are added.
+#[derive(Default)]
+struct Params<'a>(Vec<Arg<'a>>);
+
+impl<'a> Params<'a> {
+    fn add(&mut self, value: impl Into<Arg<'a>>) -> String {
+        self.0.push(value.into());
+        format!("${}", self.0.len())
+    }
+}
+
+impl Db {
+    /// One page of listed products and the cursor of the next, plus how many
+    /// match (counted up to [`COUNT_CAP`]; `COUNT_CAP + 1` means more).
+    pub async fn list_page(&self, l: &Listing<'_>) -> anyhow::Result<(Vec<ProductRecord>, Option<String>, i64)> {
+        let postgres = matches!(self.backend, Backend::Postgres(_));
+        let mut params = Params::default();
+        let mut filters = vec!["p.archived_at IS NULL".to_string()];
+        let mut tier = "0".to_string();
+        if !l.words.is_empty() {
+            if postgres {
+                let all: Vec<String> = l.words.iter().map(|w| format!("{w}:*")).collect();
+                let names: Vec<String> = l.words.iter().map(|w| format!("{w}:*A")).collect();
+                filters.push(format!("p.search @@ to_tsquery('simple', {})", params.add(all.join(" & "))));
+                tier = format!("CASE WHEN p.search @@ to_tsquery('simple', {}) THEN 0 ELSE 1 END", params.add(names.join(" & ")));
+            } else {
+                let all: Vec<String> = l.words.iter().map(|w| format!("\"{w}\"*")).collect();
+                let all = all.join(" ");
+                filters.push(format!("p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH {})", params.add(all.clone())));
+                tier = format!(
+                    "CASE WHEN p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH {}) THEN 0 ELSE 1 END",
+                    params.add(format!("name : ({all})"))
+                );
+            }
+        }
+        if let Some(category) = l.category {
+            filters.push(format!("c.slug = {}", params.add(category)));
+        }
+        if let Some(min) = l.min_price {
+            filters.push(format!("p.price_cents >= {}", params.add(min)));
+        }
+        if let Some(max) = l.max_price {
+            filters.push(format!("p.price_cents <= {}", params.add(max)));
+        }
+        if l.in_stock {
+            filters.push("p.stock > 0".to_string());
+        }
+        let tier = format!("CAST({tier} AS BIGINT)");
+        // How many match: the same filters, without the page's start.
+        let count_filters = filters.join(" AND ");
+        let count_args = params.0.clone();
+        if let Some(after) = l.after.and_then(|c| after(l.sort, c)) {
+            filters.push(match after {
+                After::Relevance { tier: t, name, id } => {
+                    format!("({tier}, lower(p.name), p.id) > ({}, {}, {})", params.add(t), params.add(name), params.add(id))
+                }
+                After::Number { key, id } => {
+                    let (column, op) = match l.sort {
+                        Sort::PriceLow => ("p.price_cents", ">"),
+                        Sort::PriceHigh => ("p.price_cents", "<"),
+                        _ => ("p.units_sold", "<"),
+                    };
+                    format!("({column}, p.id) {op} ({}, {})", params.add(key), params.add(id))
+                }
+                After::Id(id) => format!("p.id < {}", params.add(id)),
+            });
+        }
+        let order = match l.sort {
+            Sort::Relevance => "sort_tier, sort_name, p.id",
+            Sort::PriceLow => "p.price_cents, p.id",
+            Sort::PriceHigh => "p.price_cents DESC, p.id DESC",
+            Sort::Newest => "p.id DESC",
+            Sort::BestSelling => "p.units_sold DESC, p.id DESC",
+        };
+        let from = "FROM products p JOIN categories c ON c.id = p.category_id";
+        let page = sql(format!(
+            concat!(
+                "SELECT ",
+                product_columns!(),
+                ", {tier} AS sort_tier, lower(p.name) AS sort_name {from} WHERE {filters} ORDER BY {order} LIMIT {limit}"
+            ),
+            tier = tier,
+            from = from,
+            filters = filters.join(" AND "),
+            order = order,
+            limit = l.limit + 1,
+        ))
+        .bind_each(params.0);
+        let mut rows: Vec<Listed> = page.fetch_all(self).await?;
+        let next = if rows.len() as i64 > l.limit {
+            rows.truncate(l.limit as usize);
+            rows.last().map(|last| cursor(l.sort, last))
+        } else {
+            None
+        };
+        let total: i64 = sql(format!("SELECT count(*) FROM (SELECT 1 {from} WHERE {count_filters} LIMIT {}) AS matching", COUNT_CAP + 1))
+            .bind_each(count_args)
+            .scalar(self)
+            .await?;
+        Ok((rows.into_iter().map(|r| r.product).collect(), next, total))
+    }
+}

@@ -1,0 +1,36 @@
+-- Finding products in a big catalog: full-text search over names and
+-- descriptions, kept current by triggers in the same transaction as the
+-- product change, and indexes for each way the catalog can be sorted (the
+-- listed products only). See app/src/server/db/search.rs.
+
+CREATE VIRTUAL TABLE products_fts USING fts5(
+    name, description,
+    content = 'products', content_rowid = 'id',
+    tokenize = 'unicode61 remove_diacritics 2'
+);
+INSERT INTO products_fts (products_fts) VALUES ('rebuild');
+
+CREATE TRIGGER products_fts_inserted AFTER INSERT ON products
+BEGIN
+    INSERT INTO products_fts (rowid, name, description) VALUES (NEW.id, NEW.name, NEW.description);
+END;
+
+-- Only when the words change: a sale (stock, units sold) never touches the index.
+CREATE TRIGGER products_fts_updated AFTER UPDATE OF id, name, description ON products
+BEGIN
+    INSERT INTO products_fts (products_fts, rowid, name, description) VALUES ('delete', OLD.id, OLD.name, OLD.description);
+    INSERT INTO products_fts (rowid, name, description) VALUES (NEW.id, NEW.name, NEW.description);
+END;
+
+CREATE TRIGGER products_fts_deleted AFTER DELETE ON products
+BEGIN
+    INSERT INTO products_fts (products_fts, rowid, name, description) VALUES ('delete', OLD.id, OLD.name, OLD.description);
+END;
+
+-- Every word in the index with how many products use it (typo correction).
+CREATE VIRTUAL TABLE products_fts_terms USING fts5vocab(products_fts, 'row');
+
+CREATE INDEX products_listed_name ON products (lower(name), id) WHERE archived_at IS NULL;
+CREATE INDEX products_listed_category_name ON products (category_id, lower(name), id) WHERE archived_at IS NULL;
+CREATE INDEX products_listed_price ON products (price_cents, id) WHERE archived_at IS NULL;
+CREATE INDEX products_listed_sold ON products (units_sold, id) WHERE archived_at IS NULL;

@@ -1,0 +1,181 @@
+//! A big catalog in pages: keyset pages that stay exact while products come
+//! and go, search by words with filters, and live updates that cost only the
+//! sockets showing a product.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use app::model::{CatalogQuery, ProductId, ProductPage, ProductSummary, Sort};
+use app::protocol::{ClientMsg, Seq, ServerMsg, Topic};
+use app::server::db::Listing;
+
+use crate::helpers::{TestApp, WsClient, spawn_app};
+
+/// One page straight from the database, as `catalog_page` asks for it.
+async fn page(app: &TestApp, words: &[&str], sort: Sort, after: Option<&str>) -> (Vec<i64>, Option<String>) {
+    let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    let listing = Listing { words: &words, sort, after, limit: 24, ..Listing::default() };
+    let (rows, next, _) = app.db.list_page(&listing).await.expect("page");
+    (rows.iter().map(|p| p.id.0).collect(), next)
+}
+
+/// The catalog page's server function, as the browser calls it.
+async fn catalog_page(app: &TestApp, query: &CatalogQuery) -> (u16, Option<ProductPage>, String) {
+    let form = [
+        ("query[q]", query.q.as_str()),
+        ("query[category]", &query.category),
+        ("query[min]", &query.min),
+        ("query[max]", &query.max),
+        ("query[in_stock]", if query.in_stock { "true" } else { "false" }),
+        ("query[sort]", query.sort.as_str()),
+        ("query[after]", &query.after),
+    ];
+    let r = app.http.post(app.url("/api/catalog_page")).form(&form).send().await.expect("POST");
+    let status = r.status().as_u16();
+    let text = r.text().await.expect("body");
+    let page = serde_json::from_str::<app::protocol::Snapshot<ProductPage>>(&text).ok().map(|s| s.data);
+    (status, page, text)
+}
+
+fn names(page: &ProductPage) -> Vec<&str> {
+    page.items.iter().map(|p| p.name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn pages_stay_exact_while_products_are_added_and_removed_between_them() {
+    let app = spawn_app().await;
+    app::server::catalog_gen::add_products(&app.db, 300, 300, |_| {}).await.expect("seeding");
+    for sort in Sort::ALL {
+        for words in [&[][..], &["a"][..]] {
+            let before: BTreeSet<i64> = {
+                let (mut all, mut after) = (BTreeSet::new(), None::<String>);
+                loop {
+                    let (ids, next) = page(&app, words, sort, after.as_deref()).await;
+                    all.extend(ids);
+                    match next {
+                        Some(n) => after = Some(n),
+                        None => break all,
+                    }
+                }
+            };
+            // Walk again, adding and deleting between pages.
+            let (mut seen, mut after, mut deleted, mut turn) = (Vec::new(), None::<String>, BTreeSet::new(), 0);
+            loop {
+                let (ids, next) = page(&app, words, sort, after.as_deref()).await;
+                seen.extend(ids.iter().copied());
+                turn += 1;
+                // A new product named to sort anywhere, and one not yet shown deleted.
+                app.outside_sql(&format!(
+                    "INSERT INTO products (category_id, name, description, price_cents, stock) \
+                     VALUES (1, 'A new arrival {sort:?} {turn}', 'a fresh one', {}, 5)",
+                    100 + turn * 37
+                ))
+                .await;
+                if let Some(victim) = before.iter().rev().find(|id| !seen.contains(id) && !deleted.contains(*id)) {
+                    app.outside_sql(&format!("DELETE FROM products WHERE id = {victim}")).await;
+                    deleted.insert(*victim);
+                }
+                match next {
+                    Some(n) => after = Some(n),
+                    None => break,
+                }
+            }
+            let unique: BTreeSet<i64> = seen.iter().copied().collect();
+            assert_eq!(unique.len(), seen.len(), "{sort:?} {words:?}: nothing shown twice");
+            let kept: BTreeSet<i64> = before.difference(&deleted).copied().collect();
+            let missed: Vec<&i64> = kept.difference(&unique).collect();
+            assert!(missed.is_empty(), "{sort:?} {words:?}: every product there all along was shown; missed {missed:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn search_finds_name_and_description_words_by_prefix_and_respects_filters() {
+    let app = spawn_app().await;
+    let search = |q: &str| CatalogQuery { q: q.into(), ..CatalogQuery::default() };
+    let (_, found, _) = catalog_page(&app, &search("espresso")).await;
+    assert_eq!(names(&found.expect("page"))[0], "Espresso Beans", "a name word");
+    let (_, found, _) = catalog_page(&app, &search("cacao")).await;
+    assert_eq!(names(&found.expect("page")), ["Dark Chocolate Bar"], "a description word");
+    let (_, found, _) = catalog_page(&app, &search("CHOC")).await;
+    assert!(names(&found.expect("page")).contains(&"Dark Chocolate Bar"), "a prefix, any case");
+    let (_, found, _) = catalog_page(&app, &search("usb-c cable")).await;
+    assert_eq!(names(&found.expect("page")), ["Mechanical Keyboard"], "every word must match");
+
+    // Names that match come before descriptions that do.
+    let (_, found, _) = catalog_page(&app, &search("usb")).await;
+    let found = found.expect("page");
+    assert!(found.items.len() >= 2 && found.total == found.items.len() as i64);
+    let in_name: Vec<bool> = found.items.iter().map(|p| p.name.to_lowercase().contains("usb")).collect();
+    assert!(in_name.windows(2).all(|w| w[0] || !w[1]), "name matches first: {:?}", names(&found));
+
+    // Filters: category, price range, in stock.
+    let (_, found, _) =
+        catalog_page(&app, &CatalogQuery { category: "coffee-tea".into(), max: "10".into(), ..CatalogQuery::default() }).await;
+    let found = found.expect("page");
+    assert!(!found.items.is_empty());
+    assert!(found.items.iter().all(|p| p.category.as_str() == "coffee-tea" && p.price.minor <= 1000), "{:?}", names(&found));
+    app.outside_sql("UPDATE products SET stock = 0 WHERE name = 'Dark Chocolate Bar'").await;
+    let (_, found, _) = catalog_page(&app, &CatalogQuery { q: "chocolate".into(), in_stock: true, ..CatalogQuery::default() }).await;
+    assert!(!names(&found.expect("page")).contains(&"Dark Chocolate Bar"), "sold out is filtered out");
+
+    // Bad input: a clear error, and nothing else.
+    let (status, _, body) = catalog_page(&app, &CatalogQuery { min: "cheap".into(), ..CatalogQuery::default() }).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("is not a price"), "{body}");
+    let (status, _, _) = catalog_page(&app, &CatalogQuery { category: "no-such".into(), ..CatalogQuery::default() }).await;
+    assert_eq!(status, 404);
+    // Hostile text is only words: FTS syntax is never passed through.
+    for q in ["\"", "a OR b NOT c", "*", "name:(x", "')); DROP TABLE products; --", "&|!:*"] {
+        let (status, page, body) = catalog_page(&app, &search(q)).await;
+        assert_eq!(status, 200, "{q}: {body}");
+        assert!(page.is_some());
+    }
+    // The page renders the search from the URL, without wasm.
+    let html = app.http.get(app.url("/?q=espresso")).send().await.expect("GET").text().await.expect("html");
+    assert!(html.contains("Espresso Beans") && !html.contains("Wireless Headphones"));
+    assert!(html.contains("results for") || html.contains("result for"), "says what it found");
+}
+
+/// Subscribe to the cards of `products` from `seq`.
+async fn follow_cards(ws: &mut WsClient, products: &[i64], seq: Seq) {
+    for id in products {
+        ws.send(&ClientMsg::Subscribe { topic: Topic::Card(ProductId(*id)), since: Some(seq) }).await;
+    }
+}
+
+#[tokio::test]
+async fn a_price_change_reaches_the_shopper_on_page_37_and_no_one_else() {
+    let app = spawn_app().await;
+    app::server::catalog_gen::add_products(&app.db, 900, 900, |_| {}).await.expect("seeding");
+    app.wait_for_feed().await;
+    let seq = Seq(app.outside_scalar("SELECT coalesce(max(seq), 0) FROM change_log").await);
+    let (mut after, mut first_page) = (None::<String>, Vec::new());
+    let mut page37 = Vec::new();
+    for n in 1..=37 {
+        let (ids, next) = page(&app, &[], Sort::Relevance, after.as_deref()).await;
+        if n == 1 {
+            first_page = ids.clone();
+        }
+        page37 = ids;
+        after = next;
+    }
+    assert_eq!(page37.len(), 24, "page 37 is full");
+    let (mut deep, mut top) = (app.ws().await, app.ws().await);
+    follow_cards(&mut deep, &page37, seq).await;
+    follow_cards(&mut top, &first_page, seq).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let target = page37[10];
+    app.outside_sql(&format!("UPDATE products SET price_cents = 4242 WHERE id = {target}")).await;
+    match deep.next().await {
+        ServerMsg::Change { topic: Topic::Card(id), data, .. } => {
+            assert_eq!(id, ProductId(target));
+            let p: ProductSummary = serde_json::from_str(data.get()).expect("summary");
+            assert_eq!(p.price.minor, 4242);
+        }
+        other => panic!("expected the card's change, got {other:?}"),
+    }
+    assert!(deep.next_within(Duration::from_millis(300)).await.is_none(), "one frame for one change");
+    assert!(top.next_within(Duration::from_millis(300)).await.is_none(), "page 1 does not show it and hears nothing");
+}
