@@ -119,8 +119,8 @@ impl CatalogQuery {
             .collect()
     }
 
-    /// The price bounds in minor units, or which one could not be read.
-    pub fn price_range(&self) -> Result<(Option<i64>, Option<i64>), (&'static str, String)> {
+    /// The price bounds in minor units (min, max), or which one could not be read and why.
+    pub fn price_range(&self) -> Result<PriceRange, (&'static str, String)> {
         let read = |field: &'static str, text: &str| -> Result<Option<i64>, (&'static str, String)> {
             if text.is_empty() {
                 return Ok(None);
@@ -141,6 +141,9 @@ impl CatalogQuery {
         self.is_search() || !self.category.is_empty() || !self.min.is_empty() || !self.max.is_empty() || self.in_stock
     }
 }
+
+/// Lower and upper price bounds in minor units.
+pub type PriceRange = (Option<i64>, Option<i64>);
 
 /// One page of the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -174,7 +177,7 @@ mod tests {
         };
         let url = q.url(Some("12~500"));
         assert_eq!(url, "/?q=green+tea+%26+co&category=coffee-tea&min=5&stock=1&sort=price_low&after=12%7E500");
-        let params: Vec<(String, String)> = form_urlencoded::parse(url[2..].as_bytes()).into_owned().collect();
+        let params: Vec<(String, String)> = form_urlencoded::parse(&url.as_bytes()[2..]).into_owned().collect();
         let back = CatalogQuery::from_params(|k| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()));
         assert_eq!(back, CatalogQuery { after: "12~500".into(), ..q });
         assert_eq!(CatalogQuery::default().url(None), "/");
