@@ -11,7 +11,8 @@ test("a price changed outside the browser shows in two open pages without reload
   await openLive(a, "/");
   await openLive(b, "/?category=electronics");
 
-  const id = Number(outsideSql("SELECT id FROM products WHERE name = 'Wireless Headphones'"));
+  // On the first page of both (24 to a page, by name).
+  const id = Number(outsideSql("SELECT id FROM products WHERE name = 'Action Camera'"));
   const before = outsideSql(`SELECT price_cents FROM products WHERE id = ${id}`);
   const newCents = Number(before) + 1234;
   const expected = `$${Math.floor(newCents / 100).toLocaleString("en-US")}.${String(newCents % 100).padStart(2, "0")}`;

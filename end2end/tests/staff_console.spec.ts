@@ -62,6 +62,9 @@ test("staff edit a price and create a product; a shopper's open pages update liv
   await expect(staff).toHaveURL(/\/admin\/products\/\d+\?created=1$/);
   expect(outsideSql(`SELECT count(*) FROM products WHERE name = '${name}'`), "created once").toBe("1");
 
+  // The open catalog says a product was added, and shows it on request.
+  await expect(shopper.getByTestId("new-products")).toHaveText("1 new product — show");
+  await shopper.getByTestId("new-products").click();
   const card = shopper.locator('[data-test-id="product-card"]', { hasText: name });
   await expect(card).toBeVisible();
   await expect(card.getByTestId("price")).toHaveText("$14.50");

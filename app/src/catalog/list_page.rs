@@ -19,6 +19,8 @@ pub fn CatalogPage() -> impl IntoView {
     let query = Memo::new(move |_| params.with(|p| CatalogQuery::from_params(|k| p.get(k))));
     let categories = Resource::new(|| (), |()| list_categories());
     let page = Resource::new(move || query.get(), catalog_page);
+    // "N new products — show": the same query again, fresh.
+    let refresh = Callback::new(move |()| page.refetch());
 
     view! {
         <section class="hero">
@@ -46,7 +48,7 @@ pub fn CatalogPage() -> impl IntoView {
                         let title = title(&q, &names);
                         view! {
                             <leptos_meta::Title text=title/>
-                            <Results query=q snapshot/>
+                            <Results query=q snapshot refresh/>
                         }
                         .into_any()
                     }
@@ -135,7 +137,7 @@ fn SearchForm(query: CatalogQuery, categories: Vec<Category>) -> impl IntoView {
 
 /// The page's products, each live, with the way to the next page.
 #[component]
-fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>) -> impl IntoView {
+fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callback<()>) -> impl IntoView {
     let Snapshot { seq, data: ProductPage { items, next, total } } = snapshot;
     let joined = use_joined(Topic::Listing(CategorySlug::parse(&query.category).ok()), seq, &items);
     let count = match (total, query.is_search()) {
@@ -145,7 +147,6 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>) -> impl IntoVie
         (1, false) => "1 product".to_string(),
         (n, false) => format!("{n} products"),
     };
-    let fresh = query.url(None);
     let first = (!query.after.is_empty()).then(|| query.url(None));
     let next = next.map(|cursor| query.url(Some(&cursor)));
     let filtered = query.is_filtered();
@@ -158,9 +159,9 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>) -> impl IntoVie
                     .then(|| {
                         let text = if n == 1 { "1 new product".to_string() } else { format!("{n} new products") };
                         view! {
-                            <A href=fresh.clone() attr:class="new-products" attr:data-test-id="new-products">
+                            <button type="button" class="new-products" data-test-id="new-products" on:click=move |_| refresh.run(())>
                                 {text}" — show"
-                            </A>
+                            </button>
                         }
                     })
             }}
