@@ -19,6 +19,14 @@ pub struct Args {
     /// Seconds to run
     #[arg(long, default_value_t = 10)]
     duration: u64,
+    /// A page to load (repeat for several; default: the catalog, two product
+    /// pages and a category). One path per run gives that page's latency.
+    #[arg(long = "path")]
+    paths: Vec<String>,
+    /// Add this many made-up products (`livecart seed --products N`) before
+    /// measuring, for a real-size catalog
+    #[arg(long, default_value_t = 0)]
+    seed_products: u64,
     /// The Accept-Encoding each request sends (default: what Chromium sends)
     #[arg(long, default_value = "gzip, deflate, br, zstd")]
     accept_encoding: String,
@@ -32,7 +40,16 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         bail!("--concurrency must be positive");
     }
     let target = Target::start(&args.server).await?;
-    let paths = ["/".to_string(), "/products/1".to_string(), "/?category=coffee-tea".to_string(), "/products/12".to_string()];
+    if args.seed_products > 0 {
+        report::progress(&format!("adding {} products", args.seed_products));
+        target.seed_products(&args.server, args.seed_products).await?;
+        report::progress_done();
+    }
+    let paths = if args.paths.is_empty() {
+        vec!["/".to_string(), "/products/1".to_string(), "/?category=coffee-tea".to_string(), "/products/12".to_string()]
+    } else {
+        args.paths.clone()
+    };
 
     // Sizes: not compressed, and as sent for the Accept-Encoding used.
     let client = reqwest::Client::new();

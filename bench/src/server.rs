@@ -54,6 +54,22 @@ pub struct Target {
 }
 
 impl Target {
+    /// Add made-up products to the target's database with `livecart seed
+    /// --products N` (the server binary's own command), through the triggers
+    /// as any write, while the server runs.
+    pub async fn seed_products(&self, args: &ServerArgs, n: u64) -> anyhow::Result<()> {
+        let status = Command::new(&args.server_bin)
+            .args(["seed", "--products", &n.to_string(), "--database-url", &self.database_url])
+            .stdout(Stdio::null())
+            .status()
+            .await
+            .with_context(|| format!("running {} seed", args.server_bin.display()))?;
+        if !status.success() {
+            bail!("`livecart seed --products {n}` failed ({status})");
+        }
+        Ok(())
+    }
+
     pub async fn start(args: &ServerArgs) -> anyhow::Result<Self> {
         if let Some(url) = &args.url {
             let Some(db) = args.database_url.clone() else { bail!("--url needs --database-url (the server's database)") };
