@@ -149,6 +149,22 @@ impl Db {
         Ok(core::sql(sql).scalar::<i64>(self).await? > 0)
     }
 
+    /// SQLite: refresh the query planner's statistics where tables grew or
+    /// shrank a lot since (a catalog seeded or imported), so pages and search
+    /// keep using their indexes. PostgreSQL's autovacuum does this itself.
+    pub async fn optimize(&self) -> anyhow::Result<()> {
+        if let Backend::Sqlite(_) = &self.backend {
+            // One connection for all three (pragmas are per connection).
+            let mut tx = self.begin().await?;
+            core::sql("PRAGMA analysis_limit = 1000").execute(&mut tx).await?;
+            let analyzed: bool = core::sql("SELECT count(*) > 0 FROM sqlite_master WHERE name = 'sqlite_stat1'").scalar(&mut tx).await?;
+            // Never analyzed: `optimize` may judge the tables too small to bother.
+            core::sql(if analyzed { "PRAGMA optimize = 0x10002" } else { "ANALYZE" }).execute(&mut tx).await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
     /// SQLite: whether `PRAGMA integrity_check` finds the database sound.
     pub async fn integrity_check(&self) -> anyhow::Result<bool> {
         let Backend::Sqlite(_) = &self.backend else { return Ok(true) };

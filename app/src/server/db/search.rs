@@ -115,10 +115,16 @@ impl Db {
         // How many match: the same filters, without the page's start.
         let count_filters = filters.join(" AND ");
         let count_args = params.0.clone();
+        // Written as a range on the sort key plus a tie-break on the id, so the
+        // index on (key, id) is searched from the cursor, not scanned up to it.
         if let Some(after) = l.after.and_then(|c| after(l.sort, c)) {
             filters.push(match after {
-                After::Relevance { tier: t, name, id } => {
+                After::Relevance { tier: t, name, id } if !l.words.is_empty() => {
                     format!("({tier}, lower(p.name), p.id) > ({}, {}, {})", params.add(t), params.add(name), params.add(id))
+                }
+                After::Relevance { name, id, .. } => {
+                    let (k, id) = (params.add(name), params.add(id));
+                    format!("lower(p.name) >= {k} AND (lower(p.name) > {k} OR p.id > {id})")
                 }
                 After::Number { key, id } => {
                     let (column, op) = match l.sort {
@@ -126,17 +132,20 @@ impl Db {
                         Sort::PriceHigh => ("p.price_cents", "<"),
                         _ => ("p.units_sold", "<"),
                     };
-                    format!("({column}, p.id) {op} ({}, {})", params.add(key), params.add(id))
+                    let (k, id) = (params.add(key), params.add(id));
+                    format!("{column} {op}= {k} AND ({column} {op} {k} OR p.id {op} {id})")
                 }
                 After::Id(id) => format!("p.id < {}", params.add(id)),
             });
         }
+        let by_name = "lower(p.name), p.id".to_string();
         let order = match l.sort {
-            Sort::Relevance => "sort_tier, sort_name, p.id",
-            Sort::PriceLow => "p.price_cents, p.id",
-            Sort::PriceHigh => "p.price_cents DESC, p.id DESC",
-            Sort::Newest => "p.id DESC",
-            Sort::BestSelling => "p.units_sold DESC, p.id DESC",
+            Sort::Relevance if l.words.is_empty() => by_name,
+            Sort::Relevance => format!("{tier}, {by_name}"),
+            Sort::PriceLow => "p.price_cents, p.id".into(),
+            Sort::PriceHigh => "p.price_cents DESC, p.id DESC".into(),
+            Sort::Newest => "p.id DESC".into(),
+            Sort::BestSelling => "p.units_sold DESC, p.id DESC".into(),
         };
         let from = "FROM products p JOIN categories c ON c.id = p.category_id";
         let page = sql(format!(
