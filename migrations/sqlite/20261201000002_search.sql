@@ -34,3 +34,5 @@ CREATE INDEX products_listed_name ON products (lower(name), id) WHERE archived_a
 CREATE INDEX products_listed_category_name ON products (category_id, lower(name), id) WHERE archived_at IS NULL;
 CREATE INDEX products_listed_price ON products (price_cents, id) WHERE archived_at IS NULL;
 CREATE INDEX products_listed_sold ON products (units_sold, id) WHERE archived_at IS NULL;
+CREATE INDEX products_listed_category_price ON products (category_id, price_cents, id) WHERE archived_at IS NULL;
+CREATE INDEX products_listed_category_sold ON products (category_id, units_sold, id) WHERE archived_at IS NULL;

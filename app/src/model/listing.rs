@@ -158,7 +158,7 @@ pub struct ProductPage {
 /// Products per page.
 pub const PAGE_SIZE: i64 = 24;
 /// Matches are counted up to this many.
-pub const COUNT_CAP: i64 = 10_000;
+pub const COUNT_CAP: i64 = 1_000;
 
 #[cfg(test)]
 mod tests {
