@@ -22,7 +22,7 @@ pub struct Args {
     /// Sockets to open (each process holds one file per socket; the limit here is 20,000)
     #[arg(long, default_value_t = 1000)]
     subscribers: usize,
-    /// Topic every socket follows: product:<id> or catalog
+    /// Topic every socket follows: product:<id>, card:<id> (what a catalog page follows) or catalog
     #[arg(long, default_value = "product:1")]
     topic: String,
     /// Changes to commit
@@ -85,9 +85,9 @@ async fn measure(args: &Args, server: &ServerArgs) -> anyhow::Result<serde_json:
         eprintln!("note: {} sockets need as many open files in this process and in the server", args.subscribers);
     }
     let product: i64 = match args.topic.split_once(':') {
-        Some(("product", id)) => id.parse()?,
+        Some(("product" | "card", id)) => id.parse()?,
         _ if args.topic == "catalog" => 1,
-        _ => bail!("--topic must be product:<id> or catalog"),
+        _ => bail!("--topic must be product:<id>, card:<id> or catalog"),
     };
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     let target = Target::start(server).await?;
