@@ -263,9 +263,6 @@ pub struct Dialect {
     time_text: (&'static str, &'static str),
     /// Makes instances seeding one empty database at once wait for each other.
     pub serialize_seeding: &'static str,
-    /// A join that keeps the left table as the outer loop (SQLite's `CROSS
-    /// JOIN`; PostgreSQL's planner needs no telling).
-    pub products_first_join: &'static str,
 }
 
 impl Dialect {
@@ -274,14 +271,9 @@ impl Dialect {
         time_text: ("", ""),
         // BEGIN IMMEDIATE already makes seeding one writer at a time.
         serialize_seeding: "SELECT 1",
-        products_first_join: "CROSS JOIN",
     };
-    const POSTGRES: Dialect = Dialect {
-        now: "now()",
-        time_text: ("rfc3339(", ")"),
-        serialize_seeding: "SELECT pg_advisory_xact_lock(7423010001)",
-        products_first_join: "JOIN",
-    };
+    const POSTGRES: Dialect =
+        Dialect { now: "now()", time_text: ("rfc3339(", ")"), serialize_seeding: "SELECT pg_advisory_xact_lock(7423010001)" };
 
     /// A stored time column as RFC 3339 text.
     pub fn time(&self, column: &str) -> String {

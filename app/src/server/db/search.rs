@@ -7,10 +7,10 @@
 //! it, so products added or removed meanwhile never make one show twice or be
 //! skipped.
 
-use super::catalog::{ProductRecord, product_columns};
+use super::catalog::ProductRecord;
 use super::core::{Arg, sql};
 use super::{Backend, Db};
-use crate::model::{COUNT_CAP, Sort};
+use crate::model::{COUNT_CAP, ProductId, Sort};
 
 /// A checked catalog query (see `model::CatalogQuery`).
 #[derive(Debug, Clone, Default)]
@@ -25,12 +25,15 @@ pub struct Listing<'a> {
     pub limit: i64,
 }
 
+/// A product's place in the order: what the page query sorts (narrow rows;
+/// the 24 products are read afterwards) and what a cursor is made of.
 #[derive(sqlx::FromRow)]
-struct Listed {
-    #[sqlx(flatten)]
-    product: ProductRecord,
+struct Key {
+    id: i64,
     sort_tier: i64,
     sort_name: String,
+    price_cents: i64,
+    units_sold: i64,
 }
 
 /// Where a page starts, parsed from a cursor (`None`: it does not parse, so
@@ -54,13 +57,12 @@ fn after(sort: Sort, cursor: &str) -> Option<After<'_>> {
     })
 }
 
-fn cursor(sort: Sort, last: &Listed) -> String {
-    let p = &last.product;
+fn cursor(sort: Sort, last: &Key) -> String {
     match sort {
-        Sort::Relevance => format!("{}~{}~{}", p.id, last.sort_tier, last.sort_name),
-        Sort::PriceLow | Sort::PriceHigh => format!("{}~{}", p.id, p.price_cents),
-        Sort::BestSelling => format!("{}~{}", p.id, p.units_sold),
-        Sort::Newest => p.id.to_string(),
+        Sort::Relevance => format!("{}~{}~{}", last.id, last.sort_tier, last.sort_name),
+        Sort::PriceLow | Sort::PriceHigh => format!("{}~{}", last.id, last.price_cents),
+        Sort::BestSelling => format!("{}~{}", last.id, last.units_sold),
+        Sort::Newest => last.id.to_string(),
     }
 }
 
@@ -148,33 +150,33 @@ impl Db {
             Sort::Newest => "p.id DESC".into(),
             Sort::BestSelling => "p.units_sold DESC, p.id DESC".into(),
         };
-        // Products first, always: with statistics SQLite would rather start
-        // from the few categories and sort every product, ignoring the indexes.
-        let from = format!("FROM products p {} categories c ON c.id = p.category_id", self.dialect().products_first_join);
+        // Sort narrow rows (ids and keys, no descriptions), then read the page's
+        // products by id. No join: the planner has only product indexes to
+        // choose from (with statistics, SQLite would otherwise start from the
+        // few categories and sort every product).
         let page = sql(format!(
-            concat!(
-                "SELECT ",
-                product_columns!(),
-                ", {tier} AS sort_tier, lower(p.name) AS sort_name {from} WHERE {filters} ORDER BY {order} LIMIT {limit}"
-            ),
-            tier = tier,
-            from = from,
+            "SELECT p.id, {tier} AS sort_tier, lower(p.name) AS sort_name, p.price_cents, p.units_sold \
+             FROM products p WHERE {filters} ORDER BY {order} LIMIT {limit}",
             filters = filters.join(" AND "),
-            order = order,
             limit = l.limit + 1,
         ))
         .bind_each(params.0);
-        let mut rows: Vec<Listed> = page.fetch_all(self).await?;
-        let next = if rows.len() as i64 > l.limit {
-            rows.truncate(l.limit as usize);
-            rows.last().map(|last| cursor(l.sort, last))
+        let mut keys: Vec<Key> = page.fetch_all(self).await?;
+        let next = if keys.len() as i64 > l.limit {
+            keys.truncate(l.limit as usize);
+            keys.last().map(|last| cursor(l.sort, last))
         } else {
             None
         };
-        let total: i64 = sql(format!("SELECT count(*) FROM (SELECT 1 {from} WHERE {count_filters} LIMIT {}) AS matching", COUNT_CAP + 1))
-            .bind_each(count_args)
-            .scalar(self)
-            .await?;
-        Ok((rows.into_iter().map(|r| r.product).collect(), next, total))
+        let ids: Vec<ProductId> = keys.iter().map(|k| ProductId(k.id)).collect();
+        let mut found: std::collections::HashMap<ProductId, ProductRecord> =
+            self.products_by_ids(&ids).await?.into_iter().map(|p| (p.id, p)).collect();
+        let rows: Vec<ProductRecord> = ids.iter().filter_map(|id| found.remove(id)).collect();
+        let total: i64 =
+            sql(format!("SELECT count(*) FROM (SELECT 1 FROM products p WHERE {count_filters} LIMIT {}) AS matching", COUNT_CAP + 1))
+                .bind_each(count_args)
+                .scalar(self)
+                .await?;
+        Ok((rows, next, total))
     }
 }
