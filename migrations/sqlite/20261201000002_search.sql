@@ -3,12 +3,14 @@
 -- product change, and indexes for each way the catalog can be sorted (the
 -- listed products only). See app/src/server/db/search.rs.
 
+-- The index keeps its own copy of the words (no external content): FTS5
+-- never reads the products table back, which under concurrent writers
+-- intermittently failed with "no such table: products".
 CREATE VIRTUAL TABLE products_fts USING fts5(
     name, description,
-    content = 'products', content_rowid = 'id',
     tokenize = 'unicode61 remove_diacritics 2'
 );
-INSERT INTO products_fts (products_fts) VALUES ('rebuild');
+INSERT INTO products_fts (rowid, name, description) SELECT id, name, description FROM products;
 
 CREATE TRIGGER products_fts_inserted AFTER INSERT ON products
 BEGIN
@@ -18,13 +20,13 @@ END;
 -- Only when the words change: a sale (stock, units sold) never touches the index.
 CREATE TRIGGER products_fts_updated AFTER UPDATE OF id, name, description ON products
 BEGIN
-    INSERT INTO products_fts (products_fts, rowid, name, description) VALUES ('delete', OLD.id, OLD.name, OLD.description);
+    DELETE FROM products_fts WHERE rowid = OLD.id;
     INSERT INTO products_fts (rowid, name, description) VALUES (NEW.id, NEW.name, NEW.description);
 END;
 
 CREATE TRIGGER products_fts_deleted AFTER DELETE ON products
 BEGIN
-    INSERT INTO products_fts (products_fts, rowid, name, description) VALUES ('delete', OLD.id, OLD.name, OLD.description);
+    DELETE FROM products_fts WHERE rowid = OLD.id;
 END;
 
 -- Every word in the index with how many products use it (typo correction).
