@@ -64,7 +64,7 @@ impl Application {
 
         let mut leptos_options = config.leptos.clone();
         leptos_options.site_addr = address;
-        let sessions = db.session_store().await?;
+        let sessions = db.session_store();
         tokio::spawn(sessions.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
         let api_limiter = Arc::new(api::v1::limiter(config.limits.api_requests_per_second));
         let state = AppState {

@@ -86,7 +86,7 @@ impl Db {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(postgres::connect(url, name, pool).await?)
         } else if url.starts_with("sqlite:") {
-            Backend::Sqlite(sqlite::connect(url, pool).await?)
+            Backend::Sqlite(sqlite::connect(url, pool)?)
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:// (got '{}')", url.split(':').next().unwrap_or_default());
         };
@@ -100,13 +100,16 @@ impl Db {
         }
     }
 
-    /// Apply the backend's migrations. A failure stops the start.
+    /// Apply the backend's migrations and create the session table. A failure
+    /// stops the start.
     pub async fn migrate(&self) -> anyhow::Result<()> {
         match &self.backend {
-            Backend::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await,
-            Backend::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
+            Backend::Sqlite(pool) => sqlite::migrate(pool).await,
+            Backend::Postgres(pool) => {
+                sqlx::migrate!("../migrations/postgres").run(pool).await.context("applying the postgres migrations")?;
+                tower_sessions_sqlx_store::PostgresStore::new(pool.clone()).migrate().await.context("creating the session table")
+            }
         }
-        .with_context(|| format!("applying the {} migrations", self.backend_name()))
     }
 
     /// Close every pooled connection (tests and shutdown).

@@ -1,7 +1,5 @@
 //! Accounts: users (with their saved address) and the session store.
 
-use anyhow::Context as _;
-
 use super::core::{is_unique_violation, sql};
 use super::{Backend, Db};
 use crate::model::CustomerId;
@@ -58,22 +56,14 @@ impl Db {
         Ok(sql("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'staff')").scalar(self).await?)
     }
 
-    /// The session store on this database, with its table created.
-    pub async fn session_store(&self) -> anyhow::Result<crate::server::sessions::SessionBackend> {
+    /// The session store on this database (its table comes with [`Db::migrate`]).
+    pub fn session_store(&self) -> crate::server::sessions::SessionBackend {
         use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
         use crate::server::sessions::SessionBackend;
-        Ok(match &self.backend {
-            Backend::Sqlite(pool) => {
-                let store = SqliteStore::new(pool.clone());
-                store.migrate().await.context("creating the session table")?;
-                SessionBackend::Sqlite(store)
-            }
-            Backend::Postgres(pool) => {
-                let store = PostgresStore::new(pool.clone());
-                store.migrate().await.context("creating the session table")?;
-                SessionBackend::Postgres(store)
-            }
-        })
+        match &self.backend {
+            Backend::Sqlite(pool) => SessionBackend::Sqlite(SqliteStore::new(pool.clone())),
+            Backend::Postgres(pool) => SessionBackend::Postgres(PostgresStore::new(pool.clone())),
+        }
     }
 }

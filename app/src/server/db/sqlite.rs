@@ -99,7 +99,9 @@ pub async fn begin_write(pool: &SqlitePool) -> sqlx::Result<WriteTx> {
     Ok(WriteTx { tx: pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
 }
 
-pub async fn connect(url: &str, pool: &super::PoolSettings) -> anyhow::Result<SqlitePool> {
+/// The pool, opened lazily: no connection exists before [`migrate`] has run,
+/// so every pooled connection reads the finished schema when it opens.
+pub fn connect(url: &str, pool: &super::PoolSettings) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(url)
         .with_context(|| format!("parsing the SQLite URL '{url}'"))?
         .create_if_missing(true)
@@ -110,10 +112,30 @@ pub async fn connect(url: &str, pool: &super::PoolSettings) -> anyhow::Result<Sq
     if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
     }
-    SqlitePoolOptions::new()
+    Ok(SqlitePoolOptions::new()
         .max_connections(pool.max_connections.unwrap_or(8))
         .acquire_timeout(pool.acquire_timeout)
-        .connect_with(options)
+        .connect_lazy_with(options))
+}
+
+/// Apply the migrations and create the session table on a connection of their
+/// own, closed before the pool opens any: schema changes never happen under
+/// pooled connections that are already running statements. (With the pool
+/// open during migrations, a write on another connection intermittently
+/// failed with "no such table: products" under parallel load.)
+pub async fn migrate(pool: &SqlitePool) -> anyhow::Result<()> {
+    let options = pool.connect_options();
+    let file = options.get_filename().display().to_string();
+    let once = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with((*options).clone())
         .await
-        .with_context(|| format!("opening the SQLite database at {url}"))
+        .with_context(|| format!("opening the SQLite database at {file}"))?;
+    let migrated = async {
+        sqlx::migrate!("../migrations/sqlite").run(&once).await.context("applying the sqlite migrations")?;
+        tower_sessions_sqlx_store::SqliteStore::new(once.clone()).migrate().await.context("creating the session table")
+    }
+    .await;
+    once.close().await;
+    migrated
 }
