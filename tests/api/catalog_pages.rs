@@ -44,7 +44,12 @@ fn names(page: &ProductPage) -> Vec<&str> {
 #[tokio::test]
 async fn pages_stay_exact_while_products_are_added_and_removed_between_them() {
     let app = spawn_app().await;
-    app::server::catalog_gen::add_products(&app.db, 300, 300, |_| {}).await.expect("seeding");
+    // More matches for "a" than a search sorts in memory (1,000): its pages
+    // walk the sort order's index and test each product against the matches.
+    app::server::catalog_gen::add_products(&app.db, 1100, 1100, |_| {}).await.expect("seeding");
+    let matching_a: i64 =
+        app.outside_scalar("SELECT count(*) FROM products WHERE ' ' || lower(name || ' ' || description) LIKE '% a%'").await;
+    assert!(matching_a > 1000, "{matching_a}");
     for sort in Sort::ALL {
         for words in [&[][..], &["a"][..]] {
             let before: BTreeSet<i64> = {

@@ -77,30 +77,119 @@ impl<'a> Params<'a> {
     }
 }
 
+/// Which products a search matches, as a predicate on `p` (one per tier of
+/// "best match": the name matches, then the description-only matches).
+#[derive(Clone)]
+enum Matching {
+    /// SQLite: an FTS5 expression.
+    Fts(String),
+    /// PostgreSQL: a `to_tsquery('simple', …)` text.
+    Ts(String),
+}
+
+impl Matching {
+    /// Every product whose name or description has each word (as a prefix).
+    fn all(postgres: bool, words: &[String]) -> Matching {
+        if postgres {
+            Matching::Ts(words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & "))
+        } else {
+            Matching::Fts(fts_words(words))
+        }
+    }
+
+    /// Products whose name has each word.
+    fn names(postgres: bool, words: &[String]) -> Matching {
+        if postgres {
+            Matching::Ts(words.iter().map(|w| format!("{w}:*A")).collect::<Vec<_>>().join(" & "))
+        } else {
+            Matching::Fts(format!("name : ({})", fts_words(words)))
+        }
+    }
+
+    /// Products that match, but not by their name alone.
+    fn descriptions_only(postgres: bool, words: &[String]) -> Matching {
+        match (Matching::all(postgres, words), Matching::names(postgres, words)) {
+            (Matching::Ts(all), Matching::Ts(names)) => Matching::Ts(format!("({all}) & !({names})")),
+            (Matching::Fts(all), Matching::Fts(names)) => Matching::Fts(format!("({all}) NOT ({names})")),
+            _ => unreachable!("one backend"),
+        }
+    }
+
+    /// The predicate. `scan`: the page walks an index in its sort order and
+    /// tests each product against the match set (`+` keeps SQLite from
+    /// driving the query from the set instead), which finds a page of a
+    /// common word after a few hundred rows; otherwise SQLite reads the
+    /// matches and sorts them, which is cheaper for a rare word. PostgreSQL
+    /// estimates the match count itself.
+    fn predicate(&self, params: &mut Params<'_>, scan: bool) -> String {
+        match self {
+            Matching::Fts(e) => format!(
+                "{}p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH {})",
+                if scan { "+" } else { "" },
+                params.add(e.clone())
+            ),
+            Matching::Ts(q) => format!("p.search @@ to_tsquery('simple', {})", params.add(q.clone())),
+        }
+    }
+}
+
+/// Each word as a quoted FTS5 prefix (quotes keep operators and column names
+/// in the shopper's words from meaning anything).
+fn fts_words(words: &[String]) -> String {
+    words.iter().map(|w| format!("\"{}\"*", w.replace('"', ""))).collect::<Vec<_>>().join(" ")
+}
+
+/// Above this many matches a search page scans the sort order's index rather
+/// than sorting the matches.
+const SCAN_ABOVE: i64 = 1_000;
+
 impl Db {
     /// One page of listed products and the cursor of the next, plus how many
     /// match (counted up to [`COUNT_CAP`]; `COUNT_CAP + 1` means more).
+    ///
+    /// "Best match" for a search is the name matches by name, then the
+    /// description-only matches by name: two tiers, each read on its own from
+    /// the cursor, so a page costs about the same whatever the word.
     pub async fn list_page(&self, l: &Listing<'_>) -> anyhow::Result<(Vec<ProductRecord>, Option<String>, i64)> {
         let postgres = matches!(self.backend, Backend::Postgres(_));
-        let mut params = Params::default();
-        let mut filters = vec!["p.archived_at IS NULL".to_string()];
-        let mut tier = "0".to_string();
-        if !l.words.is_empty() {
-            if postgres {
-                let all: Vec<String> = l.words.iter().map(|w| format!("{w}:*")).collect();
-                let names: Vec<String> = l.words.iter().map(|w| format!("{w}:*A")).collect();
-                filters.push(format!("p.search @@ to_tsquery('simple', {})", params.add(all.join(" & "))));
-                tier = format!("CASE WHEN p.search @@ to_tsquery('simple', {}) THEN 0 ELSE 1 END", params.add(names.join(" & ")));
-            } else {
-                let all: Vec<String> = l.words.iter().map(|w| format!("\"{w}\"*")).collect();
-                let all = all.join(" ");
-                filters.push(format!("p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH {})", params.add(all.clone())));
-                tier = format!(
-                    "CASE WHEN p.id IN (SELECT rowid FROM products_fts WHERE products_fts MATCH {}) THEN 0 ELSE 1 END",
-                    params.add(format!("name : ({all})"))
-                );
+        let searching = !l.words.is_empty();
+        let start = l.after.and_then(|c| after(l.sort, c));
+        let want = l.limit + 1;
+        let mut keys = Vec::new();
+        if searching && l.sort == Sort::Relevance {
+            let start_tier = match start {
+                Some(After::Relevance { tier, .. }) => tier.clamp(0, 1),
+                _ => 0,
+            };
+            if start_tier == 0 {
+                keys = self.keys(l, Some((0, Matching::names(postgres, l.words))), start.as_ref(), want).await?;
             }
+            if (keys.len() as i64) < want {
+                let from = if start_tier == 1 { start.as_ref() } else { None };
+                let rest = want - keys.len() as i64;
+                keys.extend(self.keys(l, Some((1, Matching::descriptions_only(postgres, l.words))), from, rest).await?);
+            }
+        } else {
+            let matching = searching.then(|| (0, Matching::all(postgres, l.words)));
+            keys = self.keys(l, matching, start.as_ref(), want).await?;
         }
+        let next = if keys.len() as i64 > l.limit {
+            keys.truncate(l.limit as usize);
+            keys.last().map(|last| cursor(l.sort, last))
+        } else {
+            None
+        };
+        let ids: Vec<ProductId> = keys.iter().map(|k| ProductId(k.id)).collect();
+        let mut found: std::collections::HashMap<ProductId, ProductRecord> =
+            self.products_by_ids(&ids).await?.into_iter().map(|p| (p.id, p)).collect();
+        let rows: Vec<ProductRecord> = ids.iter().filter_map(|id| found.remove(id)).collect();
+        let total = self.count_matching(l, postgres).await?;
+        Ok((rows, next, total))
+    }
+
+    /// The filters every query of a listing shares (category, price, stock).
+    fn listing_filters<'a>(l: &Listing<'a>, params: &mut Params<'a>) -> Vec<String> {
+        let mut filters = vec!["p.archived_at IS NULL".to_string()];
         if let Some(category) = l.category {
             // A constant for the planner: the (category, key) indexes apply.
             filters.push(format!("p.category_id = (SELECT id FROM categories WHERE slug = {})", params.add(category)));
@@ -114,17 +203,35 @@ impl Db {
         if l.in_stock {
             filters.push("p.stock > 0".to_string());
         }
-        let tier = format!("CAST({tier} AS BIGINT)");
-        // How many match: the same filters, without the page's start.
-        let count_filters = filters.join(" AND ");
-        let count_args = params.0.clone();
+        filters
+    }
+
+    /// How many products an FTS5 expression matches, up to `cap + 1` (the
+    /// index alone: well under a millisecond).
+    async fn fts_count(&self, expression: &str, cap: i64) -> anyhow::Result<i64> {
+        Ok(sql(format!("SELECT count(*) FROM (SELECT rowid FROM products_fts WHERE products_fts MATCH $1 LIMIT {})", cap + 1))
+            .bind(Arg::Owned(expression.to_string()))
+            .scalar(self)
+            .await?)
+    }
+
+    /// Up to `limit` sort keys of the listing (one tier of a search when
+    /// `matching` is given), starting after `start`.
+    async fn keys(&self, l: &Listing<'_>, matching: Option<(i64, Matching)>, start: Option<&After<'_>>, limit: i64) -> anyhow::Result<Vec<Key>> {
+        let mut params = Params::default();
+        let mut filters = Self::listing_filters(l, &mut params);
+        let tier = matching.as_ref().map_or(0, |(tier, _)| *tier);
+        if let Some((_, m)) = &matching {
+            let scan = match m {
+                Matching::Fts(e) => self.fts_count(e, SCAN_ABOVE).await? > SCAN_ABOVE,
+                Matching::Ts(_) => false,
+            };
+            filters.push(m.predicate(&mut params, scan));
+        }
         // Written as a range on the sort key plus a tie-break on the id, so the
         // index on (key, id) is searched from the cursor, not scanned up to it.
-        if let Some(after) = l.after.and_then(|c| after(l.sort, c)) {
-            filters.push(match after {
-                After::Relevance { tier: t, name, id } if !l.words.is_empty() => {
-                    format!("({tier}, lower(p.name), p.id) > ({}, {}, {})", params.add(t), params.add(name), params.add(id))
-                }
+        if let Some(start) = start {
+            filters.push(match *start {
                 After::Relevance { name, id, .. } => {
                     let (k, id) = (params.add(name), params.add(id));
                     format!("lower(p.name) >= {k} AND (lower(p.name) > {k} OR p.id > {id})")
@@ -141,42 +248,50 @@ impl Db {
                 After::Id(id) => format!("p.id < {}", params.add(id)),
             });
         }
-        let by_name = "lower(p.name), p.id".to_string();
         let order = match l.sort {
-            Sort::Relevance if l.words.is_empty() => by_name,
-            Sort::Relevance => format!("{tier}, {by_name}"),
-            Sort::PriceLow => "p.price_cents, p.id".into(),
-            Sort::PriceHigh => "p.price_cents DESC, p.id DESC".into(),
-            Sort::Newest => "p.id DESC".into(),
-            Sort::BestSelling => "p.units_sold DESC, p.id DESC".into(),
+            Sort::Relevance => "lower(p.name), p.id",
+            Sort::PriceLow => "p.price_cents, p.id",
+            Sort::PriceHigh => "p.price_cents DESC, p.id DESC",
+            Sort::Newest => "p.id DESC",
+            Sort::BestSelling => "p.units_sold DESC, p.id DESC",
         };
         // Sort narrow rows (ids and keys, no descriptions), then read the page's
         // products by id. No join: the planner has only product indexes to
         // choose from (with statistics, SQLite would otherwise start from the
         // few categories and sort every product).
-        let page = sql(format!(
-            "SELECT p.id, {tier} AS sort_tier, lower(p.name) AS sort_name, p.price_cents, p.units_sold \
+        Ok(sql(format!(
+            "SELECT p.id, CAST({tier} AS BIGINT) AS sort_tier, lower(p.name) AS sort_name, p.price_cents, p.units_sold \
              FROM products p WHERE {filters} ORDER BY {order} LIMIT {limit}",
             filters = filters.join(" AND "),
-            limit = l.limit + 1,
         ))
-        .bind_each(params.0);
-        let mut keys: Vec<Key> = page.fetch_all(self).await?;
-        let next = if keys.len() as i64 > l.limit {
-            keys.truncate(l.limit as usize);
-            keys.last().map(|last| cursor(l.sort, last))
-        } else {
-            None
+        .bind_each(params.0)
+        .fetch_all(self)
+        .await?)
+    }
+
+    /// How many listed products match, up to `COUNT_CAP + 1`.
+    async fn count_matching(&self, l: &Listing<'_>, postgres: bool) -> anyhow::Result<i64> {
+        let mut params = Params::default();
+        let mut filters = Self::listing_filters(l, &mut params);
+        let from = match (l.words.is_empty(), Matching::all(postgres, l.words)) {
+            (true, _) => "products p".to_string(),
+            // The index drives and the count stops at the cap.
+            (false, Matching::Fts(e)) => {
+                filters.push(format!("products_fts MATCH {}", params.add(e)));
+                "products_fts f CROSS JOIN products p ON p.id = f.rowid".to_string()
+            }
+            (false, m) => {
+                filters.push(m.predicate(&mut params, false));
+                "products p".to_string()
+            }
         };
-        let ids: Vec<ProductId> = keys.iter().map(|k| ProductId(k.id)).collect();
-        let mut found: std::collections::HashMap<ProductId, ProductRecord> =
-            self.products_by_ids(&ids).await?.into_iter().map(|p| (p.id, p)).collect();
-        let rows: Vec<ProductRecord> = ids.iter().filter_map(|id| found.remove(id)).collect();
-        let total: i64 =
-            sql(format!("SELECT count(*) FROM (SELECT 1 FROM products p WHERE {count_filters} LIMIT {}) AS matching", COUNT_CAP + 1))
-                .bind_each(count_args)
-                .scalar(self)
-                .await?;
-        Ok((rows, next, total))
+        Ok(sql(format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {from} WHERE {filters} LIMIT {}) AS matching",
+            COUNT_CAP + 1,
+            filters = filters.join(" AND ")
+        ))
+        .bind_each(params.0)
+        .scalar(self)
+        .await?)
     }
 }
