@@ -142,6 +142,35 @@ async fn search_finds_name_and_description_words_by_prefix_and_respects_filters(
     assert!(html.contains("results for") || html.contains("result for"), "says what it found");
 }
 
+#[tokio::test]
+async fn a_search_with_a_typo_shows_the_closest_words_results_and_says_so() {
+    let app = spawn_app().await;
+    let search = |q: &str| CatalogQuery { q: q.into(), ..CatalogQuery::default() };
+    let (_, found, _) = catalog_page(&app, &search("expresso")).await;
+    let found = found.expect("page");
+    assert_eq!(names(&found), ["Espresso Beans"]);
+    assert_eq!(found.corrected.as_deref(), Some("espresso"));
+    // A word written by any writer is known at once (the index's vocabulary).
+    app.outside_sql(
+        "INSERT INTO products (category_id, name, description, price_cents, stock) \
+         VALUES (1, 'Zanzibar Clove Tin', 'whole cloves', 900, 4)",
+    )
+    .await;
+    let (_, found, _) = catalog_page(&app, &search("zanzibr cloves")).await;
+    let found = found.expect("page");
+    assert_eq!(names(&found), ["Zanzibar Clove Tin"]);
+    assert_eq!(found.corrected.as_deref(), Some("zanzibar cloves"));
+    // Words that match as typed are never "corrected"; nothing close, nothing shown.
+    let (_, found, _) = catalog_page(&app, &search("espresso")).await;
+    assert_eq!(found.expect("page").corrected, None);
+    let (_, found, _) = catalog_page(&app, &search("qwertyuiop")).await;
+    let found = found.expect("page");
+    assert!(found.items.is_empty() && found.corrected.is_none());
+    // Without wasm, the page says what it searched instead.
+    let html = app.http.get(app.url("/?q=expresso")).send().await.expect("GET").text().await.expect("html");
+    assert!(html.contains("Showing results for") && html.contains("Espresso Beans"), "{html}");
+}
+
 /// Subscribe to the cards of `products` from `seq`.
 async fn follow_cards(ws: &mut WsClient, products: &[i64], seq: Seq) {
     for id in products {

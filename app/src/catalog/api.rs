@@ -69,9 +69,17 @@ pub async fn catalog_page(query: CatalogQuery) -> Result<Snapshot<ProductPage>, 
         limit: PAGE_SIZE,
     };
     let seq = ctx.watermark.get();
-    let (rows, next, total) = ctx.db.list_page(&listing).await.map_err(AppError::internal)?;
+    let (mut rows, mut next, mut total) = ctx.db.list_page(&listing).await.map_err(AppError::internal)?;
+    let mut corrected = None;
+    if total == 0 && !words.is_empty() {
+        // Nothing found: a slip of the keyboard? Search the closest known words.
+        if let Some(better) = ctx.db.corrected_words(&words).await.map_err(AppError::internal)? {
+            (rows, next, total) = ctx.db.list_page(&Listing { words: &better, ..listing }).await.map_err(AppError::internal)?;
+            corrected = (total > 0).then(|| better.join(" "));
+        }
+    }
     let items = rows.iter().map(|p| p.summary()).collect::<anyhow::Result<_>>().map_err(AppError::internal)?;
-    Ok(Snapshot { seq, data: ProductPage { items, next, total } })
+    Ok(Snapshot { seq, data: ProductPage { items, next, total, corrected } })
 }
 
 /// One product in full.

@@ -138,12 +138,13 @@ fn SearchForm(query: CatalogQuery, categories: Vec<Category>) -> impl IntoView {
 /// The page's products, each live, with the way to the next page.
 #[component]
 fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callback<()>) -> impl IntoView {
-    let Snapshot { seq, data: ProductPage { items, next, total } } = snapshot;
+    let Snapshot { seq, data: ProductPage { items, next, total, corrected } } = snapshot;
     let joined = use_joined(Topic::Listing(CategorySlug::parse(&query.category).ok()), seq, &items);
+    let searched = corrected.clone().unwrap_or_else(|| query.q.clone());
     let count = match (total, query.is_search()) {
         (n, _) if n > COUNT_CAP => format!("More than {COUNT_CAP} products"),
-        (1, true) => format!("1 result for “{}”", query.q),
-        (n, true) => format!("{n} results for “{}”", query.q),
+        (1, true) => format!("1 result for “{searched}”"),
+        (n, true) => format!("{n} results for “{searched}”"),
         (1, false) => "1 product".to_string(),
         (n, false) => format!("{n} products"),
     };
@@ -151,6 +152,17 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callba
     let next = next.map(|cursor| query.url(Some(&cursor)));
     let filtered = query.is_filtered();
     view! {
+        {corrected
+            .map(|words| {
+                let exact = CatalogQuery { q: words.clone(), after: String::new(), ..query.clone() }.url(None);
+                view! {
+                    <p class="corrected" data-test-id="corrected">
+                        "Nothing matched “"{query.q.clone()}"”. Showing results for “"
+                        <A href=exact>{words}</A>
+                        "” instead."
+                    </p>
+                }
+            })}
         <div class="results-head">
             <p class="count" data-test-id="result-count">{count}</p>
             {move || {

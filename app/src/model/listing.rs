@@ -153,6 +153,10 @@ pub struct ProductPage {
     pub next: Option<String>,
     /// How many products match, counted up to [`COUNT_CAP`] (`COUNT_CAP + 1` means "more").
     pub total: i64,
+    /// When the words as typed found nothing: the words searched instead
+    /// (each unknown word replaced by the closest one the catalog has).
+    #[serde(default)]
+    pub corrected: Option<String>,
 }
 
 /// Products per page.

@@ -217,7 +217,13 @@ impl Db {
 
     /// Up to `limit` sort keys of the listing (one tier of a search when
     /// `matching` is given), starting after `start`.
-    async fn keys(&self, l: &Listing<'_>, matching: Option<(i64, Matching)>, start: Option<&After<'_>>, limit: i64) -> anyhow::Result<Vec<Key>> {
+    async fn keys(
+        &self,
+        l: &Listing<'_>,
+        matching: Option<(i64, Matching)>,
+        start: Option<&After<'_>>,
+        limit: i64,
+    ) -> anyhow::Result<Vec<Key>> {
         let mut params = Params::default();
         let mut filters = Self::listing_filters(l, &mut params);
         let tier = matching.as_ref().map_or(0, |(tier, _)| *tier);
@@ -293,5 +299,93 @@ impl Db {
         .bind_each(params.0)
         .scalar(self)
         .await?)
+    }
+
+    /// Words the index holds that start with `first` (one character): the
+    /// candidates for correcting a word that found nothing.
+    pub async fn search_terms_starting(&self, first: char) -> anyhow::Result<Vec<String>> {
+        let (from, to) = (first.to_string(), char::from_u32(first as u32 + 1).unwrap_or(char::MAX).to_string());
+        let table = match self.backend {
+            Backend::Sqlite(_) => "products_fts_terms",
+            Backend::Postgres(_) => "search_terms",
+        };
+        Ok(sql(format!("SELECT term FROM {table} WHERE term >= $1 AND term < $2 ORDER BY term LIMIT 5000"))
+            .bind(Arg::Owned(from))
+            .bind(Arg::Owned(to))
+            .fetch_all::<(String,)>(self)
+            .await?
+            .into_iter()
+            .map(|(term,)| term)
+            .collect())
+    }
+
+    /// The search with each word no product has corrected to the closest word
+    /// the index holds (see [`closest_term`]); `None` when nothing could be
+    /// corrected.
+    pub async fn corrected_words(&self, words: &[String]) -> anyhow::Result<Option<Vec<String>>> {
+        let mut corrected = words.to_vec();
+        let mut changed = false;
+        for word in &mut corrected {
+            let Some(first) = word.chars().next() else { continue };
+            let terms = self.search_terms_starting(first).await?;
+            if let Some(term) = closest_term(word, &terms) {
+                *word = term.to_string();
+                changed = true;
+            }
+        }
+        Ok(changed.then_some(corrected))
+    }
+}
+
+/// The word of `terms` closest to `word` when no term starts with `word`:
+/// one edit away (a letter wrong, missing, extra or two swapped) for words of
+/// 4 to 7 letters, two for longer ones, comparing either the whole term or its
+/// beginning (`expres` finds `espresso`). Short words are left alone; ties go
+/// to the shorter term, then the first alphabetically (`terms` is sorted).
+pub fn closest_term<'a>(word: &str, terms: &'a [String]) -> Option<&'a str> {
+    let length = word.chars().count();
+    let allowed = match length {
+        0..=3 => return None,
+        4..=7 => 1,
+        _ => 2,
+    };
+    if terms.iter().any(|t| t.starts_with(word)) {
+        return None;
+    }
+    terms
+        .iter()
+        .filter_map(|term| {
+            let whole = strsim::osa_distance(word, term);
+            let start: String = term.chars().take(length).collect();
+            let distance = whole.min(strsim::osa_distance(word, &start));
+            (distance <= allowed).then_some((distance, term.chars().count(), term.as_str()))
+        })
+        .min_by_key(|&(distance, len, _)| (distance, len))
+        .map(|(_, _, term)| term)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(words: &[&str]) -> Vec<String> {
+        let mut t: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        t.sort();
+        t
+    }
+
+    #[test]
+    fn a_word_one_slip_away_is_corrected_and_a_known_word_is_left_alone() {
+        let t = terms(&["espresso", "beans", "headphones", "headset", "kettle", "tea"]);
+        assert_eq!(closest_term("expresso", &t), Some("espresso"), "one letter wrong");
+        assert_eq!(closest_term("espreso", &t), Some("espresso"), "one missing");
+        assert_eq!(closest_term("kettel", &t), Some("kettle"), "two swapped");
+        assert_eq!(closest_term("headphnoes", &t), Some("headphones"), "two slips in a long word");
+        assert_eq!(closest_term("expres", &t), Some("espresso"), "the beginning of a word");
+        assert_eq!(closest_term("esp", &t), None, "a prefix that exists is not a typo");
+        assert_eq!(closest_term("espresso", &t), None);
+        assert_eq!(closest_term("tex", &t), None, "short words are not guessed at");
+        assert_eq!(closest_term("zebra", &t), None, "nothing close");
+        assert_eq!(closest_term("xylophone", &t), None);
     }
 }
