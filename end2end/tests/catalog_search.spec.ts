@@ -79,3 +79,21 @@ test.describe("without JavaScript", () => {
     await expect(productCard(page, productId("Wireless Headphones"))).toBeVisible();
   });
 });
+
+test("best selling: a sale that changes the order is announced and re-sorts on request", async ({ page }) => {
+  await openLive(page, "/?sort=best_selling");
+  const cards = page.getByTestId("product-grid").getByTestId("product-card");
+  await expect(cards).toHaveCount(24);
+  const ids = (await cards.evaluateAll((els) => els.map((e) => e.getAttribute("data-product-id")))).map(Number);
+  await expect(page.getByTestId("order-changed")).toHaveCount(0);
+
+  // The third best seller outsells the first, written by another writer.
+  const top = Number(outsideSql(`SELECT units_sold FROM products WHERE id = ${ids[0]}`));
+  outsideSql(`UPDATE products SET units_sold = ${top + 50} WHERE id = ${ids[2]}`);
+  await expect(productCard(page, ids[2]).getByTestId("units-sold")).toHaveText(`${top + 50} sold`);
+  await expect(page.getByTestId("order-changed")).toHaveText("Sales have changed the order — re-sort");
+
+  await page.getByTestId("order-changed").click();
+  await expect(cards.first()).toHaveAttribute("data-product-id", String(ids[2]));
+  await expect(page.getByTestId("order-changed")).toHaveCount(0);
+});

@@ -148,6 +148,18 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callba
         (1, false) => "1 product".to_string(),
         (n, false) => format!("{n} products"),
     };
+    // Cards report their live state here; when a price or a sale puts the
+    // page out of its order, the page says so and re-sorts on request.
+    let sort = query.sort;
+    let shown = RwSignal::new(items.clone());
+    let reordered = Memo::new(move |_| shown.with(|cards| cards.windows(2).any(|w| sort.live_order_holds(&w[0], &w[1]) == Some(false))));
+    let report = Callback::new(move |(index, product): (usize, ProductSummary)| {
+        shown.update(|cards| {
+            if let Some(card) = cards.get_mut(index) {
+                *card = product;
+            }
+        });
+    });
     let first = (!query.after.is_empty()).then(|| query.url(None));
     let next = next.map(|cursor| query.url(Some(&cursor)));
     let filtered = query.is_filtered();
@@ -167,7 +179,16 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callba
             <p class="count" data-test-id="result-count">{count}</p>
             {move || {
                 let n = joined.get();
-                (n > 0)
+                let resort = reordered
+                    .get()
+                    .then(|| {
+                        view! {
+                            <button type="button" class="new-products" data-test-id="order-changed" on:click=move |_| refresh.run(())>
+                                {sort.reordered_notice()}" — re-sort"
+                            </button>
+                        }
+                    });
+                let joined = (n > 0)
                     .then(|| {
                         let text = if n == 1 { "1 new product".to_string() } else { format!("{n} new products") };
                         view! {
@@ -175,7 +196,8 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callba
                                 {text}" — show"
                             </button>
                         }
-                    })
+                    });
+                (resort, joined)
             }}
         </div>
         {if items.is_empty() {
@@ -192,7 +214,11 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callba
         } else {
             view! {
                 <div class="grid" data-test-id="product-grid">
-                    {items.into_iter().map(|product| view! { <LiveCard product seq/> }).collect_view()}
+                    {items
+                        .into_iter()
+                        .enumerate()
+                        .map(|(index, product)| view! { <LiveCard product seq report=Callback::new(move |p| report.run((index, p)))/> })
+                        .collect_view()}
                 </div>
             }
             .into_any()
@@ -207,8 +233,13 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callba
 /// One card, following its product: price, stock and sales change in place;
 /// a product taken off sale leaves the page.
 #[component]
-fn LiveCard(product: ProductSummary, seq: Seq) -> impl IntoView {
+fn LiveCard(product: ProductSummary, seq: Seq, report: Callback<ProductSummary>) -> impl IntoView {
     let live = use_live_entity(Topic::Card(product.id), Snapshot { seq, data: product });
+    Effect::new(move |_| {
+        if let Some(product) = live.get() {
+            report.run(product);
+        }
+    });
     move || live.get().map(|product| view! { <ProductCard product/> })
 }
 

@@ -43,6 +43,26 @@ impl Sort {
         }
     }
 
+    /// Whether `a` may be shown before `b` under this sort, judged by what
+    /// changes live (price, units sold); `None` when live changes cannot
+    /// reorder it (by name, newest).
+    pub fn live_order_holds(self, a: &ProductSummary, b: &ProductSummary) -> Option<bool> {
+        match self {
+            Sort::PriceLow => Some((a.price.minor, a.id.0) <= (b.price.minor, b.id.0)),
+            Sort::PriceHigh => Some((a.price.minor, a.id.0) >= (b.price.minor, b.id.0)),
+            Sort::BestSelling => Some((a.units_sold, a.id.0) >= (b.units_sold, b.id.0)),
+            Sort::Relevance | Sort::Newest => None,
+        }
+    }
+
+    /// What a shopper is told when live changes have put the page out of order.
+    pub fn reordered_notice(self) -> &'static str {
+        match self {
+            Sort::BestSelling => "Sales have changed the order",
+            _ => "Prices have changed the order",
+        }
+    }
+
     /// Unknown names read as the default: a link from an older build still works.
     pub fn parse(s: &str) -> Sort {
         Sort::ALL.into_iter().find(|o| o.as_str() == s).unwrap_or_default()
