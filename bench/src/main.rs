@@ -9,6 +9,7 @@ mod firstvisit;
 mod pages;
 mod report;
 mod server;
+mod spread;
 
 use clap::{Parser, Subcommand};
 
@@ -39,6 +40,11 @@ enum Command {
     /// loads: bytes on the wire, server CPU per visit under load) and a repeat
     /// visit with the cache filled (what is asked for again)
     FirstVisit(firstvisit::Args),
+    /// Shoppers spread over catalog pages, each following its page's 24
+    /// cards; an outside writer changes products page after page; reports
+    /// frames per change (should equal the shoppers showing it), stray and lost
+    /// frames, latency and server CPU per change
+    Spread(spread::Args),
     /// Shoppers buy and watch the catalog through a load balancer (--url) while
     /// instances restart and database links fail (scripts/multihost.sh breaks
     /// them); checks that no order is lost or doubled, stock is conserved and
@@ -56,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Checkout(args) => checkout::run(args).await,
         Command::Pages(args) => pages::run(args).await,
         Command::FirstVisit(args) => firstvisit::run(args).await,
+        Command::Spread(args) => spread::run(args).await,
         Command::Chaos(args) => chaos::run(args).await,
         Command::BareServe(args) => bare::serve(args).await,
     }

@@ -182,10 +182,13 @@ impl Target {
         format!("{}/ws", self.base.replacen("http", "ws", 1))
     }
 
-    /// Resident memory of the server process in KiB, when its PID is known.
+    /// The server process's own resident memory in KiB (`RssAnon`: heap and
+    /// stacks), when its PID is known. Not `VmRSS`: livecart maps its SQLite
+    /// file into each connection, and those pages, shared with the OS's file
+    /// cache, would count once per connection.
     pub fn rss_kib(&self) -> Option<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid?)).ok()?;
-        status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        status.lines().find_map(|l| l.strip_prefix("RssAnon:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
 
     /// CPU time the server process has used so far (user + system), when its PID is known.

@@ -170,7 +170,7 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callba
                 view! {
                     <p class="corrected" data-test-id="corrected">
                         "Nothing matched “"{query.q.clone()}"”. Showing results for “"
-                        <A href=exact>{words}</A>
+                        <a href=exact>{words}</a>
                         "” instead."
                     </p>
                 }

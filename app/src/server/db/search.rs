@@ -141,7 +141,7 @@ fn fts_words(words: &[String]) -> String {
 
 /// Above this many matches a search page scans the sort order's index rather
 /// than sorting the matches.
-const SCAN_ABOVE: i64 = 1_000;
+const SCAN_ABOVE: i64 = COUNT_CAP;
 
 impl Db {
     /// One page of listed products and the cursor of the next, plus how many
@@ -155,6 +155,9 @@ impl Db {
         let searching = !l.words.is_empty();
         let start = l.after.and_then(|c| after(l.sort, c));
         let want = l.limit + 1;
+        // How many match (the index drives and the count stops at the cap):
+        // for one tier, it also says whether to scan the sort order.
+        let total = self.count_matching(l, postgres).await?;
         let mut keys = Vec::new();
         if searching && l.sort == Sort::Relevance {
             let start_tier = match start {
@@ -162,16 +165,16 @@ impl Db {
                 _ => 0,
             };
             if start_tier == 0 {
-                keys = self.keys(l, Some((0, Matching::names(postgres, l.words))), start.as_ref(), want).await?;
+                keys = self.keys(l, Some((0, Matching::names(postgres, l.words))), None, start.as_ref(), want).await?;
             }
             if (keys.len() as i64) < want {
                 let from = if start_tier == 1 { start.as_ref() } else { None };
                 let rest = want - keys.len() as i64;
-                keys.extend(self.keys(l, Some((1, Matching::descriptions_only(postgres, l.words))), from, rest).await?);
+                keys.extend(self.keys(l, Some((1, Matching::descriptions_only(postgres, l.words))), None, from, rest).await?);
             }
         } else {
             let matching = searching.then(|| (0, Matching::all(postgres, l.words)));
-            keys = self.keys(l, matching, start.as_ref(), want).await?;
+            keys = self.keys(l, matching, Some(total), start.as_ref(), want).await?;
         }
         let next = if keys.len() as i64 > l.limit {
             keys.truncate(l.limit as usize);
@@ -183,7 +186,6 @@ impl Db {
         let mut found: std::collections::HashMap<ProductId, ProductRecord> =
             self.products_by_ids(&ids).await?.into_iter().map(|p| (p.id, p)).collect();
         let rows: Vec<ProductRecord> = ids.iter().filter_map(|id| found.remove(id)).collect();
-        let total = self.count_matching(l, postgres).await?;
         Ok((rows, next, total))
     }
 
@@ -216,11 +218,12 @@ impl Db {
     }
 
     /// Up to `limit` sort keys of the listing (one tier of a search when
-    /// `matching` is given), starting after `start`.
+    /// `matching` is given, with its count when known), starting after `start`.
     async fn keys(
         &self,
         l: &Listing<'_>,
         matching: Option<(i64, Matching)>,
+        matches: Option<i64>,
         start: Option<&After<'_>>,
         limit: i64,
     ) -> anyhow::Result<Vec<Key>> {
@@ -228,9 +231,10 @@ impl Db {
         let mut filters = Self::listing_filters(l, &mut params);
         let tier = matching.as_ref().map_or(0, |(tier, _)| *tier);
         if let Some((_, m)) = &matching {
-            let scan = match m {
-                Matching::Fts(e) => self.fts_count(e, SCAN_ABOVE).await? > SCAN_ABOVE,
-                Matching::Ts(_) => false,
+            let scan = match (m, matches) {
+                (Matching::Ts(_), _) => false,
+                (Matching::Fts(_), Some(n)) => n > SCAN_ABOVE,
+                (Matching::Fts(e), None) => self.fts_count(e, SCAN_ABOVE).await? > SCAN_ABOVE,
             };
             filters.push(m.predicate(&mut params, scan));
         }

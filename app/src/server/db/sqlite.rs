@@ -108,7 +108,12 @@ pub fn connect(url: &str, pool: &super::PoolSettings) -> anyhow::Result<SqlitePo
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(pool.busy_timeout);
+        .busy_timeout(pool.busy_timeout)
+        // Read pages straight from the OS's file cache, shared by every
+        // connection, instead of copying each into a 2 MB cache per
+        // connection with a system call (a third of a search page's CPU at
+        // 100,000 products).
+        .pragma("mmap_size", (256 * 1024 * 1024).to_string());
     if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
     }
