@@ -171,6 +171,31 @@ async fn a_search_with_a_typo_shows_the_closest_words_results_and_says_so() {
     assert!(html.contains("Showing results for") && html.contains("Espresso Beans"), "{html}");
 }
 
+#[tokio::test]
+async fn a_cart_reads_only_its_own_products_and_only_those_on_sale() {
+    let app = spawn_app().await;
+    app::server::catalog_gen::add_products(&app.db, 500, 500, |_| {}).await.expect("seeding");
+    let read = |ids: Vec<i64>| {
+        let form: Vec<(String, String)> = ids.iter().enumerate().map(|(i, id)| (format!("ids[{i}]"), id.to_string())).collect();
+        let request = app.http.post(app.url("/api/products_by_id")).form(&form);
+        async move {
+            let r = request.send().await.expect("POST");
+            (r.status().as_u16(), r.text().await.expect("body"))
+        }
+    };
+    app.outside_sql("UPDATE products SET archived_at = 1 WHERE id = 3").await;
+    let (status, body) = read(vec![2, 3, 400, 999_999]).await;
+    assert_eq!(status, 200, "{body}");
+    let snapshot: app::protocol::Snapshot<Vec<ProductSummary>> = serde_json::from_str(&body).expect("snapshot");
+    let mut ids: Vec<i64> = snapshot.data.iter().map(|p| p.id.0).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, [2, 400], "the asked-for products on sale, nothing else");
+    assert!(body.len() < 2_000, "a cart's read is the size of the cart: {} bytes", body.len());
+    let (status, body) = read((1..=101).collect()).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("at most 100 products"), "{body}");
+}
+
 /// Subscribe to the cards of `products` from `seq`.
 async fn follow_cards(ws: &mut WsClient, products: &[i64], seq: Seq) {
     for id in products {

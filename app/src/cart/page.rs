@@ -4,34 +4,48 @@ use leptos_router::hooks::use_navigate;
 
 use super::Cart;
 use crate::account::api::current_user;
-use crate::catalog::api::list_products;
+use crate::catalog::api::products_by_id;
 use crate::components::{ErrorBox, Price, StockBadge};
-use crate::live::use_live_collection;
+use crate::live::use_live_cards;
 use crate::model::{Address, CartLine, Money, ProductSummary, User};
 use crate::orders::api::PlaceOrder;
-use crate::protocol::Topic;
 
 /// `/cart`: the lines with live prices and stock, the address, and checkout.
+/// Reads and follows only the products in the cart (their `card:` topics).
 #[component]
 pub fn CartPage() -> impl IntoView {
     let cart = expect_context::<Cart>();
-    let products = Resource::new(|| (), |()| list_products(None));
+    // The products to read: a new line reads again, a new quantity does not.
+    // Empty until this page has hydrated, as on the server: a resource's
+    // first value comes from the server's render, and the client must ask
+    // with the cart's ids afterwards, as a change.
+    let ready = cart.ready_here();
+    let ids = Memo::new(move |_| {
+        if !ready.get() {
+            return Vec::new();
+        }
+        let mut ids: Vec<i64> = cart.lines().with(|ls| ls.iter().map(|l| l.product_id.0).collect());
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    });
+    let products = Resource::new(move || ids.get(), products_by_id);
     let user = Resource::new(|| (), |()| current_user());
     view! {
         <leptos_meta::Title text="Your cart · livecart"/>
         <h1 class="page-title">"Your cart"</h1>
-        <Suspense fallback=|| view! { <p class="empty">"Loading your cart…"</p> }>
+        <Transition fallback=|| view! { <p class="empty">"Loading your cart…"</p> }>
             {move || Suspend::new(async move {
                 let user = user.await.ok().flatten();
                 match products.await {
                     Ok(snapshot) => {
-                        let catalog = use_live_collection(Topic::Catalog, snapshot);
+                        let catalog = use_live_cards(snapshot);
                         view! { <CartContents cart catalog user/> }.into_any()
                     }
                     Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

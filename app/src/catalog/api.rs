@@ -13,26 +13,23 @@ pub async fn list_categories() -> Result<Vec<Category>, AppError> {
     crate::server::queries::catalog::list_categories(&ctx.db).await.map_err(AppError::internal)
 }
 
-/// Product summaries by name, optionally of one category.
-#[server(endpoint = "list_products")]
-pub async fn list_products(category: Option<String>) -> Result<Snapshot<Vec<ProductSummary>>, AppError> {
-    use crate::model::CategorySlug;
-    use crate::server::queries::catalog;
+/// The products on sale among `ids` (a cart's lines), by name; those taken
+/// off sale or deleted are simply missing. At most 100 ids.
+#[server(endpoint = "products_by_id")]
+pub async fn products_by_id(ids: Vec<i64>) -> Result<Snapshot<Vec<ProductSummary>>, AppError> {
+    use crate::model::ProductId;
 
+    const MAX_IDS: usize = 100;
+    if ids.len() > MAX_IDS {
+        return Err(AppError::validation("ids", format!("at most {MAX_IDS} products at once")));
+    }
     let ctx = crate::server::context::server_context()?;
-    let not_found = |c: &str| AppError::NotFound(format!("The category '{}'", c.chars().take(40).collect::<String>()));
-    let slug = match category.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) => {
-            let slug = CategorySlug::parse(c).map_err(|_| not_found(c))?;
-            if !catalog::category_exists(&ctx.db, &slug).await.map_err(AppError::internal)? {
-                return Err(not_found(c));
-            }
-            Some(slug)
-        }
-    };
     let seq = ctx.watermark.get();
-    let data = catalog::list_products(&ctx.db, slug.as_ref()).await.map_err(AppError::internal)?;
+    let ids: Vec<ProductId> = ids.into_iter().map(ProductId).collect();
+    let rows = ctx.db.products_by_ids(&ids).await.map_err(AppError::internal)?;
+    let mut data =
+        rows.iter().filter(|p| !p.archived).map(|p| p.summary()).collect::<anyhow::Result<Vec<_>>>().map_err(AppError::internal)?;
+    data.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.0.cmp(&b.id.0)));
     Ok(Snapshot { seq, data })
 }
 

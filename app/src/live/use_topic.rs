@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
 use super::{LiveClient, LiveEvent};
-use crate::model::Keyed;
+use crate::model::{Keyed, ProductId, ProductSummary};
 use crate::protocol::{Snapshot, Topic};
 
 fn sorted<T: Keyed>(mut items: Vec<T>) -> Vec<T> {
@@ -43,6 +43,38 @@ where
             }
         });
         on_cleanup(move || live.unsubscribe(id));
+    }
+    items.into()
+}
+
+/// Some products, live: starts as `snapshot`, then follows each one's
+/// `card:{id}` topic, so the cost is what is shown, however big the catalog.
+/// A product taken off sale or deleted leaves the list.
+pub fn use_live_cards(snapshot: Snapshot<Vec<ProductSummary>>) -> Signal<Vec<ProductSummary>> {
+    let Snapshot { seq, data } = snapshot;
+    let ids: Vec<ProductId> = data.iter().map(|p| p.id).collect();
+    let items = RwSignal::new(data);
+    if let Some(live) = use_context::<LiveClient>() {
+        for product in ids {
+            let id = live.subscribe(Topic::Card(product), Some(seq), move |event| match event {
+                LiveEvent::Snapshot(raw) | LiveEvent::Change(raw) => match serde_json::from_str::<Option<ProductSummary>>(raw.get()) {
+                    Ok(Some(p)) => {
+                        items.try_update(|all| match all.iter_mut().find(|x| x.id == p.id) {
+                            Some(x) => *x = p,
+                            None => all.push(p),
+                        });
+                    }
+                    Ok(None) => {
+                        items.try_update(|all| all.retain(|x| x.id != product));
+                    }
+                    Err(err) => leptos::logging::warn!("live feed: bad card: {err}"),
+                },
+                LiveEvent::Removed(_) => {
+                    items.try_update(|all| all.retain(|x| x.id != product));
+                }
+            });
+            on_cleanup(move || live.unsubscribe(id));
+        }
     }
     items.into()
 }

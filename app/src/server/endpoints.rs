@@ -10,7 +10,7 @@ use crate::admin::api::{
     AdminCategories, AdminOrders, AdminProduct, AdminProducts, ApiTokens, ArchiveProduct, CreateApiToken, CreateCategory, MoveOrder,
     RenameCategory, Restock, RevokeApiToken, SaveProduct,
 };
-use crate::catalog::api::{CatalogPage, GetProduct, ListCategories, ListProducts};
+use crate::catalog::api::{CatalogPage, GetProduct, ListCategories, ProductsById};
 use crate::orders::api::{GetOrder, ListMyOrders, PlaceOrder};
 
 fn declared<S, I, O>() -> (&'static str, &'static str)
@@ -44,7 +44,7 @@ pub fn input_types() -> Vec<(&'static str, &'static str)> {
         declared::<GetProduct, _, _>(),
         declared::<CatalogPage, _, _>(),
         declared::<ListCategories, _, _>(),
-        declared::<ListProducts, _, _>(),
+        declared::<ProductsById, _, _>(),
         declared::<GetOrder, _, _>(),
         declared::<ListMyOrders, _, _>(),
         declared::<PlaceOrder, _, _>(),
