@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
+use app::model::COUNT_CAP;
 use app::protocol::{ClientMsg, ErrorCode, Seq, ServerMsg, Topic};
 use app::server::queries::catalog::{topic_exists, topic_snapshot_json};
 use app::server::sessions::sign_out_key;
@@ -260,6 +261,31 @@ impl Session {
         }
         if !self.subs.contains_key(&topic) && self.subs.len() >= self.limits.subscriptions_per_socket {
             return error(ErrorCode::TooLarge, format!("at most {} subscriptions per socket", self.limits.subscriptions_per_socket));
+        }
+        // A whole-collection topic snapshots every product in it: refused once
+        // that is more than a page of results could count, so a subscription's
+        // cost stays bounded however big the catalog grows.
+        if let Topic::Catalog | Topic::Category(_) = &topic {
+            let category = match &topic {
+                Topic::Category(slug) => Some(slug.as_str()),
+                _ => None,
+            };
+            match self.db.listed_count(category).await {
+                Ok(n) if n > COUNT_CAP => {
+                    return error(
+                        ErrorCode::TooLarge,
+                        format!(
+                            "{topic} has more than {COUNT_CAP} products, too many to send at once; \
+                             follow `listing` and the `card:{{id}}` of each product shown, as the catalog page does"
+                        ),
+                    );
+                }
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::error!(error = ?err, %topic, "counting a collection failed");
+                    return error(ErrorCode::BadRequest, "the shop could not answer this subscription; try again".into());
+                }
+            }
         }
         // Register first, then read: anything committed after `position` is queued.
         let Some(position) = self.hub.subscribe(id, &topic) else {

@@ -183,7 +183,7 @@ async fn a_cart_reads_only_its_own_products_and_only_those_on_sale() {
             (r.status().as_u16(), r.text().await.expect("body"))
         }
     };
-    app.outside_sql("UPDATE products SET archived_at = 1 WHERE id = 3").await;
+    app.outside_sql("UPDATE products SET archived_at = CURRENT_TIMESTAMP WHERE id = 3").await;
     let (status, body) = read(vec![2, 3, 400, 999_999]).await;
     assert_eq!(status, 200, "{body}");
     let snapshot: app::protocol::Snapshot<Vec<ProductSummary>> = serde_json::from_str(&body).expect("snapshot");
@@ -194,6 +194,35 @@ async fn a_cart_reads_only_its_own_products_and_only_those_on_sale() {
     let (status, body) = read((1..=101).collect()).await;
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("at most 100 products"), "{body}");
+}
+
+#[tokio::test]
+async fn a_whole_catalog_subscription_is_refused_once_it_is_too_big_to_send() {
+    let app = spawn_app().await;
+    let mut ws = app.ws().await;
+    ws.send(&ClientMsg::Subscribe { topic: Topic::Catalog, since: None }).await;
+    assert!(matches!(ws.next().await, ServerMsg::Snapshot { .. }), "the demo catalog is small enough");
+    app::server::catalog_gen::add_products(&app.db, 1100, 1100, |_| {}).await.expect("seeding");
+    app.wait_for_feed().await;
+    let mut late = app.ws().await;
+    late.send(&ClientMsg::Subscribe { topic: Topic::Catalog, since: None }).await;
+    match late.next().await {
+        ServerMsg::Error { code, message, .. } => {
+            assert_eq!(code, app::protocol::ErrorCode::TooLarge);
+            assert!(message.contains("card:") && message.contains("listing"), "{message}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    // What the catalog page follows still works at any size.
+    late.send(&ClientMsg::Subscribe { topic: Topic::Listing(None), since: None }).await;
+    match late.next().await {
+        ServerMsg::Snapshot { data, .. } => assert_eq!(data.get(), "1001", "the count stops at the cap"),
+        other => panic!("expected the listing's count, got {other:?}"),
+    }
+    let first: i64 = app.outside_scalar("SELECT min(id) FROM products WHERE archived_at IS NULL").await;
+    late.send(&ClientMsg::Subscribe { topic: Topic::Card(ProductId(first)), since: None }).await;
+    let answer = late.next().await;
+    assert!(matches!(answer, ServerMsg::Snapshot { .. }), "{answer:?}");
 }
 
 /// Subscribe to the cards of `products` from `seq`.

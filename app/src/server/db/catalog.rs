@@ -177,10 +177,14 @@ impl Db {
         Ok(query.bind(category).fetch_all(self).await?)
     }
 
-    /// How many products are on sale, in one category or all.
+    /// How many products are on sale, in one category or all, counted up to
+    /// `COUNT_CAP + 1` (more than that reads as "more").
     pub async fn listed_count(&self, category: Option<&str>) -> anyhow::Result<i64> {
-        Ok(sql("SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id \
-                WHERE p.archived_at IS NULL AND ($1 IS NULL OR c.slug = $1)")
+        Ok(sql(format!(
+            "SELECT count(*) FROM (SELECT 1 FROM products p JOIN categories c ON c.id = p.category_id \
+             WHERE p.archived_at IS NULL AND ($1 IS NULL OR c.slug = $1) LIMIT {}) AS listed",
+            crate::model::COUNT_CAP + 1
+        ))
         .bind(category)
         .scalar(self)
         .await?)
