@@ -118,6 +118,7 @@ bench="${CARGO_TARGET_DIR:-target}/debug/livecart-bench"
 "$bench" checkout --server-bin "$server_bin" --clients 10 --stock 30 --duration 10
 "$bench" checkout --server-bin "$server_bin" --clients 10 --stock 5 --product spread --duration 3
 "$bench" pages --server-bin "$server_bin" --concurrency 4 --duration 2
+"$bench" spread --server-bin "$server_bin" --seed-products 300 --shoppers 60 --pages 6 --writes 30 --rate 50
 "$bench" first-visit --server-bin "$server_bin" --concurrency 2 --duration 2
 
 say "multi-host: PostgreSQL, two instances, nginx and shoppers in network namespaces, under faults"

@@ -18,15 +18,18 @@ pub fn AddToCart(product_id: ProductId, #[prop(into)] stock: Signal<i64>, #[prop
     let ready = cart.ready_here();
     let in_cart = move || if ready.get() { cart.quantity_of(product_id) } else { 0 };
     let all_in_cart = move || stock.get() > 0 && in_cart() >= stock.get();
+    let full = move || ready.get() && !cart.lines().with(|_| cart.has_room_for(product_id));
     view! {
         <button
             type="button"
             class="add-to-cart"
             class:button-large=large
             data-test-id="add-to-cart"
-            disabled=move || stock.get() <= 0 || !ready.get() || all_in_cart()
+            disabled=move || stock.get() <= 0 || !ready.get() || all_in_cart() || full()
             on:click=move |_| {
-                cart.add(product_id, 1);
+                if !cart.add(product_id, 1) {
+                    return;
+                }
                 added.update(|n| *n += 1);
                 let tap = added.get_untracked();
                 set_timeout(
@@ -44,6 +47,8 @@ pub fn AddToCart(product_id: ProductId, #[prop(into)] stock: Signal<i64>, #[prop
                     "Sold out".to_string()
                 } else if all_in_cart() {
                     format!("All {} in your cart", stock.get())
+                } else if full() {
+                    format!("Cart full ({} products)", Cart::MAX_LINES)
                 } else if added.get() > 0 {
                     "Added ✓".to_string()
                 } else {

@@ -29,7 +29,8 @@ pub fn CartPage() -> impl IntoView {
         ids.dedup();
         ids
     });
-    let products = Resource::new(move || ids.get(), products_by_id);
+    // With the ids asked for: a line added since is still being read, not gone.
+    let products = Resource::new(move || ids.get(), |ids| async move { products_by_id(ids.clone()).await.map(|s| (ids, s)) });
     let user = Resource::new(|| (), |()| current_user());
     view! {
         <leptos_meta::Title text="Your cart · livecart"/>
@@ -38,9 +39,9 @@ pub fn CartPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let user = user.await.ok().flatten();
                 match products.await {
-                    Ok(snapshot) => {
+                    Ok((asked, snapshot)) => {
                         let catalog = use_live_cards(snapshot);
-                        view! { <CartContents cart catalog user/> }.into_any()
+                        view! { <CartContents cart catalog asked user/> }.into_any()
                     }
                     Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
                 }
@@ -50,10 +51,14 @@ pub fn CartPage() -> impl IntoView {
 }
 
 #[component]
-fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, user: Option<User>) -> impl IntoView {
+fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64>, user: Option<User>) -> impl IntoView {
+    let asked = StoredValue::new(asked);
     let product = move |line: &CartLine| catalog.with(|all| all.iter().find(|p| p.id == line.product_id).cloned());
+    // A line added since the products were read (another tab): being read.
+    let pending = move |line: &CartLine| !asked.with_value(|a| a.contains(&line.product_id.0));
     // A line that cannot be filled, with why.
     let problem = move |line: &CartLine| match product(line) {
+        None if pending(line) => None,
         None => Some("This product is no longer available".to_string()),
         Some(p) if p.stock == 0 => Some("Sold out".to_string()),
         Some(p) if p.stock < line.quantity => Some(format!("Only {} left: lower the quantity", p.stock)),
@@ -66,7 +71,7 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, user: Option<U
                 .fold(Money::usd(0), |a, b| a.checked_add(b).unwrap_or(a))
         })
     });
-    let blocked = Memo::new(move |_| cart.lines().with(|ls| ls.is_empty() || ls.iter().any(|l| problem(l).is_some())));
+    let blocked = Memo::new(move |_| cart.lines().with(|ls| ls.is_empty() || ls.iter().any(|l| problem(l).is_some() || pending(l))));
     let user = StoredValue::new(user);
     let ready = cart.ready_here();
 

@@ -22,6 +22,9 @@ pub struct Cart {
 }
 
 impl Cart {
+    /// Products one cart (and one order) may hold.
+    pub const MAX_LINES: usize = 50;
+
     pub fn new() -> Self {
         Self { lines: RwSignal::new(Vec::new()), key: RwSignal::new(String::new()), loaded: RwSignal::new(false) }
     }
@@ -30,7 +33,7 @@ impl Cart {
     pub fn load(self) {
         let saved: Saved = storage_get().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
         let valid = |l: &CartLine| l.product_id.0 > 0 && (1..=CartLine::MAX_QUANTITY).contains(&l.quantity);
-        self.lines.set(saved.lines.into_iter().filter(valid).collect());
+        self.lines.set(saved.lines.into_iter().filter(valid).take(Self::MAX_LINES).collect());
         self.key.set(if saved.key.len() >= 8 { saved.key } else { new_key() });
         self.loaded.set(true);
         Effect::new(move |_| {
@@ -70,11 +73,22 @@ impl Cart {
         self.lines.with(|ls| ls.iter().find(|l| l.product_id == product_id).map_or(0, |l| l.quantity))
     }
 
-    pub fn add(&self, product_id: ProductId, quantity: i64) {
+    /// Whether another product fits: a cart holds at most [`Cart::MAX_LINES`]
+    /// products (what one order may hold).
+    pub fn has_room_for(&self, product_id: ProductId) -> bool {
+        self.lines.with(|ls| ls.len() < Self::MAX_LINES || ls.iter().any(|l| l.product_id == product_id))
+    }
+
+    /// Add to the cart; `false` (and nothing changes) when it is full.
+    pub fn add(&self, product_id: ProductId, quantity: i64) -> bool {
+        if !self.has_room_for(product_id) {
+            return false;
+        }
         self.lines.update(|ls| match ls.iter_mut().find(|l| l.product_id == product_id) {
             Some(line) => line.quantity = (line.quantity + quantity).clamp(1, CartLine::MAX_QUANTITY),
             None => ls.push(CartLine { product_id, quantity: quantity.clamp(1, CartLine::MAX_QUANTITY) }),
         });
+        true
     }
 
     pub fn set_quantity(&self, product_id: ProductId, quantity: i64) {

@@ -151,9 +151,14 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callba
     // Cards report their live state here; when a price or a sale puts the
     // page out of its order, the page says so and re-sorts on request.
     let sort = query.sort;
-    let shown = RwSignal::new(items.clone());
-    let reordered = Memo::new(move |_| shown.with(|cards| cards.windows(2).any(|w| sort.live_order_holds(&w[0], &w[1]) == Some(false))));
-    let report = Callback::new(move |(index, product): (usize, ProductSummary)| {
+    let shown: RwSignal<Vec<Option<ProductSummary>>> = RwSignal::new(items.iter().cloned().map(Some).collect());
+    let reordered = Memo::new(move |_| {
+        shown.with(|cards| {
+            let on_page: Vec<&ProductSummary> = cards.iter().flatten().collect();
+            on_page.windows(2).any(|w| sort.live_order_holds(w[0], w[1]) == Some(false))
+        })
+    });
+    let report = Callback::new(move |(index, product): (usize, Option<ProductSummary>)| {
         shown.update(|cards| {
             if let Some(card) = cards.get_mut(index) {
                 *card = product;
@@ -233,13 +238,9 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callba
 /// One card, following its product: price, stock and sales change in place;
 /// a product taken off sale leaves the page.
 #[component]
-fn LiveCard(product: ProductSummary, seq: Seq, report: Callback<ProductSummary>) -> impl IntoView {
+fn LiveCard(product: ProductSummary, seq: Seq, report: Callback<Option<ProductSummary>>) -> impl IntoView {
     let live = use_live_entity(Topic::Card(product.id), Snapshot { seq, data: product });
-    Effect::new(move |_| {
-        if let Some(product) = live.get() {
-            report.run(product);
-        }
-    });
+    Effect::new(move |_| report.run(live.get()));
     move || live.get().map(|product| view! { <ProductCard product/> })
 }
 

@@ -27,7 +27,7 @@ mod ssr {
         }
     }
 
-    pub const MAX_LINES: usize = 50;
+    pub const MAX_LINES: usize = crate::cart::Cart::MAX_LINES;
 
     /// One line per product, quantities 1..=99, sorted by product (a fixed lock order).
     pub fn merge_lines(lines: &[CartLine]) -> Result<Vec<CartLine>, AppError> {

@@ -49,7 +49,12 @@ enum Backend {
 pub struct Db {
     backend: Backend,
     commits: Arc<Notify>,
+    /// The search index's words and when they were read (typo correction).
+    vocabulary: Vocabulary,
 }
+
+/// Words of the search index, read at most once per interval (see `Db::vocabulary`).
+type Vocabulary = Arc<std::sync::Mutex<Option<(std::time::Instant, Arc<Vec<String>>)>>>;
 
 impl fmt::Debug for Db {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -86,11 +91,11 @@ impl Db {
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres(postgres::connect(url, name, pool).await?)
         } else if url.starts_with("sqlite:") {
-            Backend::Sqlite(sqlite::connect(url, pool)?)
+            Backend::Sqlite(sqlite::connect(url, pool).await?)
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:// (got '{}')", url.split(':').next().unwrap_or_default());
         };
-        Ok(Db { backend, commits: Arc::new(Notify::new()) })
+        Ok(Db { backend, commits: Arc::new(Notify::new()), vocabulary: Vocabulary::default() })
     }
 
     pub fn backend_name(&self) -> &'static str {

@@ -305,39 +305,72 @@ impl Db {
         .await?)
     }
 
-    /// Words the index holds that start with `first` (one character): the
-    /// candidates for correcting a word that found nothing.
-    pub async fn search_terms_starting(&self, first: char) -> anyhow::Result<Vec<String>> {
-        let (from, to) = (first.to_string(), char::from_u32(first as u32 + 1).unwrap_or(char::MAX).to_string());
+    /// Every word the search index holds, sorted (SQLite: FTS5's vocabulary,
+    /// which counts each word's postings as it reads, ~50 ms at 100,000
+    /// products; PostgreSQL: `search_terms`). Read again only when older than
+    /// `max_age`, whatever asks, so a stream of misspelt searches costs at
+    /// most one read per `max_age`.
+    async fn vocabulary(&self, max_age: std::time::Duration) -> anyhow::Result<std::sync::Arc<Vec<String>>> {
+        /// Words kept at most (a catalog of SKUs could hold very many).
+        const MAX_TERMS: usize = 500_000;
+        if let Some((at, words)) = self.vocabulary.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+            && at.elapsed() <= max_age
+        {
+            return Ok(words);
+        }
         let table = match self.backend {
             Backend::Sqlite(_) => "products_fts_terms",
             Backend::Postgres(_) => "search_terms",
         };
-        Ok(sql(format!("SELECT term FROM {table} WHERE term >= $1 AND term < $2 ORDER BY term LIMIT 5000"))
-            .bind(Arg::Owned(from))
-            .bind(Arg::Owned(to))
-            .fetch_all::<(String,)>(self)
-            .await?
-            .into_iter()
-            .map(|(term,)| term)
-            .collect())
+        let rows: Vec<(String,)> = sql(format!("SELECT term FROM {table} LIMIT {MAX_TERMS}")).fetch_all(self).await?;
+        // Only words a search could have typed (letters and digits): a
+        // PostgreSQL lexeme may be a URL or an e-mail address.
+        let mut words: Vec<String> =
+            rows.into_iter().map(|(t,)| t).filter(|t| !t.is_empty() && t.chars().all(char::is_alphanumeric)).collect();
+        words.sort_unstable();
+        words.dedup();
+        let words = std::sync::Arc::new(words);
+        *self.vocabulary.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((std::time::Instant::now(), words.clone()));
+        Ok(words)
     }
 
     /// The search with each word no product has corrected to the closest word
     /// the index holds (see [`closest_term`]); `None` when nothing could be
-    /// corrected.
+    /// corrected. Words of 3 letters or fewer are never guessed at, and a word
+    /// the index knows (as a prefix) is kept as it is.
     pub async fn corrected_words(&self, words: &[String]) -> anyhow::Result<Option<Vec<String>>> {
+        /// How old the cached vocabulary may be for a first try, and for a
+        /// second one when the first found nothing close (a word just added).
+        const FRESH: std::time::Duration = std::time::Duration::from_secs(300);
+        const RETRY: std::time::Duration = std::time::Duration::from_secs(2);
         let mut corrected = words.to_vec();
         let mut changed = false;
         for word in &mut corrected {
-            let Some(first) = word.chars().next() else { continue };
-            let terms = self.search_terms_starting(first).await?;
-            if let Some(term) = closest_term(word, &terms) {
-                *word = term.to_string();
+            if word.chars().count() < 4 || self.known_prefix(word).await? {
+                continue;
+            }
+            let mut found = closest_term(word, &self.vocabulary(FRESH).await?).map(str::to_string);
+            if found.is_none() {
+                found = closest_term(word, &self.vocabulary(RETRY).await?).map(str::to_string);
+            }
+            if let Some(term) = found {
+                *word = term;
                 changed = true;
             }
         }
         Ok(changed.then_some(corrected))
+    }
+
+    /// Whether some listed or unlisted product has a word starting with `word`
+    /// (the index alone).
+    async fn known_prefix(&self, word: &str) -> anyhow::Result<bool> {
+        let query = match Matching::all(matches!(self.backend, Backend::Postgres(_)), &[word.to_string()]) {
+            Matching::Fts(e) => sql("SELECT EXISTS (SELECT 1 FROM products_fts WHERE products_fts MATCH $1)").bind(Arg::Owned(e)),
+            Matching::Ts(q) => {
+                sql("SELECT EXISTS (SELECT 1 FROM products p WHERE p.search @@ to_tsquery('simple', $1))").bind(Arg::Owned(q))
+            }
+        };
+        Ok(query.scalar(self).await?)
     }
 }
 
@@ -353,19 +386,31 @@ pub fn closest_term<'a>(word: &str, terms: &'a [String]) -> Option<&'a str> {
         4..=7 => 1,
         _ => 2,
     };
-    if terms.iter().any(|t| t.starts_with(word)) {
-        return None;
+    let first = word.chars().next()?;
+    // The terms starting with the same letter (the list is sorted).
+    let from = terms.partition_point(|t| t.as_str() < word.split_at(first.len_utf8()).0);
+    let same_letter = terms[from..].iter().take_while(|t| t.starts_with(first));
+    let mut best: Option<(usize, usize, &str)> = None;
+    for term in same_letter {
+        if term.starts_with(word) {
+            return None;
+        }
+        let term_length = term.chars().count();
+        // A term much shorter cannot be within reach, even by its beginning.
+        if term_length + allowed < length {
+            continue;
+        }
+        let start: String = term.chars().take(length).collect();
+        let distance = strsim::osa_distance(word, &start).min(if term_length <= length + allowed {
+            strsim::osa_distance(word, term)
+        } else {
+            usize::MAX
+        });
+        if distance <= allowed && best.is_none_or(|(d, l, _)| (distance, term_length) < (d, l)) {
+            best = Some((distance, term_length, term.as_str()));
+        }
     }
-    terms
-        .iter()
-        .filter_map(|term| {
-            let whole = strsim::osa_distance(word, term);
-            let start: String = term.chars().take(length).collect();
-            let distance = whole.min(strsim::osa_distance(word, &start));
-            (distance <= allowed).then_some((distance, term.chars().count(), term.as_str()))
-        })
-        .min_by_key(|&(distance, len, _)| (distance, len))
-        .map(|(_, _, term)| term)
+    best.map(|(_, _, term)| term)
 }
 
 #[cfg(test)]

@@ -99,9 +99,11 @@ pub async fn begin_write(pool: &SqlitePool) -> sqlx::Result<WriteTx> {
     Ok(WriteTx { tx: pool.begin_with("BEGIN IMMEDIATE").await?, _turn: turn })
 }
 
-/// The pool, opened lazily: no connection exists before [`migrate`] has run,
-/// so every pooled connection reads the finished schema when it opens.
-pub fn connect(url: &str, pool: &super::PoolSettings) -> anyhow::Result<SqlitePool> {
+/// The pool, opened lazily: no pooled connection exists before [`migrate`]
+/// has run, so every one reads the finished schema when it opens. (One
+/// connection is opened and closed here, so a file that cannot be opened is
+/// reported now, with its path.)
+pub async fn connect(url: &str, pool: &super::PoolSettings) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::from_str(url)
         .with_context(|| format!("parsing the SQLite URL '{url}'"))?
         .create_if_missing(true)
@@ -117,6 +119,9 @@ pub fn connect(url: &str, pool: &super::PoolSettings) -> anyhow::Result<SqlitePo
     if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
     }
+    let file = options.get_filename().display().to_string();
+    let probe = sqlx::ConnectOptions::connect(&options).await.with_context(|| format!("opening the SQLite database at {file}"))?;
+    sqlx::Connection::close(probe).await?;
     Ok(SqlitePoolOptions::new()
         .max_connections(pool.max_connections.unwrap_or(8))
         .acquire_timeout(pool.acquire_timeout)
