@@ -287,7 +287,7 @@ async fn buy(base: &str, name: &str, products: &[i64], tally: &Tally, deadline: 
         counter.fetch_add(1, Ordering::Relaxed);
         let body = json!({
             "lines": [{ "product_id": product, "quantity": quantity }],
-            "address": { "street": "1 Chaos Rd", "city": "Netns", "region": "NS", "postal_code": "10770" },
+            "address": { "name": "Chaos Shopper", "street": "1 Chaos Rd", "city": "Netns", "region": "NS", "postal_code": "10770", "country": "Loopland" },
             "idempotency_key": key,
         });
         loop {

@@ -87,7 +87,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 let product = products[(i * 7 + n * 13) % products.len()];
                 let body = json!({
                     "lines": [{ "product_id": product, "quantity": 1 }],
-                    "address": { "street": "1 Bench St", "city": "Loopback", "region": "LO", "postal_code": "127001" },
+                    "address": { "name": "Bench Buyer", "street": "1 Bench St", "city": "Loopback", "region": "LO", "postal_code": "127001", "country": "Loopland" },
                     "idempotency_key": format!("bench-{i}-{n}"),
                 });
                 n += 1;

@@ -202,7 +202,7 @@ test("a checkout whose answer is lost offers a retry that buys once", async ({ b
   await expect(page.getByText("TypeError")).toHaveCount(0);
   await expect(page.getByTestId("place-order")).toHaveText("Try again");
   await page.getByTestId("place-order").click();
-  await expect(page).toHaveURL(/\/orders\/\d+$/);
+  await expect(page).toHaveURL(/\/orders\/\d+\?placed=1$/);
   const username = (await page.getByTestId("signed-in-as").textContent()) ?? "";
   const orders = outsideSql(
     `SELECT count(*) FROM orders o JOIN users u ON u.id = o.customer_id WHERE u.username = '${username}'`,
@@ -238,7 +238,7 @@ test("staff confirm before cancelling an order or archiving a product", async ({
   const placed = await request.post("/api/checkout", {
     data: {
       lines: [{ product_id: productId("Earl Grey Tea"), quantity: 1 }],
-      address: { street: "1 Main St", city: "Springfield", region: "IL", postal_code: "62701" },
+      address: { name: "Ann Lee", street: "1 Main St", city: "Springfield", region: "IL", postal_code: "62701", country: "United States" },
       idempotency_key: `confirm-${Date.now()}`,
     },
   });

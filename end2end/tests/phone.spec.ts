@@ -61,7 +61,7 @@ test("a shopper on a phone reaches every page from the menu and no page is wider
   await fitsTheScreen(page, "/cart with a line");
   await fillAddress(page);
   await page.getByTestId("place-order").click();
-  await expect(page).toHaveURL(/\/orders\/\d+$/);
+  await expect(page).toHaveURL(/\/orders\/\d+\?placed=1$/);
   await expect(page.getByTestId("order")).toBeVisible();
   await fitsTheScreen(page, "an order");
   await openMenu(page);

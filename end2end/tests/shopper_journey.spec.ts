@@ -49,16 +49,24 @@ test("register, fill a cart, check out, and watch it all move live elsewhere", a
   // The cart survives a reload.
   await openLive(page, "/cart");
   await expect(page.getByTestId("cart-line")).toHaveCount(2);
+  await expect(page.getByTestId("totals")).toContainText("Subtotal (3 items)");
+  await expect(page.getByTestId("totals")).toContainText("DeliveryFree");
   await fillAddress(page);
   await page.getByTestId("place-order").click();
 
   // The order page.
-  await expect(page).toHaveURL(/\/orders\/\d+$/);
+  await expect(page).toHaveURL(/\/orders\/\d+\?placed=1$/);
   await expect(page.getByTestId("order")).toBeVisible();
   await expect(page.getByTestId("order-line")).toHaveCount(2);
   await expect(page.getByTestId("order-status")).toHaveText("Placed");
   await expect(page.getByText("12 Market Street")).toBeVisible();
-  const orderId = (page.url().match(/\/orders\/(\d+)$/) ?? [])[1];
+  // A confirmation in words: thanks, what was bought, what happens next.
+  await expect(page.getByTestId("thanks")).toContainText("Thank you, Ann Lee! Your order is placed.");
+  await expect(page.getByTestId("thanks")).toContainText("3 items");
+  await expect(page.getByTestId("thanks")).toContainText("ship it to Springfield, United States");
+  await expect(page.getByTestId("order-address")).toContainText("Ann Lee");
+  await expect(page.getByTestId("order-address")).toContainText("United States");
+  const orderId = (page.url().match(/\/orders\/(\d+)/) ?? [])[1];
   await expect(page.getByTestId("cart-count")).toHaveText("0");
 
   // Elsewhere, live: the watcher's stock and units sold, the customer's other tab.

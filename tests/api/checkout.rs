@@ -114,6 +114,10 @@ async fn bad_checkouts_get_clear_errors_and_change_nothing() {
     addr_missing["city"] = json!("  ");
     let mut addr_long = address();
     addr_long["street"] = json!("x".repeat(201));
+    let mut addr_nameless = address();
+    addr_nameless["name"] = json!("   ");
+    let mut addr_no_country = address();
+    addr_no_country.as_object_mut().expect("object").remove("country");
     let cases = [
         (json!({"lines": line(json!(0)), "address": address(), "idempotency_key": "bad-qty-0"}), 422, "quantity"),
         (json!({"lines": line(json!(-1)), "address": address(), "idempotency_key": "bad-qty-neg"}), 422, "quantity"),
@@ -129,6 +133,8 @@ async fn bad_checkouts_get_clear_errors_and_change_nothing() {
         (json!({"lines": [], "address": address(), "idempotency_key": "empty-cart"}), 422, "cart is empty"),
         (json!({"lines": line(json!(1)), "address": addr_missing, "idempotency_key": "no-city-1"}), 422, "City is required"),
         (json!({"lines": line(json!(1)), "address": addr_long, "idempotency_key": "long-street"}), 422, "over 200"),
+        (json!({"lines": line(json!(1)), "address": addr_nameless, "idempotency_key": "no-name-1"}), 422, "Full name is required"),
+        (json!({"lines": line(json!(1)), "address": addr_no_country, "idempotency_key": "no-country"}), 422, "Country is required"),
         (json!({"lines": line(json!(1)), "address": address(), "idempotency_key": "x"}), 422, "idempotency_key"),
         (json!({"lines": line(json!(1)), "idempotency_key": "no-address"}), 422, "Validation"),
     ];

@@ -329,7 +329,7 @@ pub struct Shopper {
 pub const PASSWORD: &str = "correct horse battery";
 
 pub fn address() -> serde_json::Value {
-    serde_json::json!({"street": "1 Main St", "city": "Springfield", "region": "IL", "postal_code": "62701"})
+    serde_json::json!({"name": "Ann Lee", "street": "1 Main St", "city": "Springfield", "region": "IL", "postal_code": "62701", "country": "United States"})
 }
 
 impl TestApp {

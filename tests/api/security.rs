@@ -44,7 +44,7 @@ async fn hostile_names_descriptions_categories_and_addresses_are_escaped_on_ever
     )
     .await;
     let shopper = app.signed_up("mallory").await;
-    let address = json!({"street": SCRIPT_BREAKOUT, "city": ATTRIBUTE_BREAKOUT, "region": TITLE_BREAKOUT, "postal_code": "1"});
+    let address = json!({"name": SCRIPT_BREAKOUT, "street": SCRIPT_BREAKOUT, "city": ATTRIBUTE_BREAKOUT, "region": TITLE_BREAKOUT, "postal_code": "1", "country": ATTRIBUTE_BREAKOUT});
     let r = shopper
         .checkout_raw(json!({"lines": [{"product_id": id, "quantity": 1}], "address": address, "idempotency_key": "xss-order-0001"}))
         .await;

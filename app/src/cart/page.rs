@@ -64,12 +64,17 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64
         Some(p) if p.stock < line.quantity => Some(format!("Only {} left: lower the quantity", p.stock)),
         Some(_) => None,
     };
+    // What can be bought: lines with a problem (sold out, gone) are left out.
     let total = Memo::new(move |_| {
         cart.lines().with(|ls| {
             ls.iter()
+                .filter(|l| problem(l).is_none())
                 .filter_map(|l| product(l).and_then(|p| p.price.checked_mul(l.quantity)))
                 .fold(Money::usd(0), |a, b| a.checked_add(b).unwrap_or(a))
         })
+    });
+    let items = Memo::new(move |_| {
+        cart.lines().with(|ls| ls.iter().filter(|l| problem(l).is_none() && product(l).is_some()).map(|l| l.quantity).sum::<i64>())
     });
     let blocked = Memo::new(move |_| cart.lines().with(|ls| ls.is_empty() || ls.iter().any(|l| problem(l).is_some() || pending(l))));
     let user = StoredValue::new(user);
@@ -133,10 +138,7 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64
                         </For>
                     </div>
                     <aside class="checkout">
-                        <p class="total-row">
-                            <span>"Total"</span>
-                            <Price amount=Signal::derive(move || total.get()) large=true/>
-                        </p>
+                        <Totals items total/>
                         {match user.get_value() {
                             None => view! {
                                 <p>"Sign in to check out. Your cart stays here."</p>
@@ -155,23 +157,33 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64
 #[component]
 fn CheckoutForm(cart: Cart, user: User, blocked: Memo<bool>) -> impl IntoView {
     let saved = user.address.unwrap_or_default();
+    let name = RwSignal::new(saved.name);
     let street = RwSignal::new(saved.street);
     let city = RwSignal::new(saved.city);
     let region = RwSignal::new(saved.region);
     let postal_code = RwSignal::new(saved.postal_code);
+    let country = RwSignal::new(saved.country);
     let place = ServerAction::<PlaceOrder>::new();
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(id)) = place.value().get() {
             cart.clear();
-            navigate(&format!("/orders/{id}"), Default::default());
+            // The order page, thanking and saying what happens next.
+            navigate(&format!("/orders/{id}?placed=1"), Default::default());
         }
     });
     let error = move || place.value().get().and_then(Result::err);
     let field_error = move |name: &'static str| move || error().and_then(|e| e.field_message(name));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let address = Address { street: street.get(), city: city.get(), region: region.get(), postal_code: postal_code.get() };
+        let address = Address {
+            name: name.get(),
+            street: street.get(),
+            city: city.get(),
+            region: region.get(),
+            postal_code: postal_code.get(),
+            country: country.get(),
+        };
         place.dispatch(PlaceOrder { lines: cart.lines().get_untracked(), address, idempotency_key: cart.key() });
     };
     let input = move |label: &'static str, name: &'static str, value: RwSignal<String>, autocomplete: &'static str| {
@@ -186,10 +198,12 @@ fn CheckoutForm(cart: Cart, user: User, blocked: Memo<bool>) -> impl IntoView {
     view! {
         <form class="checkout-form" on:submit=submit data-test-id="checkout-form">
             <h2>"Deliver to"</h2>
+            {input("Full name", "name", name, "name")}
             {input("Street", "street", street, "street-address")}
             {input("City", "city", city, "address-level2")}
             {input("Region", "region", region, "address-level1")}
             {input("Postal code", "postal_code", postal_code, "postal-code")}
+            {input("Country", "country", country, "country-name")}
             // The error above the button, where a phone shows it; after a lost
             // answer the same button tries again with the same idempotency key,
             // so it buys once.
@@ -207,4 +221,29 @@ fn CheckoutForm(cart: Cart, user: User, blocked: Memo<bool>) -> impl IntoView {
             </button>
         </form>
     }
+}
+
+/// Subtotal, delivery and total of what can be bought.
+#[component]
+fn Totals(items: Memo<i64>, total: Memo<Money>) -> impl IntoView {
+    view! {
+        <dl class="totals" data-test-id="totals">
+            <div>
+                <dt>{move || match items.get() {
+                    1 => "Subtotal (1 item)".to_string(),
+                    n => format!("Subtotal ({n} items)"),
+                }}</dt>
+                <dd data-test-id="subtotal"><Price amount=Signal::derive(move || total.get())/></dd>
+            </div>
+            <div>
+                <dt>"Delivery"</dt>
+                <dd>"Free"</dd>
+            </div>
+            <div class="total-row">
+                <dt>"Total"</dt>
+                <dd data-test-id="total"><Price amount=Signal::derive(move || total.get()) large=true/></dd>
+            </div>
+        </dl>
+    }
+    .into_any()
 }

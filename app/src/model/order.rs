@@ -92,10 +92,16 @@ impl fmt::Display for OrderStatus {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Address {
+    /// Whom to deliver to (empty on orders placed before it was asked).
+    #[serde(default)]
+    pub name: String,
     pub street: String,
     pub city: String,
     pub region: String,
     pub postal_code: String,
+    /// Empty on orders placed before it was asked.
+    #[serde(default)]
+    pub country: String,
 }
 
 impl Address {
@@ -105,10 +111,12 @@ impl Address {
     pub fn validated(&self) -> Result<Address, (&'static str, String)> {
         let mut out = Address::default();
         for (field, label, value, slot) in [
+            ("name", "Full name", &self.name, &mut out.name),
             ("street", "Street", &self.street, &mut out.street),
             ("city", "City", &self.city, &mut out.city),
             ("region", "Region", &self.region, &mut out.region),
             ("postal_code", "Postal code", &self.postal_code, &mut out.postal_code),
+            ("country", "Country", &self.country, &mut out.country),
         ] {
             let v = value.trim();
             if v.is_empty() {
@@ -223,8 +231,19 @@ mod tests {
 
     #[test]
     fn addresses_are_trimmed_and_need_every_field() {
-        let a = Address { street: " 1 Main St ".into(), city: "Springfield".into(), region: "IL".into(), postal_code: "62701".into() };
-        assert_eq!(a.validated().map(|a| a.street), Ok("1 Main St".to_string()));
+        let a = Address {
+            name: " Ann Lee ".into(),
+            street: " 1 Main St ".into(),
+            city: "Springfield".into(),
+            region: "IL".into(),
+            postal_code: "62701".into(),
+            country: "United States".into(),
+        };
+        assert_eq!(a.validated().map(|a| (a.name, a.street)), Ok(("Ann Lee".to_string(), "1 Main St".to_string())));
+        let nameless = Address { name: String::new(), ..a.clone() };
+        assert_eq!(nameless.validated().map_err(|e| e.1), Err("Full name is required".to_string()));
+        let no_country = Address { country: " ".into(), ..a.clone() };
+        assert_eq!(no_country.validated().map_err(|e| e.0), Err("country"));
         let missing = Address { city: " ".into(), ..a.clone() };
         assert_eq!(missing.validated().map_err(|e| e.0), Err("city"));
         let long = Address { region: "x".repeat(201), ..a };

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
-use leptos_router::hooks::{use_location, use_params_map};
+use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use super::api::get_order;
 use super::list_page::short_time;
@@ -14,6 +14,9 @@ use crate::protocol::{Snapshot, Topic};
 #[component]
 pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
+    // Just placed (the cart sends the shopper here with `?placed=1`).
+    let placed = Memo::new(move |_| query.read().get("placed").as_deref() == Some("1"));
     let location = use_location();
     let id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<OrderId>().ok()));
     let order = Resource::new(
@@ -29,7 +32,7 @@ pub fn OrderPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="empty">"Loading the order…"</p> }>
             {move || Suspend::new(async move {
                 match order.await {
-                    Ok(snapshot) => view! { <LiveOrder snapshot/> }.into_any(),
+                    Ok(snapshot) => view! { <LiveOrder snapshot placed=placed.get_untracked()/> }.into_any(),
                     Err(AppError::Unauthorized) => {
                         let back = location.pathname.get_untracked();
                         view! { <Redirect path=format!("/login?next={back}")/> }.into_any()
@@ -43,16 +46,36 @@ pub fn OrderPage() -> impl IntoView {
 }
 
 #[component]
-fn LiveOrder(snapshot: Snapshot<Order>) -> impl IntoView {
+fn LiveOrder(snapshot: Snapshot<Order>, placed: bool) -> impl IntoView {
     let topic = Topic::Order(snapshot.data.id);
     let order = use_live_entity(topic, snapshot);
     move || {
         order.get().map(|o| {
             let timeline = o.timeline();
             let Order { id, status, total, address, lines, created_at, .. } = o;
+            let items: i64 = lines.iter().map(|l| l.quantity).sum();
+            let thanks = placed.then(|| {
+                let whom = if address.name.is_empty() { String::new() } else { format!(", {}", address.name) };
+                let place = [address.city.as_str(), address.country.as_str()].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(", ");
+                view! {
+                    <section class="thanks" data-test-id="thanks" aria-live="polite">
+                        <h2>{format!("Thank you{whom}! Your order is placed.")}</h2>
+                        <p>{format!("Order #{id}: {items} {} for ", if items == 1 { "item" } else { "items" })}<Price amount=total/>"."</p>
+                        <p>
+                            "What happens next: we take payment and pack your order, then ship it to "{place}
+                            ". Each step shows on this page as it happens — no need to reload; "
+                            <A href="/orders">"your orders"</A>" lists it too."
+                        </p>
+                        <div class="thanks-actions">
+                            <A href="/" attr:class="button">"Continue shopping"</A>
+                        </div>
+                    </section>
+                }
+            });
             view! {
                 <leptos_meta::Title text=format!("Order #{id} · livecart")/>
                 <nav class="crumbs"><A href="/orders">"Your orders"</A>" / "{format!("#{id}")}</nav>
+                {thanks}
                 <article class="order" data-test-id="order" data-order-id=id.0>
                     <header class="order-head">
                         <h1>{format!("Order #{id}")}</h1>
@@ -70,7 +93,11 @@ fn LiveOrder(snapshot: Snapshot<Order>) -> impl IntoView {
                     </ol>
                     <section class="order-address">
                         <h2>"Delivery address"</h2>
-                        <p>{address.street}<br/>{address.city}", "{address.region}" "{address.postal_code}</p>
+                        <p data-test-id="order-address">
+                            {(!address.name.is_empty()).then(|| view! { {address.name.clone()}<br/> })}
+                            {address.street}<br/>{address.city}", "{address.region}" "{address.postal_code}
+                            {(!address.country.is_empty()).then(|| view! { <br/>{address.country.clone()} })}
+                        </p>
                     </section>
                     <table class="order-lines">
                         <thead><tr><th>"Product"</th><th>"Unit price"</th><th>"Qty"</th><th>"Line total"</th></tr></thead>
@@ -84,7 +111,11 @@ fn LiveOrder(snapshot: Snapshot<Order>) -> impl IntoView {
                                 </tr>
                             }).collect_view()}
                         </tbody>
-                        <tfoot><tr><td colspan="3">"Total"</td><td><Price amount=total large=true/></td></tr></tfoot>
+                        <tfoot>
+                            <tr><td colspan="3">{format!("Subtotal ({items} {})", if items == 1 { "item" } else { "items" })}</td><td><Price amount=total/></td></tr>
+                            <tr><td colspan="3">"Delivery"</td><td>"Free"</td></tr>
+                            <tr class="order-total"><td colspan="3">"Total"</td><td><Price amount=total large=true/></td></tr>
+                        </tfoot>
                     </table>
                 </article>
             }

@@ -135,7 +135,14 @@ pub async fn current_user(db: &Db, session: &Session) -> anyhow::Result<Option<U
     let Some(id) = session_user(session).await? else { return Ok(None) };
     let Some(row) = db.user_by_id(id).await? else { return Ok(None) };
     let address = match (row.street, row.city, row.region, row.postal_code) {
-        (Some(street), Some(city), Some(region), Some(postal_code)) => Some(Address { street, city, region, postal_code }),
+        (Some(street), Some(city), Some(region), Some(postal_code)) => Some(Address {
+            name: row.recipient.unwrap_or_default(),
+            street,
+            city,
+            region,
+            postal_code,
+            country: row.country.unwrap_or_default(),
+        }),
         _ => None,
     };
     Ok(Some(User { id: row.id, username: row.username, is_staff: row.role == "staff", address }))

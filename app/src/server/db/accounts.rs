@@ -11,10 +11,12 @@ pub struct UserRow {
     pub username: String,
     pub password_hash: String,
     pub role: String,
+    pub recipient: Option<String>,
     pub street: Option<String>,
     pub city: Option<String>,
     pub region: Option<String>,
     pub postal_code: Option<String>,
+    pub country: Option<String>,
 }
 
 /// What creating an account came to.
@@ -24,7 +26,7 @@ pub enum NewUser {
     NameTaken,
 }
 
-const USERS: &str = "SELECT id, username, password_hash, role, street, city, region, postal_code FROM users";
+const USERS: &str = "SELECT id, username, password_hash, role, recipient, street, city, region, postal_code, country FROM users";
 
 impl Db {
     pub async fn create_user(&self, username: &str, password_hash: &str, staff: bool) -> anyhow::Result<NewUser> {

@@ -52,10 +52,12 @@ pub struct OrderRecord {
     pub status: String,
     pub total_cents: i64,
     pub currency: String,
+    pub recipient: String,
     pub street: String,
     pub city: String,
     pub region: String,
     pub postal_code: String,
+    pub country: String,
     pub items: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -115,10 +117,12 @@ impl OrderRecord {
             status: self.status()?,
             total: self.money(self.total_cents),
             address: Address {
+                name: self.recipient.clone(),
                 street: self.street.clone(),
                 city: self.city.clone(),
                 region: self.region.clone(),
                 postal_code: self.postal_code.clone(),
+                country: self.country.clone(),
             },
             lines,
             created_at: self.created_at.clone(),
@@ -136,7 +140,7 @@ impl Db {
         let d = self.dialect();
         format!(
             "SELECT o.id, o.customer_id, coalesce(u.username, '') AS customer, o.status, o.total_cents, o.currency, \
-             o.street, o.city, o.region, o.postal_code, \
+             o.recipient, o.street, o.city, o.region, o.postal_code, o.country, \
              CAST((SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE order_id = o.id) AS BIGINT) AS items, \
              {} AS created_at, {} AS updated_at, {} AS paid_at, {} AS shipped_at, {} AS delivered_at, {} AS cancelled_at \
              FROM orders o LEFT JOIN users u ON u.id = o.customer_id",
@@ -230,13 +234,15 @@ impl Db {
         // The order row first: it claims the idempotency key, so a retry (even
         // a concurrent one, which waits here) finds this order instead of
         // buying again.
-        let inserted = sql("INSERT INTO orders (customer_id, street, city, region, postal_code, idempotency_key) \
-                            VALUES ($1, $2, $3, $4, $5, $6) RETURNING id")
+        let inserted = sql("INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key) \
+                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
         .bind(customer)
+        .bind(&a.name)
         .bind(&a.street)
         .bind(&a.city)
         .bind(&a.region)
         .bind(&a.postal_code)
+        .bind(&a.country)
         .bind(key)
         .scalar::<OrderId>(&mut tx)
         .await;
@@ -295,11 +301,13 @@ impl Db {
         // Setting the total logs the complete order (the orders_updated trigger).
         sql("UPDATE orders SET total_cents = $1 WHERE id = $2").bind(total).bind(order).execute(&mut tx).await?;
         if save_address {
-            sql("UPDATE users SET street = $1, city = $2, region = $3, postal_code = $4 WHERE id = $5")
+            sql("UPDATE users SET recipient = $1, street = $2, city = $3, region = $4, postal_code = $5, country = $6 WHERE id = $7")
+                .bind(&a.name)
                 .bind(&a.street)
                 .bind(&a.city)
                 .bind(&a.region)
                 .bind(&a.postal_code)
+                .bind(&a.country)
                 .bind(customer)
                 .execute(&mut tx)
                 .await?;
