@@ -4,6 +4,7 @@
 mod confirm;
 mod error_template;
 mod layout;
+mod local_time;
 mod money;
 mod status_badge;
 mod stock_badge;
@@ -11,6 +12,7 @@ mod stock_badge;
 pub use confirm::ConfirmButton;
 pub use error_template::{ErrorBox, NotFound};
 pub use layout::{ConnectionBadge, Footer, Header};
+pub use local_time::{LocalTime, utc_time};
 pub use money::Price;
 pub use status_badge::StatusBadge;
 pub use stock_badge::StockBadge;

@@ -4,5 +4,5 @@ pub mod api;
 mod list_page;
 mod order_page;
 
-pub use list_page::{OrdersPage, short_time};
+pub use list_page::OrdersPage;
 pub use order_page::OrderPage;

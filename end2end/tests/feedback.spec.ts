@@ -29,3 +29,46 @@ test("add to cart says Added for a moment and stops at what is in stock", async 
   await expect(button).toHaveText("Add to cart");
   await expect(button).toBeEnabled();
 });
+
+test("two tabs of one shopper share one cart, live", async ({ context }) => {
+  const [a, b] = [await context.newPage(), await context.newPage()];
+  const id = Number(outsideSql(`SELECT id FROM products WHERE name = 'Hand Grinder'`));
+  await openLive(a, `/products/${id}`);
+  await openLive(b, "/cart");
+  await expect(b.getByTestId("cart-empty")).toBeVisible();
+
+  await a.getByTestId("add-to-cart").click();
+  await expect(a.getByTestId("cart-count")).toHaveText("1");
+  // The other tab shows it without a reload, and a change there comes back.
+  await expect(b.getByTestId("cart-line")).toHaveCount(1);
+  await expect(b.getByTestId("cart-count")).toHaveText("1");
+  await b.getByTestId("quantity").fill("3");
+  await b.getByTestId("quantity").dispatchEvent("change");
+  await expect(a.getByTestId("cart-count")).toHaveText("3");
+  await b.getByRole("button", { name: "Remove" }).click();
+  await expect(a.getByTestId("cart-count")).toHaveText("0");
+});
+
+test.describe("in Tokyo", () => {
+  test.use({ timezoneId: "Asia/Tokyo", locale: "en-US" });
+
+  test("times are shown in the shopper's own zone, not UTC", async ({ page }) => {
+    const stamp = "2026-11-30T14:32:00Z"; // 23:32 in Tokyo
+    const name = `tokyo${Date.now() % 1_000_000}`;
+    await openLive(page, "/register");
+    await page.getByLabel("Username").fill(name);
+    await page.getByLabel("Password").fill("correct horse battery staple");
+    await page.getByRole("button", { name: "Create account" }).click();
+    await expect(page.getByTestId("signed-in-as")).toHaveText(name);
+    const customer = Number(outsideSql(`SELECT id FROM users WHERE username = '${name}'`));
+    outsideSql(
+      `INSERT INTO orders (customer_id, street, city, region, postal_code, idempotency_key, created_at, updated_at) ` +
+        `VALUES (${customer}, '1 Main St', 'Springfield', 'IL', '62701', 'tokyo-${name}', '${stamp}', '${stamp}')`,
+    );
+    const order = Number(outsideSql(`SELECT max(id) FROM orders WHERE customer_id = ${customer}`));
+    await openLive(page, `/orders/${order}`);
+    const placed = page.getByTestId("order").locator("p.muted time");
+    await expect(placed).toHaveText("Nov 30, 2026, 11:32 PM");
+    await expect(placed).toHaveAttribute("datetime", /2026-11-30T14:32/);
+  });
+});

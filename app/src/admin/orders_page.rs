@@ -3,10 +3,9 @@ use leptos_router::components::A;
 
 use super::api::{MoveOrder, admin_orders};
 use super::{AdminNav, action_error, staff_error};
-use crate::components::{ConfirmButton, Price, StatusBadge};
+use crate::components::{ConfirmButton, LocalTime, Price, StatusBadge};
 use crate::live::use_live_collection;
 use crate::model::OrderSummary;
-use crate::orders::short_time;
 use crate::protocol::{Snapshot, Topic};
 
 /// `/admin`: every order, newest first, live; each moves along its lifecycle from here.
@@ -47,7 +46,7 @@ fn LiveOrders(snapshot: Snapshot<Vec<OrderSummary>>) -> impl IntoView {
                         <tr data-test-id="admin-order-row" data-order-id=order.id.0>
                             <td><A href=format!("/orders/{}", order.id)>{format!("#{}", order.id)}</A></td>
                             <td>{order.customer.clone()}</td>
-                            <td>{short_time(&order.created_at)}</td>
+                            <td><LocalTime at=order.created_at.clone()/></td>
                             <td>{order.items}</td>
                             <td><Price amount=order.total/></td>
                             <td><StatusBadge status=order.status/></td>

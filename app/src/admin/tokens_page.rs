@@ -3,7 +3,7 @@ use leptos::prelude::*;
 
 use super::api::{CreateApiToken, RevokeApiToken, api_tokens};
 use super::{AdminNav, action_error, staff_error};
-use crate::orders::short_time;
+use crate::components::LocalTime;
 
 /// `/admin/tokens`: tokens for other systems to call `/api/v1`.
 #[component]
@@ -45,8 +45,8 @@ pub fn AdminTokensPage() -> impl IntoView {
                                     <tr class:archived=t.revoked>
                                         <td>{t.name}</td>
                                         <td>{t.scope}</td>
-                                        <td>{short_time(&t.created_at)}</td>
-                                        <td>{t.last_used_at.as_deref().map_or_else(|| "never".to_string(), short_time)}</td>
+                                        <td><LocalTime at=t.created_at.clone()/></td>
+                                        <td>{t.last_used_at.clone().map_or_else(|| view! { "never" }.into_any(), |at| view! { <LocalTime at/> }.into_any())}</td>
                                         <td>{if t.revoked {
                                             view! { <span class="badge badge-out">"Revoked"</span> }.into_any()
                                         } else {

@@ -31,11 +31,21 @@ impl Cart {
 
     /// Load from storage and keep storage in step (browser only; call from an Effect).
     pub fn load(self) {
-        let saved: Saved = storage_get().and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
-        let valid = |l: &CartLine| l.product_id.0 > 0 && (1..=CartLine::MAX_QUANTITY).contains(&l.quantity);
-        self.lines.set(saved.lines.into_iter().filter(valid).take(Self::MAX_LINES).collect());
-        self.key.set(if saved.key.len() >= 8 { saved.key } else { new_key() });
+        self.restore(storage_get().as_deref());
         self.loaded.set(true);
+        // Another tab of this shop changed the cart: show the same one here
+        // (the browser tells every other tab; writing it back unchanged tells
+        // no one, so the tabs do not echo).
+        #[cfg(feature = "hydrate")]
+        {
+            let listener = window_event_listener(leptos::ev::storage, move |ev: web_sys::StorageEvent| {
+                if ev.key().as_deref() == Some(STORAGE_KEY) {
+                    self.restore(ev.new_value().as_deref());
+                }
+            });
+            // The cart lives as long as the page.
+            std::mem::forget(listener);
+        }
         Effect::new(move |_| {
             let saved = Saved { lines: self.lines.get(), key: self.key.get() };
             if let Ok(json) = serde_json::to_string(&saved) {
@@ -71,6 +81,21 @@ impl Cart {
     /// How many of one product are in the cart.
     pub fn quantity_of(&self, product_id: ProductId) -> i64 {
         self.lines.with(|ls| ls.iter().find(|l| l.product_id == product_id).map_or(0, |l| l.quantity))
+    }
+
+    /// Set the cart from its saved JSON (anything unreadable or out of
+    /// bounds is dropped; a missing key gets a fresh one).
+    fn restore(self, json: Option<&str>) {
+        let saved: Saved = json.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+        let valid = |l: &CartLine| l.product_id.0 > 0 && (1..=CartLine::MAX_QUANTITY).contains(&l.quantity);
+        let lines: Vec<CartLine> = saved.lines.into_iter().filter(valid).take(Self::MAX_LINES).collect();
+        if self.lines.with_untracked(|current| *current != lines) {
+            self.lines.set(lines);
+        }
+        let key = if saved.key.len() >= 8 { saved.key } else { new_key() };
+        if self.key.with_untracked(|current| *current != key) {
+            self.key.set(key);
+        }
     }
 
     /// Whether another product fits: a cart holds at most [`Cart::MAX_LINES`]

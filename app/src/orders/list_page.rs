@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 
 use super::api::list_my_orders;
-use crate::components::{ErrorBox, Price, StatusBadge};
+use crate::components::{ErrorBox, LocalTime, Price, StatusBadge};
 use crate::error::AppError;
 use crate::live::use_live_collection;
 use crate::model::{CustomerId, OrderSummary};
@@ -27,14 +27,6 @@ pub fn OrdersPage() -> impl IntoView {
     }
 }
 
-/// A date like `2026-11-23 14:05 UTC` from RFC 3339.
-pub fn short_time(rfc3339: &str) -> String {
-    match (rfc3339.get(..10), rfc3339.get(11..16)) {
-        (Some(date), Some(time)) => format!("{date} {time} UTC"),
-        _ => rfc3339.to_string(),
-    }
-}
-
 #[component]
 fn LiveOrders(customer: CustomerId, snapshot: Snapshot<Vec<OrderSummary>>) -> impl IntoView {
     let orders = use_live_collection(Topic::Orders(customer), snapshot);
@@ -56,7 +48,7 @@ fn LiveOrders(customer: CustomerId, snapshot: Snapshot<Vec<OrderSummary>>) -> im
                     <For each=move || orders.get() key=|o| o.clone() let:order>
                         <tr data-test-id="order-row" data-order-id=order.id.0>
                             <td><A href=format!("/orders/{}", order.id)>{format!("#{}", order.id)}</A></td>
-                            <td>{short_time(&order.created_at)}</td>
+                            <td><LocalTime at=order.created_at.clone()/></td>
                             <td>{order.items}</td>
                             <td><Price amount=order.total/></td>
                             <td><StatusBadge status=order.status/></td>

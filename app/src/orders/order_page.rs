@@ -3,8 +3,7 @@ use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use super::api::get_order;
-use super::list_page::short_time;
-use crate::components::{ErrorBox, NotFound, Price, StatusBadge};
+use crate::components::{ErrorBox, LocalTime, NotFound, Price, StatusBadge};
 use crate::error::AppError;
 use crate::live::use_live_entity;
 use crate::model::{Order, OrderId};
@@ -81,13 +80,13 @@ fn LiveOrder(snapshot: Snapshot<Order>, placed: bool) -> impl IntoView {
                         <h1>{format!("Order #{id}")}</h1>
                         <StatusBadge status/>
                     </header>
-                    <p class="muted">"Placed " {short_time(&created_at)}</p>
+                    <p class="muted">"Placed " <LocalTime at=created_at/></p>
                     <ol class="timeline" data-test-id="timeline" aria-label="What happened to this order">
                         {timeline.into_iter().map(|(step, at)| view! {
                             <li data-step=step.as_str() class:timeline-cancelled=step == crate::model::OrderStatus::Cancelled>
                                 <span class="timeline-dot"></span>
                                 <strong>{step.label()}</strong>
-                                <time datetime=at.clone()>{short_time(&at)}</time>
+                                <LocalTime at/>
                             </li>
                         }).collect_view()}
                     </ol>
