@@ -34,7 +34,7 @@ use crate::cart::{Cart, CartPage};
 use crate::catalog::{CatalogPage, ProductPage};
 use crate::components::{Footer, Header, NotFound};
 use crate::error::AppError;
-use crate::live::LiveClient;
+use crate::live::{ConnStatus, LiveClient};
 use crate::model::User;
 use crate::orders::{OrderPage, OrdersPage};
 
@@ -131,7 +131,8 @@ fn Site() -> impl IntoView {
 
     view! {
             <Header/>
-            <main class="container main">
+            // While the socket is down, what shows may be out of date: dimmed.
+            <main class="container main" class:stale=move || matches!(live.status().get(), ConnStatus::Reconnecting | ConnStatus::Offline)>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/products/:id") view={Lazy::<ProductRoute>::new()} ssr=SsrMode::Async/>

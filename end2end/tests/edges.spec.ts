@@ -154,12 +154,14 @@ test("offline is shown at once and the page catches up as soon as the browser is
   await context.setOffline(true);
   await expect(connection(page)).toHaveAttribute("data-state", "offline");
   await expect(connection(page)).toContainText("Offline");
+  await expect(page.locator("main"), "what may be out of date is dimmed").toHaveClass(/stale/);
   outsideSql(`UPDATE products SET price_cents = 5555 WHERE id = ${a}`);
   await page.waitForTimeout(500);
   await context.setOffline(false);
   // Back at once, not after the backoff.
   await expect(connection(page)).toHaveAttribute("data-state", "live", { timeout: 3_000 });
   await expect(productCard(page, a).getByTestId("price")).toHaveText("$55.55");
+  await expect(page.locator("main")).not.toHaveClass(/stale/);
   expect(errors.filter((e) => e.includes("CLOSING or CLOSED")), "no sends into a closed socket").toEqual([]);
 });
 

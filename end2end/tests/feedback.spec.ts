@@ -72,3 +72,30 @@ test.describe("in Tokyo", () => {
     await expect(placed).toHaveAttribute("datetime", /2026-11-30T14:32/);
   });
 });
+
+test("the cart says when a price changed and why it cannot be ordered", async ({ page }) => {
+  const name = `Feedback Kettle ${Date.now() % 1_000_000}`;
+  outsideSql(
+    `INSERT INTO products (category_id, name, description, price_cents, stock, image) ` +
+      `VALUES ((SELECT id FROM categories WHERE slug = 'home'), '${name}', 'A kettle.', 2000, 3, '/images/products/scented-candle.svg')`,
+  );
+  const id = Number(outsideSql(`SELECT max(id) FROM products WHERE name = '${name}'`));
+  const user = `kettle${Date.now() % 1_000_000}`;
+  await openLive(page, "/register");
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill("correct horse battery staple");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page.getByTestId("signed-in-as")).toHaveText(user);
+  await openLive(page, `/products/${id}`);
+  await page.getByTestId("add-to-cart").click();
+  await openLive(page, "/cart");
+  await expect(page.getByTestId("cart-line")).toHaveCount(1);
+  outsideSql(`UPDATE products SET price_cents = 2500 WHERE id = ${id}`);
+  await expect(page.getByTestId("price-changed")).toHaveText("Price changed from $20.00 to $25.00");
+  outsideSql(`UPDATE products SET stock = 0 WHERE id = ${id}`);
+  await expect(page.getByTestId("line-warning")).toHaveText("Sold out");
+  await expect(page.getByTestId("why-blocked")).toHaveText(
+    "Remove the lines marked in red, or lower their quantity, to place your order.",
+  );
+  await expect(page.getByTestId("subtotal")).toHaveText("$0.00");
+});

@@ -7,7 +7,7 @@ use crate::account::api::current_user;
 use crate::catalog::api::products_by_id;
 use crate::components::{ErrorBox, Price, StockBadge};
 use crate::live::use_live_cards;
-use crate::model::{Address, CartLine, Money, ProductSummary, User};
+use crate::model::{Address, CartLine, Money, ProductId, ProductSummary, User};
 use crate::orders::api::PlaceOrder;
 
 /// `/cart`: the lines with live prices and stock, the address, and checkout.
@@ -53,6 +53,12 @@ pub fn CartPage() -> impl IntoView {
 #[component]
 fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64>, user: Option<User>) -> impl IntoView {
     let asked = StoredValue::new(asked);
+    // Prices as this page first showed them: a live change says from what to what.
+    let first_prices: StoredValue<Vec<(ProductId, Money)>> =
+        StoredValue::new(catalog.with_untracked(|all| all.iter().map(|p| (p.id, p.price)).collect()));
+    let price_change = move |p: &ProductSummary| {
+        first_prices.with_value(|seen| seen.iter().find(|(id, _)| *id == p.id).map(|(_, was)| *was)).filter(|was| *was != p.price)
+    };
     let product = move |line: &CartLine| catalog.with(|all| all.iter().find(|p| p.id == line.product_id).cloned());
     // A line added since the products were read (another tab): being read.
     let pending = move |line: &CartLine| !asked.with_value(|a| a.contains(&line.product_id.0));
@@ -76,7 +82,20 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64
     let items = Memo::new(move |_| {
         cart.lines().with(|ls| ls.iter().filter(|l| problem(l).is_none() && product(l).is_some()).map(|l| l.quantity).sum::<i64>())
     });
-    let blocked = Memo::new(move |_| cart.lines().with(|ls| ls.is_empty() || ls.iter().any(|l| problem(l).is_some() || pending(l))));
+    // Why "Place order" cannot be pressed, in words (`None`: it can).
+    let blocked = Memo::new(move |_| {
+        cart.lines().with(|ls| {
+            if ls.is_empty() {
+                Some("Your cart is empty.".to_string())
+            } else if ls.iter().any(|l| problem(l).is_some()) {
+                Some("Remove the lines marked in red, or lower their quantity, to place your order.".to_string())
+            } else if ls.iter().any(pending) {
+                Some("Checking the latest prices and stock…".to_string())
+            } else {
+                None
+            }
+        })
+    });
     let user = StoredValue::new(user);
     let ready = cart.ready_here();
 
@@ -103,6 +122,7 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64
                                 let id = line.product_id;
                                 let flagged = warning.is_some();
                                 let name = p.as_ref().map_or_else(|| format!("Product {id}"), |p| p.name.clone());
+                                let changed = p.as_ref().and_then(|p| price_change(p).map(|was| format!("Price changed from {was} to {}", p.price)));
                                 view! {
                                     <div class="cart-line" data-test-id="cart-line" data-product-id=id.0 class:cart-line-problem=flagged>
                                         {p.clone().map(|p| view! { <img src=p.image alt="" width="96" height="72"/> })}
@@ -115,6 +135,9 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64
                                                 </div>
                                             })}
                                             {warning.map(|w| view! { <p class="line-warning" data-test-id="line-warning">{w}</p> })}
+                                            {changed.map(|text| view! {
+                                                <p class="line-note" data-test-id="price-changed" aria-live="polite">{text}</p>
+                                            })}
                                         </div>
                                         <label class="qty">
                                             <span class="sr-only">"Quantity"</span>
@@ -155,7 +178,7 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64
 }
 
 #[component]
-fn CheckoutForm(cart: Cart, user: User, blocked: Memo<bool>) -> impl IntoView {
+fn CheckoutForm(cart: Cart, user: User, blocked: Memo<Option<String>>) -> impl IntoView {
     let saved = user.address.unwrap_or_default();
     let name = RwSignal::new(saved.name);
     let street = RwSignal::new(saved.street);
@@ -208,7 +231,7 @@ fn CheckoutForm(cart: Cart, user: User, blocked: Memo<bool>) -> impl IntoView {
             // answer the same button tries again with the same idempotency key,
             // so it buys once.
             {move || error().filter(|e| !matches!(e, crate::error::AppError::Validation { .. })).map(|e| view! { <ErrorBox message=e.to_string()/> })}
-            <button type="submit" class="button button-large" data-test-id="place-order" disabled=move || blocked.get() || place.pending().get()>
+            <button type="submit" class="button button-large" data-test-id="place-order" disabled=move || blocked.get().is_some() || place.pending().get()>
                 {move || {
                     if place.pending().get() {
                         "Placing your order…"
@@ -219,6 +242,7 @@ fn CheckoutForm(cart: Cart, user: User, blocked: Memo<bool>) -> impl IntoView {
                     }
                 }}
             </button>
+            {move || blocked.get().map(|why| view! { <p class="why-blocked" data-test-id="why-blocked">{why}</p> })}
         </form>
     }
 }
