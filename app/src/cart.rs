@@ -4,7 +4,9 @@
 mod add_button;
 mod page;
 mod store;
+mod toast;
 
 pub use add_button::AddToCart;
 pub use page::CartPage;
 pub use store::Cart;
+pub use toast::{Toast, ToastRegion};

@@ -96,6 +96,7 @@ pub fn App() -> impl IntoView {
     provide_context(live);
     let cart = Cart::new();
     provide_context(cart);
+    provide_context(crate::cart::Toast::new());
     Effect::new(move |_| {
         live.start();
         cart.load();
@@ -131,6 +132,7 @@ fn Site() -> impl IntoView {
 
     view! {
             <Header/>
+            <crate::cart::ToastRegion/>
             // While the socket is down, what shows may be out of date: dimmed.
             <main class="container main" class:stale=move || matches!(live.status().get(), ConnStatus::Reconnecting | ConnStatus::Offline)>
                 <Routes fallback=|| view! { <NotFound/> }>

@@ -17,6 +17,10 @@ test("add to cart says Added for a moment and stops at what is in stock", async 
 
   await button.click();
   await expect(button).toHaveText("Added ✓");
+  // A message says what went into the cart, and leads there.
+  await expect(page.getByTestId("toast")).toContainText(`Added ${name} to your cart (1 item).`);
+  await expect(page.getByTestId("toast").getByRole("link", { name: "View cart" })).toHaveAttribute("href", "/cart");
+  await expect(page.getByTestId("toast-region")).toHaveAttribute("aria-live", "polite");
   await expect(button).toHaveText("Add to cart", { timeout: 4_000 });
 
   await button.click();

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 
-use super::Cart;
+use super::{Cart, Toast};
 use crate::model::ProductId;
 
 /// How long "Added ✓" shows before the button offers to add another.
@@ -11,8 +11,17 @@ const ADDED_FOR: Duration = Duration::from_millis(1500);
 /// "Add to cart": disabled when nothing is left, or when the cart already
 /// holds all there is; says "Added ✓" for a moment after each tap.
 #[component]
-pub fn AddToCart(product_id: ProductId, #[prop(into)] stock: Signal<i64>, #[prop(optional)] large: bool) -> impl IntoView {
+pub fn AddToCart(
+    product_id: ProductId,
+    /// The product's name, for the "Added … to your cart" message.
+    #[prop(into)]
+    name: String,
+    #[prop(into)] stock: Signal<i64>,
+    #[prop(optional)] large: bool,
+) -> impl IntoView {
     let cart = expect_context::<Cart>();
+    let toast = use_context::<Toast>();
+    let name = StoredValue::new(name);
     // Counts taps, so a second tap keeps "Added ✓" up for its own moment.
     let added = RwSignal::new(0_u32);
     let ready = cart.ready_here();
@@ -29,6 +38,11 @@ pub fn AddToCart(product_id: ProductId, #[prop(into)] stock: Signal<i64>, #[prop
             on:click=move |_| {
                 if !cart.add(product_id, 1) {
                     return;
+                }
+                if let Some(toast) = toast {
+                    let count = cart.count();
+                    let items = if count == 1 { "1 item".to_string() } else { format!("{count} items") };
+                    toast.show(format!("Added {} to your cart ({items}).", name.get_value()));
                 }
                 added.update(|n| *n += 1);
                 let tap = added.get_untracked();

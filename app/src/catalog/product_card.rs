@@ -11,6 +11,7 @@ pub fn ProductCard(product: ProductSummary) -> impl IntoView {
     let href = format!("/products/{}", product.id);
     let ProductSummary { id, name, price, stock, units_sold, image, .. } = product;
     let alt = name.clone();
+    let label = name.clone();
     view! {
         <article class="card" data-test-id="product-card" data-product-id=id.0>
             <A href=href.clone() attr:class="card-image">
@@ -26,7 +27,7 @@ pub fn ProductCard(product: ProductSummary) -> impl IntoView {
                 </div>
                 <div class="card-row">
                     <p class="sold" data-test-id="units-sold">{units_sold}" sold"</p>
-                    <AddToCart product_id=id stock=stock/>
+                    <AddToCart product_id=id name=label stock=stock/>
                 </div>
             </div>
         </article>

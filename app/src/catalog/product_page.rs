@@ -74,7 +74,7 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
                             <StockBadge stock=summary.stock/>
                             <span class="sold" data-test-id="units-sold">{summary.units_sold}" sold"</span>
                         </div>
-                        <AddToCart product_id=summary.id stock=summary.stock large=true/>
+                        <AddToCart product_id=summary.id name=summary.name.clone() stock=summary.stock large=true/>
                         <p class="description">{description}</p>
                     </div>
                 </article>
