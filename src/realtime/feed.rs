@@ -200,6 +200,11 @@ pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth,
                 }
                 held_since = None;
             }
+            // The server is stopping (its pool closed after the drain): not a failure.
+            Err(_) if db.is_closed() => {
+                tracing::debug!("feed: the database was closed; stopping");
+                return;
+            }
             Err(err) => {
                 tracing::error!(error = ?err, "feed: reading the change log failed; retrying");
                 tokio::time::sleep(RETRY).await;
@@ -216,6 +221,7 @@ pub async fn run_pruner(db: Db, hub: Arc<Hub>, max_age: Duration, max_rows: i64)
         every.tick().await;
         match db.prune_log(max_age, max_rows, hub.position().0).await {
             Ok(through) => tracing::debug!(through, "pruned the change log"),
+            Err(_) if db.is_closed() => return,
             Err(err) => tracing::warn!(error = ?err, "pruning the change log failed"),
         }
     }

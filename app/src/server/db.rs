@@ -117,6 +117,14 @@ impl Db {
         }
     }
 
+    /// Whether [`Db::close`] has run (the server is stopping).
+    pub fn is_closed(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(pool) => pool.is_closed(),
+            Backend::Postgres(pool) => pool.is_closed(),
+        }
+    }
+
     /// Close every pooled connection (tests and shutdown).
     pub async fn close(&self) {
         match &self.backend {
