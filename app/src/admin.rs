@@ -59,7 +59,7 @@ fn staff_error(err: AppError) -> AnyView {
             view! { <Redirect path=format!("/login?next={back}")/> }.into_any()
         }
         AppError::Forbidden => view! { <Forbidden/> }.into_any(),
-        err => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+        err => view! { <ErrorBox message=err.sentence()/> }.into_any(),
     }
 }
 
@@ -82,7 +82,5 @@ fn Forbidden() -> impl IntoView {
 
 /// A one-line result of the last action: its error, or nothing.
 fn action_error<T>(value: impl Fn() -> Option<Result<T, AppError>> + Send + Sync + 'static) -> impl IntoView {
-    move || {
-        value().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert" data-test-id="form-error">{e.to_string()}</p> })
-    }
+    move || value().and_then(Result::err).map(|e| view! { <p class="form-error" role="alert" data-test-id="form-error">{e.sentence()}</p> })
 }

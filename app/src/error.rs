@@ -54,9 +54,32 @@ impl AppError {
     }
 
     /// The message to show next to a form field, when the error is about that field.
+    /// What a shopper or staff member reads: a sentence for people, with no
+    /// field names, codes or transport details (the JSON `message` keeps the
+    /// terse form for programs).
+    pub fn sentence(&self) -> String {
+        match self {
+            AppError::NotFound(what) => format!("{} could not be found.", capitalised(what)),
+            AppError::Unauthorized => "Please sign in first.".to_string(),
+            AppError::BadCredentials => "That username and password do not match. Check both and try again.".to_string(),
+            AppError::TooManyRequests { retry_after_secs: 1 } => "Too many attempts. Try again in a second.".to_string(),
+            AppError::TooManyRequests { retry_after_secs } => format!("Too many attempts. Try again in {retry_after_secs} seconds."),
+            AppError::Forbidden => "You are not allowed to do that.".to_string(),
+            AppError::Validation { message, .. } => as_sentence(message),
+            AppError::OutOfStock { product, available: 0 } => format!("{product} has just sold out. Remove it to place your order."),
+            AppError::OutOfStock { product, available } => {
+                format!("Only {available} of {product} left. Lower the quantity to {available} or fewer and try again.")
+            }
+            AppError::Internal => "Something went wrong on our side. Please try again in a moment.".to_string(),
+            AppError::Transport(_) => self.to_string(),
+            AppError::TooLarge(what) => format!("That is too large to send ({what})."),
+            AppError::Conflict(text) | AppError::UnsupportedMediaType(text) | AppError::MethodNotAllowed(text) => as_sentence(text),
+        }
+    }
+
     pub fn field_message(&self, name: &str) -> Option<String> {
         match self {
-            AppError::Validation { field, message } if field == name => Some(message.clone()),
+            AppError::Validation { field, message } if field == name => Some(as_sentence(message)),
             _ => None,
         }
     }
@@ -147,9 +170,63 @@ impl AppError {
     }
 }
 
+/// `text` with a capital first letter.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
+/// `text` as a sentence: a capital first letter and a full stop; `a; b`
+/// becomes two sentences.
+fn as_sentence(text: &str) -> String {
+    let parts: Vec<String> = text
+        .split("; ")
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let p = capitalised(p);
+            if p.ends_with(['.', '!', '?', '…']) { p } else { format!("{p}.") }
+        })
+        .collect();
+    parts.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_error_reads_as_a_sentence_for_people() {
+        let all = [
+            AppError::NotFound("product 9".into()),
+            AppError::Unauthorized,
+            AppError::BadCredentials,
+            AppError::TooManyRequests { retry_after_secs: 7 },
+            AppError::Forbidden,
+            AppError::validation("delta", "stock cannot go below 0"),
+            AppError::validation("min", "'cheap' is not a price; write it like 12 or 12.50"),
+            AppError::OutOfStock { product: "Gummy Bears".into(), available: 1 },
+            AppError::OutOfStock { product: "Gummy Bears".into(), available: 0 },
+            AppError::Conflict("someone else changed this product; reload to see their change".into()),
+            AppError::Internal,
+            AppError::Transport("error reaching server to call server function: TypeError: Failed to fetch".into()),
+            AppError::TooLarge("over 5 MB".into()),
+            AppError::UnsupportedMediaType("send a form".into()),
+            AppError::MethodNotAllowed("use POST".into()),
+        ];
+        for e in &all {
+            let s = e.sentence();
+            let first = s.chars().next().expect("not empty");
+            assert!(first.is_uppercase() || first == '\'', "{s}");
+            assert!(s.ends_with('.'), "{s}");
+            for raw in ["delta:", "min:", "TypeError", "server function", "Validation", "OutOfStock", "_"] {
+                assert!(!s.contains(raw), "{s} shows {raw}");
+            }
+        }
+        assert_eq!(all[5].sentence(), "Stock cannot go below 0.");
+        assert_eq!(all[6].sentence(), "'cheap' is not a price. Write it like 12 or 12.50.");
+        assert_eq!(all[7].sentence(), "Only 1 of Gummy Bears left. Lower the quantity to 1 or fewer and try again.");
+    }
 
     #[test]
     fn errors_round_trip_as_json_and_map_to_statuses() {

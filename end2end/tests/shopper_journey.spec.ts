@@ -89,5 +89,5 @@ test("a wrong password is refused with a clear message", async ({ page }) => {
   await page.getByLabel("Username").fill("nobody");
   await page.getByLabel("Password").fill("definitely wrong");
   await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("form-error")).toHaveText("wrong username or password");
+  await expect(page.getByTestId("form-error")).toHaveText("That username and password do not match. Check both and try again.");
 });

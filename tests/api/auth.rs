@@ -123,7 +123,7 @@ async fn sign_in_works_from_a_plain_html_form_without_wasm() {
     let back = r.headers()["location"].to_str().expect("location").to_string();
     assert!(back.starts_with(&login_page), "{back}");
     let page = browser.http.get(&back).send().await.expect("GET").text().await.expect("html");
-    assert!(page.contains("wrong username or password"), "the error is on the page");
+    assert!(page.contains("That username and password do not match"), "the error is on the page");
     // The right one: on to where the visitor was going, signed in.
     let r = post(PASSWORD).await.expect("POST");
     assert_eq!(r.status(), 302);

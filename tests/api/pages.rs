@@ -75,7 +75,7 @@ async fn server_functions_refuse_cross_site_posts() {
 async fn an_unknown_category_is_a_clear_error_not_a_crash() {
     let app = spawn_app().await;
     let page = app.http.get(app.url("/?category=nope")).send().await.expect("GET").text().await.expect("body");
-    assert!(page.contains("was not found"));
+    assert!(page.contains("could not be found"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -26,8 +26,8 @@ pub fn LoginPage() -> impl IntoView {
     let next = next_param();
     let redirected = redirected_error::<crate::account::api::Login>();
     let error = move || match actions.login.value().get() {
-        Some(result) => result.err().map(|e| e.to_string()),
-        None => redirected.as_ref().map(ToString::to_string),
+        Some(result) => result.err().map(|e| e.sentence()),
+        None => redirected.as_ref().map(AppError::sentence),
     };
     view! {
         <leptos_meta::Title text="Sign in · livecart"/>
@@ -63,7 +63,7 @@ pub fn RegisterPage() -> impl IntoView {
     };
     let field = move |name: &'static str| move || error().and_then(|e| e.field_message(name));
     let other =
-        move || error().filter(|e| e.field_message("username").is_none() && e.field_message("password").is_none()).map(|e| e.to_string());
+        move || error().filter(|e| e.field_message("username").is_none() && e.field_message("password").is_none()).map(|e| e.sentence());
     view! {
         <leptos_meta::Title text="Create an account · livecart"/>
         <section class="auth-card">

@@ -170,7 +170,7 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
                     </div>
                 </div>
             </div>
-            {move || error().filter(|e| !matches!(e, AppError::Validation { .. })).map(|e| view! { <p class="form-error" role="alert" data-test-id="form-error">{e.to_string()}</p> })}
+            {move || error().filter(|e| !matches!(e, AppError::Validation { .. })).map(|e| view! { <p class="form-error" role="alert" data-test-id="form-error">{e.sentence()}</p> })}
             {move || {
                 let changes = changed_meanwhile.get();
                 (!changes.is_empty()).then(|| view! {

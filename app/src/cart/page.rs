@@ -43,7 +43,7 @@ pub fn CartPage() -> impl IntoView {
                         let catalog = use_live_cards(snapshot);
                         view! { <CartContents cart catalog asked user/> }.into_any()
                     }
-                    Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+                    Err(err) => view! { <ErrorBox message=err.sentence()/> }.into_any(),
                 }
             })}
         </Transition>
@@ -230,7 +230,7 @@ fn CheckoutForm(cart: Cart, user: User, blocked: Memo<Option<String>>) -> impl I
             // The error above the button, where a phone shows it; after a lost
             // answer the same button tries again with the same idempotency key,
             // so it buys once.
-            {move || error().filter(|e| !matches!(e, crate::error::AppError::Validation { .. })).map(|e| view! { <ErrorBox message=e.to_string()/> })}
+            {move || error().filter(|e| !matches!(e, crate::error::AppError::Validation { .. })).map(|e| view! { <ErrorBox message=e.sentence()/> })}
             <button type="submit" class="button button-large" data-test-id="place-order" disabled=move || blocked.get().is_some() || place.pending().get()>
                 {move || {
                     if place.pending().get() {

@@ -52,7 +52,7 @@ pub fn CatalogPage() -> impl IntoView {
                         }
                         .into_any()
                     }
-                    Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+                    Err(err) => view! { <ErrorBox message=err.sentence()/> }.into_any(),
                 }
             })}
         </Transition>

@@ -33,7 +33,7 @@ pub fn ProductPage() -> impl IntoView {
                 match product.await {
                     Ok(snapshot) => view! { <LiveProduct snapshot categories/> }.into_any(),
                     Err(AppError::NotFound(what)) => view! { <NotFound what/> }.into_any(),
-                    Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+                    Err(err) => view! { <ErrorBox message=err.sentence()/> }.into_any(),
                 }
             })}
         </Suspense>

@@ -20,7 +20,7 @@ pub fn OrdersPage() -> impl IntoView {
                 match orders.await {
                     Ok((customer, snapshot)) => view! { <LiveOrders customer snapshot/> }.into_any(),
                     Err(AppError::Unauthorized) => view! { <Redirect path="/login?next=/orders"/> }.into_any(),
-                    Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+                    Err(err) => view! { <ErrorBox message=err.sentence()/> }.into_any(),
                 }
             })}
         </Suspense>

@@ -37,7 +37,7 @@ pub fn OrderPage() -> impl IntoView {
                         view! { <Redirect path=format!("/login?next={back}")/> }.into_any()
                     }
                     Err(AppError::NotFound(what)) => view! { <NotFound what/> }.into_any(),
-                    Err(err) => view! { <ErrorBox message=err.to_string()/> }.into_any(),
+                    Err(err) => view! { <ErrorBox message=err.sentence()/> }.into_any(),
                 }
             })}
         </Suspense>
