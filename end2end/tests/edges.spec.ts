@@ -1,5 +1,5 @@
 import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
-import { openLive } from "./fixtures/check";
+import { openLive, signUp } from "./fixtures/check";
 import { connection, productCard } from "./fixtures/find";
 import { createStaff, fillAddress, outsideSql } from "./fixtures/action";
 
@@ -39,12 +39,7 @@ async function noDialogs(page: Page): Promise<string[]> {
 
 async function register(browser: Browser, prefix: string): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
-  const username = `${prefix}${Date.now() % 1_000_000}`;
-  await openLive(page, "/register");
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByTestId("signed-in-as")).toHaveText(username);
+  await signUp(page, prefix, password);
   return page;
 }
 

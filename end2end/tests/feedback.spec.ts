@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { openLive } from "./fixtures/check";
+import { openLive, signUp } from "./fixtures/check";
 import { outsideSql } from "./fixtures/action";
 
 // What "Add to cart" says: a moment of "Added ✓" per tap, and no more than
@@ -58,12 +58,7 @@ test.describe("in Tokyo", () => {
 
   test("times are shown in the shopper's own zone, not UTC", async ({ page }) => {
     const stamp = "2026-11-30T14:32:00Z"; // 23:32 in Tokyo
-    const name = `tokyo${Date.now() % 1_000_000}`;
-    await openLive(page, "/register");
-    await page.getByLabel("Username").fill(name);
-    await page.getByLabel("Password").fill("correct horse battery staple");
-    await page.getByRole("button", { name: "Create account" }).click();
-    await expect(page.getByTestId("signed-in-as")).toHaveText(name);
+    const name = await signUp(page, "tokyo");
     const customer = Number(outsideSql(`SELECT id FROM users WHERE username = '${name}'`));
     outsideSql(
       `INSERT INTO orders (customer_id, street, city, region, postal_code, idempotency_key, created_at, updated_at) ` +
@@ -84,12 +79,7 @@ test("the cart says when a price changed and why it cannot be ordered", async ({
       `VALUES ((SELECT id FROM categories WHERE slug = 'home'), '${name}', 'A kettle.', 2000, 3, '/images/products/scented-candle.svg')`,
   );
   const id = Number(outsideSql(`SELECT max(id) FROM products WHERE name = '${name}'`));
-  const user = `kettle${Date.now() % 1_000_000}`;
-  await openLive(page, "/register");
-  await page.getByLabel("Username").fill(user);
-  await page.getByLabel("Password").fill("correct horse battery staple");
-  await page.getByRole("button", { name: "Create account" }).click();
-  await expect(page.getByTestId("signed-in-as")).toHaveText(user);
+  await signUp(page, "kettle");
   await openLive(page, `/products/${id}`);
   await page.getByTestId("add-to-cart").click();
   await openLive(page, "/cart");

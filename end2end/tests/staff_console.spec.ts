@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { openLive } from "./fixtures/check";
+import { openLive, signUp } from "./fixtures/check";
 import { productCard } from "./fixtures/find";
 import { createStaff, outsideSql } from "./fixtures/action";
 
@@ -76,12 +76,7 @@ test("staff edit a price and create a product; a shopper's open pages update liv
 test("a shopper's order page shows each step live as staff move the order along", async ({ browser }) => {
   // The shopper registers and buys one thing.
   const shopper = await (await browser.newContext()).newPage();
-  const username = `buyer${Date.now() % 1_000_000}`;
-  await openLive(shopper, "/register");
-  await shopper.getByLabel("Username").fill(username);
-  await shopper.getByLabel("Password").fill(password);
-  await shopper.getByRole("button", { name: "Create account" }).click();
-  await expect(shopper.getByTestId("signed-in-as")).toHaveText(username);
+  const username = await signUp(shopper, "buyer", password);
 
   const staff = await staffPage(browser);
   await openLive(staff, "/admin");

@@ -60,9 +60,17 @@ async fn hostile_names_descriptions_categories_and_addresses_are_escaped_on_ever
         }
     };
     let mut pages = Vec::new();
-    for path in
-        ["/".to_string(), "/?category=xss".into(), format!("/products/{id}"), "/orders".into(), format!("/orders/{order}"), "/cart".into()]
-    {
+    for path in [
+        "/".to_string(),
+        "/?category=xss".into(),
+        format!("/products/{id}"),
+        "/orders".into(),
+        format!("/orders/{order}"),
+        format!("/orders/{order}?placed=1"),
+        "/cart".into(),
+        // A search for the markup itself, misspelt so the page offers a correction too.
+        "/?q=%3C%2Ftitle%3E%3Cscript%3Ealertt(1)%3C%2Fscript%3E".into(),
+    ] {
         pages.push(get(&shopper, path).await);
     }
     for path in ["/admin".to_string(), "/admin/products".into(), format!("/admin/products/{id}"), "/admin/categories".into()] {
@@ -81,7 +89,13 @@ async fn hostile_names_descriptions_categories_and_addresses_are_escaped_on_ever
     );
     let order_page = &pages[4].1;
     assert!(order_page.contains("&lt;/script&gt;&lt;script&gt;alert(3)"), "the address is shown, as text");
-    assert!(pages[8].1.contains("&lt;/textarea&gt;&lt;/script&gt;"), "the description is in the staff form, as text");
+    let page_at = |path: String| pages.iter().find(|(p, _)| *p == path).map(|(_, html)| html.as_str()).expect("visited");
+    assert!(
+        page_at(format!("/admin/products/{id}")).contains("&lt;/textarea&gt;&lt;/script&gt;"),
+        "the description is in the staff form, as text"
+    );
+    let thanks = page_at(format!("/orders/{order}?placed=1"));
+    assert!(thanks.contains("Thank you, &lt;/textarea&gt;&lt;/script&gt;&lt;script&gt;alert(3)"), "the recipient is thanked, as text");
 }
 
 #[tokio::test]

@@ -364,13 +364,15 @@ impl Db {
     /// Whether some listed or unlisted product has a word starting with `word`
     /// (the index alone).
     async fn known_prefix(&self, word: &str) -> anyhow::Result<bool> {
-        let query = match Matching::all(matches!(self.backend, Backend::Postgres(_)), &[word.to_string()]) {
-            Matching::Fts(e) => sql("SELECT EXISTS (SELECT 1 FROM products_fts WHERE products_fts MATCH $1)").bind(Arg::Owned(e)),
+        Ok(match Matching::all(matches!(self.backend, Backend::Postgres(_)), &[word.to_string()]) {
+            Matching::Fts(e) => self.fts_count(&e, 0).await? > 0,
             Matching::Ts(q) => {
-                sql("SELECT EXISTS (SELECT 1 FROM products p WHERE p.search @@ to_tsquery('simple', $1))").bind(Arg::Owned(q))
+                sql("SELECT EXISTS (SELECT 1 FROM products p WHERE p.search @@ to_tsquery('simple', $1))")
+                    .bind(Arg::Owned(q))
+                    .scalar(self)
+                    .await?
             }
-        };
-        Ok(query.scalar(self).await?)
+        })
     }
 }
 
