@@ -16,3 +16,11 @@ pub use listing::{COUNT_CAP, CatalogQuery, MAX_SEARCH_CHARS, MAX_SEARCH_WORDS, P
 pub use money::{Currency, Money};
 pub use order::{Address, CartLine, Order, OrderLine, OrderStatus, OrderSummary, User};
 pub use product::{Category, Keyed, Product, ProductDraft, ProductSummary, StaffProduct, check_stock};
+
+/// Whether `text` holds a control character (NUL, escape, bidi overrides are not
+/// controls but are harmless once escaped): nothing people type on a keyboard,
+/// and SQLite's `length()` stops at a NUL. Line breaks and tabs are allowed
+/// where `multiline`.
+pub fn has_control(text: &str, multiline: bool) -> bool {
+    text.chars().any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+}

@@ -125,6 +125,9 @@ impl Address {
             if v.chars().count() > Self::MAX_FIELD {
                 return Err((field, format!("{label} is over {} characters", Self::MAX_FIELD)));
             }
+            if super::has_control(v, false) {
+                return Err((field, format!("{label} must be plain text on one line")));
+            }
             *slot = v.to_string();
         }
         Ok(out)
@@ -246,6 +249,8 @@ mod tests {
         assert_eq!(no_country.validated().map_err(|e| e.0), Err("country"));
         let missing = Address { city: " ".into(), ..a.clone() };
         assert_eq!(missing.validated().map_err(|e| e.0), Err("city"));
+        let nul = Address { street: "1 Main\0St".into(), ..a.clone() };
+        assert_eq!(nul.validated().map_err(|e| e.0), Err("street"));
         let long = Address { region: "x".repeat(201), ..a };
         assert_eq!(long.validated().map_err(|e| e.0), Err("region"));
     }

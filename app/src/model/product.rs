@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{CategorySlug, Money, ProductId};
+use super::{CategorySlug, Money, ProductId, has_control};
 
 /// What a catalog card shows. Sent on the `catalog` and `category:{slug}` topics.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -101,6 +101,9 @@ impl ProductDraft {
         if name.is_empty() || name.chars().count() > Self::MAX_NAME {
             return Err(("name", format!("name must be 1 to {} characters", Self::MAX_NAME)));
         }
+        if has_control(name, false) {
+            return Err(("name", "name must be plain text on one line (no control characters)".to_string()));
+        }
         Ok(name.to_string())
     }
 
@@ -108,6 +111,9 @@ impl ProductDraft {
         let description = description.trim();
         if description.chars().count() > Self::MAX_DESCRIPTION {
             return Err(("description", format!("description is over {} characters", Self::MAX_DESCRIPTION)));
+        }
+        if has_control(description, true) {
+            return Err(("description", "description must be plain text (no control characters)".to_string()));
         }
         Ok(description.to_string())
     }
@@ -165,5 +171,20 @@ impl Keyed for ProductSummary {
     }
     fn sort_key(&self) -> String {
         self.name.to_lowercase()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_descriptions_are_plain_text() {
+        assert_eq!(ProductDraft::check_name("  Tea  ").map_err(|e| e.0), Ok("Tea".to_string()));
+        for bad in ["\0&\u{ca}", "Tea\nCup", "Tea\u{1b}[31m", "Tea\u{7f}"] {
+            assert_eq!(ProductDraft::check_name(bad).map_err(|e| e.0), Err("name"), "{bad:?}");
+        }
+        assert!(ProductDraft::check_description("Two lines,\r\nand a\ttab.").is_ok());
+        assert_eq!(ProductDraft::check_description("NUL\0here").map_err(|e| e.0), Err("description"));
     }
 }
