@@ -5,6 +5,16 @@ import { defineConfig, devices } from "@playwright/test";
 // `npx playwright test` directly uses (or starts) a server on :3000 instead.
 const baseURL = process.env.E2E_BASE_URL ?? "http://127.0.0.1:3000";
 
+const chromiumArgs = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-dev-shm-usage",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
 export default defineConfig({
   testDir: "./tests",
   timeout: 30_000,
@@ -24,21 +34,24 @@ export default defineConfig({
   projects: [
     {
       name: "chromium",
+      testIgnore: /no_javascript\.spec\.ts/,
       use: {
         ...devices["Desktop Chrome"],
         launchOptions: {
           // No browser download here: Debian's Chromium (apt-get install chromium).
           executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-          args: [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-dev-shm-usage",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
-          ],
+          args: chromiumArgs,
         },
+      },
+    },
+    {
+      // A browser that runs no JavaScript (and so no wasm): plain links and forms.
+      name: "no-javascript",
+      testMatch: /no_javascript\.spec\.ts/,
+      use: {
+        ...devices["Desktop Chrome"],
+        javaScriptEnabled: false,
+        launchOptions: { executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium", args: chromiumArgs },
       },
     },
   ],

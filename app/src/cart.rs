@@ -1,12 +1,15 @@
 //! The cart: kept in the browser (localStorage), so it survives reloads and
-//! signing in; bought through `place_order`.
+//! signing in; bought through `place_order`. Without JavaScript, kept in the
+//! session instead and changed by form posts (`session_cart`).
 
 mod add_button;
 mod page;
+mod session_cart;
 mod store;
 mod toast;
 
 pub use add_button::AddToCart;
 pub use page::CartPage;
+pub use session_cart::{CartAdd, CartCheckout, CartUpdate, Notice, SessionCartView, session_cart, take_session_cart};
 pub use store::Cart;
 pub use toast::{Toast, ToastRegion};

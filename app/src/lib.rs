@@ -72,6 +72,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
+                // Without JavaScript, what waits for the page's code (e.g. "Loading
+                // your cart…") is hidden; <noscript> content says what to do instead.
+                <noscript><style>".needs-js{display:none!important}"</style></noscript>
             </head>
             <body>
                 <App/>

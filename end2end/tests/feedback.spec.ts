@@ -93,3 +93,34 @@ test("the cart says when a price changed and why it cannot be ordered", async ({
   );
   await expect(page.getByTestId("subtotal")).toHaveText("$0.00");
 });
+
+test("a tap on Add to cart before the page's code has arrived is kept, then joins the browser's cart", async ({ context }) => {
+  const page = await context.newPage();
+  const name = `Early Lamp ${Date.now() % 1_000_000}`;
+  const id = Number(
+    outsideSql(
+      `INSERT INTO products (category_id, name, description, price_cents, stock) ` +
+        `SELECT id, '${name}', 'A lamp.', 700, 5 FROM categories WHERE slug = 'home' RETURNING id`,
+    ),
+  );
+  // The wasm never arrives: the page stays as the server rendered it.
+  await page.route("**/*.wasm", (route) => route.abort());
+  await page.goto(`/products/${id}`);
+  await expect(page.getByTestId("add-to-cart")).toBeEnabled();
+  await page.getByTestId("add-to-cart").click();
+  await expect(page).toHaveURL(/\/cart$/);
+  await expect(page.getByTestId("cart-notice")).toHaveText(`Added ${name} to your cart.`);
+
+  // Now it arrives (a new tab of the same browser): the line moves into the
+  // browser's cart, live, once.
+  await page.close();
+  const later = await context.newPage();
+  await openLive(later, "/cart");
+  const line = later.locator(`[data-test-id="cart-line"][data-product-id="${id}"]`);
+  await expect(line).toContainText(name);
+  await expect(later.getByTestId("cart-count")).toHaveText("1");
+  await later.reload();
+  await expect(later.locator("html")).toHaveAttribute("data-hydrated", "true");
+  await expect(line.getByTestId("quantity")).toHaveValue("1");
+  await expect(later.getByTestId("cart-count")).toHaveText("1");
+});

@@ -34,7 +34,7 @@ pub fn LoginPage() -> impl IntoView {
         <section class="auth-card">
             <h1>"Sign in"</h1>
             <ActionForm action=actions.login attr:class="auth-form">
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <label class="field">
                     <span>"Username"</span>
                     <input name="username" autocomplete="username" required maxlength="40"/>
@@ -69,7 +69,7 @@ pub fn RegisterPage() -> impl IntoView {
         <section class="auth-card">
             <h1>"Create an account"</h1>
             <ActionForm action=actions.register attr:class="auth-form">
-                <input type="hidden" name="next" prop:value=next/>
+                <input type="hidden" name="next" value=next/>
                 <label class="field">
                     <span>"Username"</span>
                     <input name="username" autocomplete="username" required minlength="3" maxlength="40"/>

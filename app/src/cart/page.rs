@@ -2,7 +2,9 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 use leptos_router::hooks::use_navigate;
 
-use super::Cart;
+use leptos::server_fn::ServerFn as _;
+
+use super::{Cart, CartCheckout, CartUpdate, SessionCartView, session_cart, take_session_cart};
 use crate::account::api::current_user;
 use crate::catalog::api::products_by_id;
 use crate::components::{ErrorBox, Price, StockBadge};
@@ -32,16 +34,42 @@ pub fn CartPage() -> impl IntoView {
     // With the ids asked for: a line added since is still being read, not gone.
     let products = Resource::new(move || ids.get(), |ids| async move { products_by_id(ids.clone()).await.map(|s| (ids, s)) });
     let user = Resource::new(|| (), |()| current_user());
+    // The cart kept in the session by form posts (no JavaScript, or a tap
+    // before this page's code ran): shown as the server rendered it, then
+    // moved into this browser's cart.
+    let session = Resource::new(|| (), |()| session_cart());
+    let merged = RwSignal::new(false);
+    Effect::new(move |_| {
+        if !ready.get() || merged.get_untracked() {
+            return;
+        }
+        match session.get() {
+            Some(Ok(saved)) if !saved.lines.is_empty() => leptos::task::spawn_local(async move {
+                if let Ok(lines) = take_session_cart().await {
+                    for line in lines {
+                        cart.add(line.product_id, line.quantity);
+                    }
+                }
+                merged.set(true);
+            }),
+            Some(_) => merged.set(true),
+            None => {}
+        }
+    });
     view! {
         <leptos_meta::Title text="Your cart · livecart"/>
         <h1 class="page-title">"Your cart"</h1>
         <Transition fallback=|| view! { <p class="empty">"Loading your cart…"</p> }>
             {move || Suspend::new(async move {
                 let user = user.await.ok().flatten();
+                let saved = session.await.unwrap_or_default();
+                let notice = saved.notice.clone().map(|n| view! {
+                    <p class="cart-notice" class:cart-notice-problem=n.problem role="status" data-test-id="cart-notice">{n.text}</p>
+                });
                 match products.await {
                     Ok((asked, snapshot)) => {
                         let catalog = use_live_cards(snapshot);
-                        view! { <CartContents cart catalog asked user/> }.into_any()
+                        view! { {notice} <CartContents cart catalog asked user saved merged/> }.into_any()
                     }
                     Err(err) => view! { <ErrorBox message=err.sentence()/> }.into_any(),
                 }
@@ -50,8 +78,26 @@ pub fn CartPage() -> impl IntoView {
     }
 }
 
+/// What keeps a line from being bought, in words (`None`: nothing).
+fn line_problem(line: &CartLine, product: Option<&ProductSummary>) -> Option<String> {
+    match product {
+        None => Some("This product is no longer available".to_string()),
+        Some(p) if p.stock == 0 => Some("Sold out".to_string()),
+        Some(p) if p.stock < line.quantity => Some(format!("Only {} left: lower the quantity", p.stock)),
+        Some(_) => None,
+    }
+}
+
 #[component]
-fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64>, user: Option<User>) -> impl IntoView {
+fn CartContents(
+    cart: Cart,
+    catalog: Signal<Vec<ProductSummary>>,
+    asked: Vec<i64>,
+    user: Option<User>,
+    saved: SessionCartView,
+    merged: RwSignal<bool>,
+) -> impl IntoView {
+    let saved = StoredValue::new(saved);
     let asked = StoredValue::new(asked);
     // Prices as this page first showed them: a live change says from what to what.
     let first_prices: StoredValue<Vec<(ProductId, Money)>> =
@@ -65,10 +111,7 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64
     // A line that cannot be filled, with why.
     let problem = move |line: &CartLine| match product(line) {
         None if pending(line) => None,
-        None => Some("This product is no longer available".to_string()),
-        Some(p) if p.stock == 0 => Some("Sold out".to_string()),
-        Some(p) if p.stock < line.quantity => Some(format!("Only {} left: lower the quantity", p.stock)),
-        Some(_) => None,
+        p => line_problem(line, p.as_ref()),
     };
     // What can be bought: lines with a problem (sold out, gone) are left out.
     let total = Memo::new(move |_| {
@@ -101,8 +144,8 @@ fn CartContents(cart: Cart, catalog: Signal<Vec<ProductSummary>>, asked: Vec<i64
 
     view! {
         <Show
-            when=move || ready.get()
-            fallback=|| view! { <p class="empty">"Loading your cart…"</p> }
+            when=move || ready.get() && merged.get()
+            fallback=move || view! { <ServerCart saved=saved.get_value() user=user.get_value()/> }
         >
             <Show
                 when=move || !cart.lines().with(Vec::is_empty)
@@ -209,24 +252,24 @@ fn CheckoutForm(cart: Cart, user: User, blocked: Memo<Option<String>>) -> impl I
         };
         place.dispatch(PlaceOrder { lines: cart.lines().get_untracked(), address, idempotency_key: cart.key() });
     };
-    let input = move |label: &'static str, name: &'static str, value: RwSignal<String>, autocomplete: &'static str| {
-        view! {
-            <label class="field">
-                <span>{label}</span>
-                <input name=name autocomplete=autocomplete required maxlength="200" bind:value=value/>
-                <small class="field-error">{field_error(name)}</small>
-            </label>
-        }
-    };
+    let signals = [name, street, city, region, postal_code, country];
+    let fields = ADDRESS_FIELDS
+        .iter()
+        .zip(signals)
+        .map(|(&(label, name, autocomplete), value)| {
+            view! {
+                <label class="field">
+                    <span>{label}</span>
+                    <input name=name autocomplete=autocomplete required maxlength="200" bind:value=value/>
+                    <small class="field-error">{field_error(name)}</small>
+                </label>
+            }
+        })
+        .collect_view();
     view! {
         <form class="checkout-form" on:submit=submit data-test-id="checkout-form">
             <h2>"Deliver to"</h2>
-            {input("Full name", "name", name, "name")}
-            {input("Street", "street", street, "street-address")}
-            {input("City", "city", city, "address-level2")}
-            {input("Region", "region", region, "address-level1")}
-            {input("Postal code", "postal_code", postal_code, "postal-code")}
-            {input("Country", "country", country, "country-name")}
+            {fields}
             // The error above the button, where a phone shows it; after a lost
             // answer the same button tries again with the same idempotency key,
             // so it buys once.
@@ -268,6 +311,126 @@ fn Totals(items: Memo<i64>, total: Memo<Money>) -> impl IntoView {
                 <dd data-test-id="total"><Price amount=Signal::derive(move || total.get()) large=true/></dd>
             </div>
         </dl>
+    }
+    .into_any()
+}
+
+/// The address form's fields, in order: label, name, autocomplete.
+const ADDRESS_FIELDS: [(&str, &str, &str); 6] = [
+    ("Full name", "name", "name"),
+    ("Street", "street", "street-address"),
+    ("City", "city", "address-level2"),
+    ("Region", "region", "address-level1"),
+    ("Postal code", "postal_code", "postal-code"),
+    ("Country", "country", "country-name"),
+];
+
+/// An address's values in [`ADDRESS_FIELDS`] order.
+fn address_values(a: Address) -> [String; 6] {
+    [a.name, a.street, a.city, a.region, a.postal_code, a.country]
+}
+
+/// Without JavaScript, what the browser cannot keep: the first paint of the cart.
+const EMPTY_WITHOUT_JS: &str = r#"<div class="empty" data-test-id="cart-empty"><p>Your cart is empty.</p><a href="/" class="button">Browse the shop</a></div>"#;
+
+/// The session's cart as plain HTML forms: what a browser without JavaScript
+/// uses to change and buy it, and what every browser shows until the page's
+/// code has run (then the live cart takes over, with these lines in it).
+#[component]
+fn ServerCart(saved: SessionCartView, user: Option<User>) -> impl IntoView {
+    if saved.lines.is_empty() {
+        return view! {
+            <p class="empty needs-js">"Loading your cart…"</p>
+            <noscript inner_html=EMPTY_WITHOUT_JS/>
+        }
+        .into_any();
+    }
+    let problems: Vec<Option<String>> = saved.lines.iter().map(|(line, p)| line_problem(line, p.as_ref())).collect();
+    let buyable = || saved.lines.iter().zip(&problems).filter(|(_, problem)| problem.is_none()).filter_map(|((l, p), _)| Some((l, p.as_ref()?)));
+    let items = buyable().map(|(l, _)| l.quantity).sum::<i64>();
+    let total = buyable().filter_map(|(l, p)| p.price.checked_mul(l.quantity)).fold(Money::usd(0), |a, b| a.checked_add(b).unwrap_or(a));
+    let any_problem = problems.iter().any(Option::is_some);
+    let lines = saved
+        .lines
+        .into_iter()
+        .zip(problems)
+        .map(|((line, p), warning)| {
+            let id = line.product_id;
+            let name = p.as_ref().map_or_else(|| format!("Product {id}"), |p| p.name.clone());
+            let flagged = warning.is_some();
+            view! {
+                <div class="cart-line" data-test-id="cart-line" data-product-id=id.0 class:cart-line-problem=flagged>
+                    {p.clone().map(|p| view! { <img src=p.image alt="" width="96" height="72"/> })}
+                    <div class="cart-line-info">
+                        <a href=format!("/products/{id}")>{name}</a>
+                        {p.map(|p| view! {
+                            <div class="card-row">
+                                <Price amount=p.price/>
+                                <StockBadge stock=p.stock/>
+                            </div>
+                        })}
+                        {warning.map(|w| view! { <p class="line-warning" data-test-id="line-warning">{w}</p> })}
+                    </div>
+                    <form method="post" action=CartUpdate::url() class="qty">
+                        <input type="hidden" name="product" value=id.0/>
+                        <label>
+                            <span class="sr-only">"Quantity"</span>
+                            <input type="number" name="quantity" min="0" max=CartLine::MAX_QUANTITY value=line.quantity data-test-id="quantity"/>
+                        </label>
+                        <button type="submit" class="link-button" data-test-id="update-quantity">"Update"</button>
+                    </form>
+                    <form method="post" action=CartUpdate::url()>
+                        <input type="hidden" name="product" value=id.0/>
+                        <input type="hidden" name="quantity" value="0"/>
+                        <button type="submit" class="link-button">"Remove"</button>
+                    </form>
+                </div>
+            }
+        })
+        .collect_view();
+    let checkout = match user {
+        None => view! {
+            <p>"Sign in to check out. Your cart stays here."</p>
+            <a href="/login?next=/cart" class="button">"Sign in"</a>
+        }
+        .into_any(),
+        Some(user) => {
+            let values = address_values(saved.address.or(user.address).unwrap_or_default());
+            let fields = ADDRESS_FIELDS
+                .iter()
+                .zip(values)
+                .map(|(&(label, name, autocomplete), value)| {
+                    view! {
+                        <label class="field">
+                            <span>{label}</span>
+                            <input name=name autocomplete=autocomplete required maxlength="200" value=value/>
+                        </label>
+                    }
+                })
+                .collect_view();
+            view! {
+                <form method="post" action=CartCheckout::url() class="checkout-form" data-test-id="checkout-form">
+                    <h2>"Deliver to"</h2>
+                    {fields}
+                    <button type="submit" class="button button-large" data-test-id="place-order">"Place order"</button>
+                    {any_problem.then(|| view! {
+                        <p class="why-blocked" data-test-id="why-blocked">
+                            "Remove the lines marked in red, or lower their quantity, to place your order."
+                        </p>
+                    })}
+                </form>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <div class="cart-layout">
+            <div class="cart-lines" data-test-id="cart-lines">{lines}</div>
+            <aside class="checkout">
+                <Totals items=Memo::new(move |_| items) total=Memo::new(move |_| total)/>
+                {checkout}
+            </aside>
+        </div>
     }
     .into_any()
 }

@@ -35,7 +35,7 @@ fn CartLink() -> impl IntoView {
     view! {
         <A href="/cart" attr:class="cart-link" attr:data-test-id="cart-link">
             "Cart"
-            <span class="cart-count" data-test-id="cart-count">{move || cart.count()}</span>
+            <span class="cart-count needs-js" data-test-id="cart-count">{move || cart.count()}</span>
         </A>
     }
 }
@@ -122,7 +122,7 @@ pub fn ConnectionBadge() -> impl IntoView {
     let status = use_context::<LiveClient>().map(|l| l.status()).unwrap_or_else(|| Signal::from(ConnStatus::Connecting));
     view! {
         <span
-            class="conn"
+            class="conn needs-js"
             data-test-id="connection"
             data-state=move || status.get().as_str()
             title="Prices and stock update live while this says Live"

@@ -64,22 +64,35 @@ mod ssr {
 /// `idempotency_key` returns the same order instead of buying twice.
 #[server(endpoint = "checkout", input = Json)]
 pub async fn place_order(lines: Vec<CartLine>, address: Address, idempotency_key: String) -> Result<OrderId, AppError> {
-    use crate::server::PlaceOutcome;
-
     let run = async {
         let ctx = crate::server::context::server_context()?;
         let user = crate::server::auth::request_user(&ctx.db).await?;
-        let lines = ssr::merge_lines(&lines)?;
-        let address = address.validated().map_err(|(field, message)| AppError::validation(field, message))?;
-        ssr::check_key(&idempotency_key)?;
-        let save_address = user.address.as_ref() != Some(&address);
-        match ctx.db.place_order(user.id, &lines, &address, &idempotency_key, save_address).await.map_err(AppError::internal)? {
-            PlaceOutcome::Placed(id) | PlaceOutcome::Existing(id) => Ok(id),
-            PlaceOutcome::OutOfStock { product, available } => Err(AppError::OutOfStock { product, available }),
-            PlaceOutcome::UnknownProduct(id) => Err(AppError::NotFound(format!("Product {id}"))),
-        }
+        place(&ctx, &user, &lines, &address, &idempotency_key).await
     };
     run.await.map_err(AppError::respond)
+}
+
+/// Check and place one order for `user`: the checkout of the browser's cart
+/// ([`place_order`]) and of the session's (`cart_checkout`, without JavaScript).
+#[cfg(feature = "ssr")]
+pub async fn place(
+    ctx: &crate::server::context::ServerContext,
+    user: &crate::model::User,
+    lines: &[CartLine],
+    address: &Address,
+    idempotency_key: &str,
+) -> Result<OrderId, AppError> {
+    use crate::server::PlaceOutcome;
+
+    let lines = ssr::merge_lines(lines)?;
+    let address = address.validated().map_err(|(field, message)| AppError::validation(field, message))?;
+    ssr::check_key(idempotency_key)?;
+    let save_address = user.address.as_ref() != Some(&address);
+    match ctx.db.place_order(user.id, &lines, &address, idempotency_key, save_address).await.map_err(AppError::internal)? {
+        PlaceOutcome::Placed(id) | PlaceOutcome::Existing(id) => Ok(id),
+        PlaceOutcome::OutOfStock { product, available } => Err(AppError::OutOfStock { product, available }),
+        PlaceOutcome::UnknownProduct(id) => Err(AppError::NotFound(format!("Product {id}"))),
+    }
 }
 
 /// The signed-in customer's orders, newest first, with their topic's customer.
