@@ -1,6 +1,7 @@
 //! Small components shared by pages. Leaf components take props and never talk
 //! to the server or the live feed.
 
+mod announcer;
 mod confirm;
 mod error_template;
 mod layout;
@@ -9,6 +10,7 @@ mod money;
 mod status_badge;
 mod stock_badge;
 
+pub use announcer::{Announcer, AnnouncerRegion, announce_changes, stock_change};
 pub use confirm::ConfirmButton;
 pub use error_template::{ErrorBox, NotFound};
 pub use layout::{ConnectionBadge, Footer, Header};

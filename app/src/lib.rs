@@ -100,6 +100,7 @@ pub fn App() -> impl IntoView {
     let cart = Cart::new();
     provide_context(cart);
     provide_context(crate::cart::Toast::new());
+    provide_context(crate::components::Announcer::new());
     Effect::new(move |_| {
         live.start();
         cart.load();
@@ -134,10 +135,14 @@ fn Site() -> impl IntoView {
     });
 
     view! {
+            // The first Tab stop: past the header to the page (the browser
+            // follows it, not the router: focus moves into <main>).
+            <a href="#main" class="skip-link" rel="external">"Skip to content"</a>
             <Header/>
             <crate::cart::ToastRegion/>
+            <crate::components::AnnouncerRegion/>
             // While the socket is down, what shows may be out of date: dimmed.
-            <main class="container main" class:stale=move || matches!(live.status().get(), ConnStatus::Reconnecting | ConnStatus::Offline)>
+            <main id="main" tabindex="-1" class="container main" class:stale=move || matches!(live.status().get(), ConnStatus::Reconnecting | ConnStatus::Offline)>
                 <Routes fallback=|| view! { <NotFound/> }>
                     <Route path=path!("/") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/products/:id") view={Lazy::<ProductRoute>::new()} ssr=SsrMode::Async/>

@@ -23,6 +23,9 @@ pub fn AddToCart(
     name: String,
     #[prop(into)] stock: Signal<i64>,
     #[prop(optional)] large: bool,
+    /// On a card: out of the Tab order (the card's link is its one stop).
+    #[prop(optional)]
+    quick: bool,
 ) -> impl IntoView {
     let cart = expect_context::<Cart>();
     let toast = use_context::<Toast>();
@@ -62,6 +65,7 @@ pub fn AddToCart(
                 class="add-to-cart"
                 class:button-large=large
                 data-test-id="add-to-cart"
+                tabindex=quick.then_some("-1")
                 disabled=move || stock.get() <= 0 || (ready.get() && (all_in_cart() || full()))
             >
                 {move || {

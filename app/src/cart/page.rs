@@ -7,7 +7,7 @@ use leptos::server_fn::ServerFn as _;
 use super::{Cart, CartCheckout, CartUpdate, SessionCartView, session_cart, take_session_cart};
 use crate::account::api::current_user;
 use crate::catalog::api::products_by_id;
-use crate::components::{ErrorBox, Price, StockBadge};
+use crate::components::{ErrorBox, Price, StockBadge, announce_changes};
 use crate::live::use_live_cards;
 use crate::model::{Address, CartLine, Money, ProductId, ProductSummary, User};
 use crate::orders::api::PlaceOrder;
@@ -106,6 +106,20 @@ fn CartContents(
         first_prices.with_value(|seen| seen.iter().find(|(id, _)| *id == p.id).map(|(_, was)| *was)).filter(|was| *was != p.price)
     };
     let product = move |line: &CartLine| catalog.with(|all| all.iter().find(|p| p.id == line.product_id).cloned());
+    // A price that moves while the cart is open is said, not only shown.
+    announce_changes(
+        move || catalog.with(|all| all.iter().map(|p| (p.id, p.name.clone(), p.price)).collect::<Vec<_>>()),
+        |before, now| {
+            let words: Vec<String> = now
+                .iter()
+                .filter_map(|(id, name, price)| {
+                    let (_, _, was) = before.iter().find(|(was_id, _, _)| was_id == id)?;
+                    (was != price).then(|| format!("The price of {name} changed from {was} to {price}."))
+                })
+                .collect();
+            (!words.is_empty()).then(|| words.join(" "))
+        },
+    );
     // A line added since the products were read (another tab): being read.
     let pending = move |line: &CartLine| !asked.with_value(|a| a.contains(&line.product_id.0));
     // A line that cannot be filled, with why.

@@ -38,9 +38,18 @@ impl Cart {
         // no one, so the tabs do not echo).
         #[cfg(feature = "hydrate")]
         {
+            let announcer = use_context::<crate::components::Announcer>();
             let listener = window_event_listener(leptos::ev::storage, move |ev: web_sys::StorageEvent| {
                 if ev.key().as_deref() == Some(STORAGE_KEY) {
+                    let before = self.count_untracked();
                     self.restore(ev.new_value().as_deref());
+                    let now = self.count_untracked();
+                    if let Some(announcer) = announcer
+                        && now != before
+                    {
+                        let items = if now == 1 { "1 item".to_string() } else { format!("{now} items") };
+                        announcer.say(format!("Your cart changed in another tab: {items}."));
+                    }
                 }
             });
             // The cart lives as long as the page.
@@ -76,6 +85,11 @@ impl Cart {
     /// Units in the cart.
     pub fn count(&self) -> i64 {
         self.lines.with(|ls| ls.iter().map(|l| l.quantity).sum())
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn count_untracked(&self) -> i64 {
+        self.lines.with_untracked(|ls| ls.iter().map(|l| l.quantity).sum())
     }
 
     /// How many of one product are in the cart.

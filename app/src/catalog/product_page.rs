@@ -4,7 +4,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::api::{get_product, list_categories};
 use crate::cart::AddToCart;
-use crate::components::{ErrorBox, NotFound, Price, StockBadge};
+use crate::components::{ErrorBox, NotFound, Price, StockBadge, announce_changes, stock_change};
 use crate::error::AppError;
 use crate::live::use_live_entity;
 use crate::model::{Category, Product, ProductId};
@@ -45,6 +45,24 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
     let topic = Topic::Product(snapshot.data.summary.id);
     let product = use_live_entity(topic, snapshot);
     let categories = StoredValue::new(categories);
+    // What changes while one looks, in words for a screen reader.
+    announce_changes(
+        move || product.with(|p| p.as_ref().map(|p| (p.summary.price, p.summary.stock))),
+        |before, now| match (before, now) {
+            (Some(_), None) => Some("This product is no longer available.".to_string()),
+            (Some((was, stock_was)), Some((price, stock))) => {
+                let words: Vec<String> = [
+                    (was != price).then(|| format!("Price changed from {was} to {price}.")),
+                    stock_change(*stock_was, *stock),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                (!words.is_empty()).then(|| words.join(" "))
+            }
+            _ => None,
+        },
+    );
     move || match product.get() {
         None => view! {
             <section class="notice" data-test-id="product-gone">

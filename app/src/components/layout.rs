@@ -11,7 +11,7 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="site-header">
             <div class="container header-row">
-                <A href="/" attr:class="brand">
+                <A href="/" attr:class="brand" attr:aria-label="livecart: the shop">
                     <img src="/favicon.svg" alt="" width="28" height="28"/>
                     <span>"livecart"</span>
                 </A>

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 
 use super::api::list_my_orders;
-use crate::components::{ErrorBox, LocalTime, Price, StatusBadge};
+use crate::components::{ErrorBox, LocalTime, Price, StatusBadge, announce_changes};
 use crate::error::AppError;
 use crate::live::use_live_collection;
 use crate::model::{CustomerId, OrderSummary};
@@ -30,6 +30,17 @@ pub fn OrdersPage() -> impl IntoView {
 #[component]
 fn LiveOrders(customer: CustomerId, snapshot: Snapshot<Vec<OrderSummary>>) -> impl IntoView {
     let orders = use_live_collection(Topic::Orders(customer), snapshot);
+    announce_changes(
+        move || orders.with(|os| os.iter().map(|o| (o.id, o.status)).collect::<Vec<_>>()),
+        |before, now| {
+            let words: Vec<String> = now
+                .iter()
+                .filter(|(id, status)| before.iter().any(|(was_id, was)| was_id == id && was != status))
+                .map(|(id, status)| format!("Order #{id} is now {}.", status.label()))
+                .collect();
+            (!words.is_empty()).then(|| words.join(" "))
+        },
+    );
     view! {
         <Show
             when=move || !orders.read().is_empty()

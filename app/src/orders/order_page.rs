@@ -3,7 +3,7 @@ use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
 use super::api::get_order;
-use crate::components::{ErrorBox, LocalTime, NotFound, Price, StatusBadge};
+use crate::components::{ErrorBox, LocalTime, NotFound, Price, StatusBadge, announce_changes};
 use crate::error::AppError;
 use crate::live::use_live_entity;
 use crate::model::{Order, OrderId};
@@ -48,6 +48,10 @@ pub fn OrderPage() -> impl IntoView {
 fn LiveOrder(snapshot: Snapshot<Order>, placed: bool) -> impl IntoView {
     let topic = Topic::Order(snapshot.data.id);
     let order = use_live_entity(topic, snapshot);
+    announce_changes(
+        move || order.with(|o| o.as_ref().map(|o| (o.id, o.status))),
+        |_, now| now.map(|(id, status)| format!("Order #{id} is now {}.", status.label())),
+    );
     move || {
         order.get().map(|o| {
             let timeline = o.timeline();
