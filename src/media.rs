@@ -64,6 +64,41 @@ pub async fn serve(State(state): State<AppState>, Path(id): Path<String>) -> Res
     }
 }
 
+/// `GET /images/placeholder/{id}.svg`: the picture drawn for a product without
+/// a photo. Kept for good when `?v=` names the product's current name (the
+/// address changes with the name), for a minute otherwise.
+pub async fn placeholder(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<PlaceholderQuery>,
+) -> Response {
+    use app::model::ProductId;
+    use app::server::placeholder::{name_hash, product_svg};
+
+    let Some(id) = file.strip_suffix(".svg").and_then(|id| id.parse::<i64>().ok()) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match state.db.products_by_ids(&[ProductId(id)]).await {
+        Ok(rows) => match rows.into_iter().find(|p| p.id.0 == id) {
+            Some(product) => {
+                let current = query.v.as_deref() == Some(format!("{:08x}", name_hash(&product.name)).as_str());
+                let cache = if current { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
+                ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, cache)], product_svg(id, &product.name)).into_response()
+            }
+            None => StatusCode::NOT_FOUND.into_response(),
+        },
+        Err(err) => {
+            tracing::error!(error = ?err, "reading a product for its picture failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct PlaceholderQuery {
+    v: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::sniff;

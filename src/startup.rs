@@ -168,7 +168,8 @@ pub fn router(state: AppState) -> Router {
     let uploads = Router::new()
         .route("/api/images", post(media::upload))
         .layer(RequestBodyLimitLayer::new(media::MAX_IMAGE_BYTES))
-        .route("/media/{id}", get(media::serve));
+        .route("/media/{id}", get(media::serve))
+        .route("/images/placeholder/{file}", get(media::placeholder));
     Router::new()
         .route("/ws", get(ws_handler))
         .route("/healthz", get(api::healthz))

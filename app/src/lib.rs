@@ -101,6 +101,7 @@ pub fn App() -> impl IntoView {
     provide_context(cart);
     provide_context(crate::cart::Toast::new());
     provide_context(crate::components::Announcer::new());
+    let (routing, set_routing) = signal(false);
     Effect::new(move |_| {
         live.start();
         cart.load();
@@ -110,7 +111,12 @@ pub fn App() -> impl IntoView {
         // Every page's <title> passes through this formatter: leptos_meta writes
         // the title into the server's HTML unescaped, so it is escaped here.
         <Title text="livecart" formatter=security::title_formatter()/>
-        <Router>
+        <Router set_is_routing=set_routing>
+            // A move between pages that takes a moment (the page's code or data
+            // on its way) shows a bar at the top while the current page stays.
+            <Show when=move || routing.get()>
+                <div class="route-progress" role="progressbar" aria-label="Loading the page" data-test-id="route-progress"></div>
+            </Show>
             <Site/>
         </Router>
     }

@@ -7,6 +7,7 @@ pub mod db;
 pub mod endpoints;
 pub mod limiter;
 pub mod passwords;
+pub mod placeholder;
 pub mod queries;
 pub mod seed;
 pub mod sessions;

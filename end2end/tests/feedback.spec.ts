@@ -9,7 +9,7 @@ test("add to cart says Added for a moment and stops at what is in stock", async 
   const name = `Feedback Lamp ${Date.now() % 1_000_000}`;
   outsideSql(
     `INSERT INTO products (category_id, name, description, price_cents, stock, image) ` +
-      `VALUES ((SELECT id FROM categories WHERE slug = 'home'), '${name}', 'A lamp.', 1000, 2, '/images/products/scented-candle.svg')`,
+      `VALUES ((SELECT id FROM categories WHERE slug = 'home'), '${name}', 'A lamp.', 1000, 2, '')`,
   );
   const id = Number(outsideSql(`SELECT max(id) FROM products WHERE name = '${name}'`));
   await openLive(page, `/products/${id}`);
@@ -76,7 +76,7 @@ test("the cart says when a price changed and why it cannot be ordered", async ({
   const name = `Feedback Kettle ${Date.now() % 1_000_000}`;
   outsideSql(
     `INSERT INTO products (category_id, name, description, price_cents, stock, image) ` +
-      `VALUES ((SELECT id FROM categories WHERE slug = 'home'), '${name}', 'A kettle.', 2000, 3, '/images/products/scented-candle.svg')`,
+      `VALUES ((SELECT id FROM categories WHERE slug = 'home'), '${name}', 'A kettle.', 2000, 3, '')`,
   );
   const id = Number(outsideSql(`SELECT max(id) FROM products WHERE name = '${name}'`));
   await signUp(page, "kettle");
@@ -123,4 +123,19 @@ test("a tap on Add to cart before the page's code has arrived is kept, then join
   await expect(later.locator("html")).toHaveAttribute("data-hydrated", "true");
   await expect(line.getByTestId("quantity")).toHaveValue("1");
   await expect(later.getByTestId("cart-count")).toHaveText("1");
+});
+
+test("a move to another page that takes a moment shows progress, then the page", async ({ page }) => {
+  await openLive(page, "/");
+  // The product's data is slow to come.
+  await page.route("**/api/get_product*", async (route) => {
+    await new Promise((r) => setTimeout(r, 1_200));
+    await route.continue();
+  });
+  const card = page.getByTestId("product-card").first();
+  const name = (await card.getByRole("heading").textContent())!.trim();
+  await card.getByRole("link").click();
+  await expect(page.getByTestId("route-progress")).toBeVisible();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(name);
+  await expect(page.getByTestId("route-progress")).toHaveCount(0);
 });

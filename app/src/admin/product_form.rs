@@ -49,7 +49,9 @@ fn ProductForm(categories: Vec<Category>, product: Option<StaffProduct>) -> impl
     let (name, description, price) =
         (field(|p| p.summary.name.clone()), field(|p| p.description.clone()), field(|p| p.summary.price.plain()));
     let current_category = field(|p| p.summary.category.to_string());
+    // A drawn picture is no photo: the field stays empty.
     let initial_image = field(|p| p.summary.image.clone());
+    let initial_image = if initial_image.starts_with(crate::model::PLACEHOLDER_IMAGES) { String::new() } else { initial_image };
     let image = RwSignal::new(initial_image.clone());
     let upload_error = RwSignal::new(None::<String>);
     let saved = move || save.value().get().and_then(Result::ok);

@@ -51,7 +51,8 @@ impl StaffProduct {
         note("Name", old.summary.name.clone(), new.summary.name.clone());
         note("Category", old.summary.category.to_string(), new.summary.category.to_string());
         note("Price", old.summary.price.to_string(), new.summary.price.to_string());
-        note("Image", old.summary.image.clone(), new.summary.image.clone());
+        let photo = |p: &Product| if p.summary.image.starts_with(PLACEHOLDER_IMAGES) { "none".to_string() } else { p.summary.image.clone() };
+        note("Image", photo(old), photo(new));
         let yes_no = |archived: bool| if archived { "archived" } else { "on sale" }.to_string();
         note("Status", yes_no(older.archived), yes_no(self.archived));
         if old.description != new.description {
@@ -60,6 +61,9 @@ impl StaffProduct {
         changes
     }
 }
+
+/// Where the pictures drawn for products without a photo are served.
+pub const PLACEHOLDER_IMAGES: &str = "/images/placeholder/";
 
 /// What staff enter to create or edit a product. Checked by [`ProductDraft::validated`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -130,9 +134,14 @@ impl ProductDraft {
         Ok(price_minor)
     }
 
-    /// Empty, or a path on this site (no other hosts, no `javascript:`).
+    /// Empty, or a path on this site (no other hosts, no `javascript:`). A
+    /// drawn picture's address (see [`PLACEHOLDER_IMAGES`]) is stored as no
+    /// photo: the picture follows the name.
     pub fn check_image(image: &str) -> Result<String, (&'static str, String)> {
         let image = image.trim();
+        if image.starts_with(PLACEHOLDER_IMAGES) {
+            return Ok(String::new());
+        }
         if !(image.is_empty() || (image.starts_with('/') && !image.starts_with("//") && !image.contains('\\') && image.len() <= 300)) {
             return Err(("image", "image must be a path on this site, e.g. /media/12".to_string()));
         }

@@ -10,6 +10,7 @@ use crate::admin::api::{
     AdminCategories, AdminOrders, AdminProduct, AdminProducts, ApiTokens, ArchiveProduct, CreateApiToken, CreateCategory, MoveOrder,
     RenameCategory, Restock, RevokeApiToken, SaveProduct,
 };
+use crate::cart::{CartAdd, CartCheckout, CartUpdate, SessionCart, TakeSessionCart};
 use crate::catalog::api::{CatalogPage, GetProduct, ListCategories, ProductsById};
 use crate::orders::api::{GetOrder, ListMyOrders, PlaceOrder};
 
@@ -48,6 +49,11 @@ pub fn input_types() -> Vec<(&'static str, &'static str)> {
         declared::<GetOrder, _, _>(),
         declared::<ListMyOrders, _, _>(),
         declared::<PlaceOrder, _, _>(),
+        declared::<SessionCart, _, _>(),
+        declared::<TakeSessionCart, _, _>(),
+        declared::<CartAdd, _, _>(),
+        declared::<CartUpdate, _, _>(),
+        declared::<CartCheckout, _, _>(),
     ]
 }
 

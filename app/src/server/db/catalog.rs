@@ -40,7 +40,12 @@ impl ProductRecord {
             price: Money::new(self.price_cents, currency),
             stock: self.stock,
             units_sold: self.units_sold,
-            image: self.image.clone(),
+            // No photo: a picture drawn for this product.
+            image: if self.image.is_empty() {
+                crate::server::placeholder::placeholder_url(self.id.0, &self.name)
+            } else {
+                self.image.clone()
+            },
         })
     }
 
