@@ -10,6 +10,8 @@ mod toast;
 
 pub use add_button::AddToCart;
 pub use page::CartPage;
-pub use session_cart::{CartAdd, CartCheckout, CartUpdate, Notice, SessionCart, SessionCartView, TakeSessionCart, session_cart, take_session_cart};
+pub use session_cart::{
+    CartAdd, CartCheckout, CartUpdate, Notice, SessionCart, SessionCartView, TakeSessionCart, session_cart, take_session_cart,
+};
 pub use store::Cart;
 pub use toast::{Toast, ToastRegion};

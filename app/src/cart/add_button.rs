@@ -3,8 +3,8 @@ use std::time::Duration;
 use leptos::prelude::*;
 
 use super::{Cart, CartAdd, Toast};
-use leptos::server_fn::ServerFn as _;
 use crate::model::ProductId;
+use leptos::server_fn::ServerFn as _;
 
 /// How long "Added ✓" shows before the button offers to add another.
 const ADDED_FOR: Duration = Duration::from_millis(1500);

@@ -345,7 +345,8 @@ fn address_values(a: Address) -> [String; 6] {
 }
 
 /// Without JavaScript, what the browser cannot keep: the first paint of the cart.
-const EMPTY_WITHOUT_JS: &str = r#"<div class="empty" data-test-id="cart-empty"><p>Your cart is empty.</p><a href="/" class="button">Browse the shop</a></div>"#;
+const EMPTY_WITHOUT_JS: &str =
+    r#"<div class="empty" data-test-id="cart-empty"><p>Your cart is empty.</p><a href="/" class="button">Browse the shop</a></div>"#;
 
 /// The session's cart as plain HTML forms: what a browser without JavaScript
 /// uses to change and buy it, and what every browser shows until the page's
@@ -360,7 +361,8 @@ fn ServerCart(saved: SessionCartView, user: Option<User>) -> impl IntoView {
         .into_any();
     }
     let problems: Vec<Option<String>> = saved.lines.iter().map(|(line, p)| line_problem(line, p.as_ref())).collect();
-    let buyable = || saved.lines.iter().zip(&problems).filter(|(_, problem)| problem.is_none()).filter_map(|((l, p), _)| Some((l, p.as_ref()?)));
+    let buyable =
+        || saved.lines.iter().zip(&problems).filter(|(_, problem)| problem.is_none()).filter_map(|((l, p), _)| Some((l, p.as_ref()?)));
     let items = buyable().map(|(l, _)| l.quantity).sum::<i64>();
     let total = buyable().filter_map(|(l, p)| p.price.checked_mul(l.quantity)).fold(Money::usd(0), |a, b| a.checked_add(b).unwrap_or(a));
     let any_problem = problems.iter().any(Option::is_some);

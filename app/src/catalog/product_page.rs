@@ -51,13 +51,11 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
         |before, now| match (before, now) {
             (Some(_), None) => Some("This product is no longer available.".to_string()),
             (Some((was, stock_was)), Some((price, stock))) => {
-                let words: Vec<String> = [
-                    (was != price).then(|| format!("Price changed from {was} to {price}.")),
-                    stock_change(*stock_was, *stock),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
+                let words: Vec<String> =
+                    [(was != price).then(|| format!("Price changed from {was} to {price}.")), stock_change(*stock_was, *stock)]
+                        .into_iter()
+                        .flatten()
+                        .collect();
                 (!words.is_empty()).then(|| words.join(" "))
             }
             _ => None,

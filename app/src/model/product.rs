@@ -51,7 +51,8 @@ impl StaffProduct {
         note("Name", old.summary.name.clone(), new.summary.name.clone());
         note("Category", old.summary.category.to_string(), new.summary.category.to_string());
         note("Price", old.summary.price.to_string(), new.summary.price.to_string());
-        let photo = |p: &Product| if p.summary.image.starts_with(PLACEHOLDER_IMAGES) { "none".to_string() } else { p.summary.image.clone() };
+        let photo =
+            |p: &Product| if p.summary.image.starts_with(PLACEHOLDER_IMAGES) { "none".to_string() } else { p.summary.image.clone() };
         note("Image", photo(old), photo(new));
         let yes_no = |archived: bool| if archived { "archived" } else { "on sale" }.to_string();
         note("Status", yes_no(older.archived), yes_no(self.archived));
