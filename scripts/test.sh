@@ -120,6 +120,7 @@ bench="${CARGO_TARGET_DIR:-target}/debug/livecart-bench"
 "$bench" pages --server-bin "$server_bin" --concurrency 4 --duration 2
 "$bench" spread --server-bin "$server_bin" --seed-products 300 --shoppers 60 --pages 6 --writes 30 --rate 50
 "$bench" first-visit --server-bin "$server_bin" --concurrency 2 --duration 2
+"$bench" hydration --server-bin "$server_bin" --runs 1 --profile fast
 
 say "multi-host: PostgreSQL, two instances, nginx and shoppers in network namespaces, under faults"
 # Skips itself (and says why) where network namespaces cannot be made.

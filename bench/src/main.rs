@@ -6,6 +6,7 @@ mod chaos;
 mod checkout;
 mod fanout;
 mod firstvisit;
+mod hydration;
 mod pages;
 mod report;
 mod server;
@@ -40,6 +41,10 @@ enum Command {
     /// loads: bytes on the wire, server CPU per visit under load) and a repeat
     /// visit with the cache filled (what is asked for again)
     FirstVisit(firstvisit::Args),
+    /// A first visit in Chromium at phone size with a cold cache, on a slow
+    /// profile (1.6 Mbps, 150 ms, CPU 4x slower): when the page paints and
+    /// when it is hydrated (every button answers)
+    Hydration(hydration::Args),
     /// Shoppers spread over catalog pages, each following its page's 24
     /// cards; an outside writer changes products page after page; reports
     /// frames per change (should equal the shoppers showing it), stray and lost
@@ -62,6 +67,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Checkout(args) => checkout::run(args).await,
         Command::Pages(args) => pages::run(args).await,
         Command::FirstVisit(args) => firstvisit::run(args).await,
+        Command::Hydration(args) => hydration::run(args).await,
         Command::Spread(args) => spread::run(args).await,
         Command::Chaos(args) => chaos::run(args).await,
         Command::BareServe(args) => bare::serve(args).await,
