@@ -78,6 +78,32 @@ pub fn CartPage() -> impl IntoView {
     }
 }
 
+/// A cart line's picture, name, live price and stock, and what is wrong with it.
+#[component]
+fn LineInfo(
+    id: ProductId,
+    name: String,
+    product: Option<ProductSummary>,
+    warning: Option<String>,
+    /// "Price changed from $X to $Y", when it moved while the page was open.
+    changed: Option<String>,
+) -> impl IntoView {
+    view! {
+        {product.clone().map(|p| view! { <img src=p.image alt="" width="96" height="72"/> })}
+        <div class="cart-line-info">
+            <A href=format!("/products/{id}")>{name}</A>
+            {product.map(|p| view! {
+                <div class="card-row">
+                    <Price amount=p.price/>
+                    <StockBadge stock=p.stock/>
+                </div>
+            })}
+            {warning.map(|w| view! { <p class="line-warning" data-test-id="line-warning">{w}</p> })}
+            {changed.map(|text| view! { <p class="line-note" data-test-id="price-changed">{text}</p> })}
+        </div>
+    }
+}
+
 /// What keeps a line from being bought, in words (`None`: nothing).
 fn line_problem(line: &CartLine, product: Option<&ProductSummary>) -> Option<String> {
     match product {
@@ -182,20 +208,7 @@ fn CartContents(
                                 let changed = p.as_ref().and_then(|p| price_change(p).map(|was| format!("Price changed from {was} to {}", p.price)));
                                 view! {
                                     <div class="cart-line" data-test-id="cart-line" data-product-id=id.0 class:cart-line-problem=flagged>
-                                        {p.clone().map(|p| view! { <img src=p.image alt="" width="96" height="72"/> })}
-                                        <div class="cart-line-info">
-                                            <A href=format!("/products/{id}")>{name}</A>
-                                            {p.map(|p| view! {
-                                                <div class="card-row">
-                                                    <Price amount=p.price/>
-                                                    <StockBadge stock=p.stock/>
-                                                </div>
-                                            })}
-                                            {warning.map(|w| view! { <p class="line-warning" data-test-id="line-warning">{w}</p> })}
-                                            {changed.map(|text| view! {
-                                                <p class="line-note" data-test-id="price-changed" aria-live="polite">{text}</p>
-                                            })}
-                                        </div>
+                                        <LineInfo id name product=p warning changed/>
                                         <label class="qty">
                                             <span class="sr-only">"Quantity"</span>
                                             <input
@@ -376,17 +389,7 @@ fn ServerCart(saved: SessionCartView, user: Option<User>) -> impl IntoView {
             let flagged = warning.is_some();
             view! {
                 <div class="cart-line" data-test-id="cart-line" data-product-id=id.0 class:cart-line-problem=flagged>
-                    {p.clone().map(|p| view! { <img src=p.image alt="" width="96" height="72"/> })}
-                    <div class="cart-line-info">
-                        <a href=format!("/products/{id}")>{name}</a>
-                        {p.map(|p| view! {
-                            <div class="card-row">
-                                <Price amount=p.price/>
-                                <StockBadge stock=p.stock/>
-                            </div>
-                        })}
-                        {warning.map(|w| view! { <p class="line-warning" data-test-id="line-warning">{w}</p> })}
-                    </div>
+                    <LineInfo id name product=p warning changed=None/>
                     <form method="post" action=CartUpdate::url() class="qty">
                         <input type="hidden" name="product" value=id.0/>
                         <label>

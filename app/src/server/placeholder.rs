@@ -138,21 +138,10 @@ pub fn placeholder_url(id: i64, name: &str) -> String {
     format!("/images/placeholder/{id}.svg?v={:08x}", name_hash(name))
 }
 
-/// `text` safe inside XML text and attribute values.
+/// `text` safe inside XML text and attribute values (control characters,
+/// which XML 1.0 does not allow, dropped).
 fn xml_escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+    crate::security::escape_html(&text.chars().filter(|c| !c.is_control()).collect::<String>())
 }
 
 /// The name as it fits under the drawing: at most 30 characters.
