@@ -73,15 +73,15 @@ pub async fn placeholder(
     axum::extract::Query(query): axum::extract::Query<PlaceholderQuery>,
 ) -> Response {
     use app::model::ProductId;
-    use app::server::placeholder::{name_hash, product_svg};
+    use app::server::placeholder::{picture_version, product_svg};
 
     let Some(id) = file.strip_suffix(".svg").and_then(|id| id.parse::<i64>().ok()) else {
         return StatusCode::NOT_FOUND.into_response();
     };
     match state.db.products_by_ids(&[ProductId(id)]).await {
-        Ok(rows) => match rows.into_iter().find(|p| p.id.0 == id) {
+        Ok(rows) => match rows.into_iter().find(|p| p.id.0 == id && !p.archived) {
             Some(product) => {
-                let current = query.v.as_deref() == Some(format!("{:08x}", name_hash(&product.name)).as_str());
+                let current = query.v.as_deref() == Some(picture_version(&product.name).as_str());
                 let cache = if current { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
                 ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, cache)], product_svg(id, &product.name)).into_response()
             }

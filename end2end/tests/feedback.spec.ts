@@ -136,6 +136,8 @@ test("a move to another page that takes a moment shows progress, then the page",
   const name = (await card.getByRole("heading").textContent())!.trim();
   await card.getByRole("link").click();
   await expect(page.getByTestId("route-progress")).toBeVisible();
+  // Shown (after a blink's delay), not merely in the page.
+  await expect(page.getByTestId("route-progress")).toHaveCSS("opacity", "1");
   await expect(page.getByRole("heading", { level: 1 })).toHaveText(name);
   await expect(page.getByTestId("route-progress")).toHaveCount(0);
 });

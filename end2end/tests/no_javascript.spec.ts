@@ -21,9 +21,11 @@ async function register(page: Page, prefix: string): Promise<string> {
   return username;
 }
 
+let made = 0;
+
 /** A product made for this test, alone in its name: (id, name). */
 function product(stock: number, price = 1250): [number, string] {
-  const name = `Nojs Lamp ${Date.now() % 1_000_000}`;
+  const name = `Nojs Lamp ${Date.now() % 1_000_000}-${++made}`;
   const id = Number(
     outsideSql(
       `INSERT INTO products (name, description, category_id, price_cents, stock) ` +
@@ -70,11 +72,10 @@ test("a shopper without JavaScript fills a cart, signs in from it and buys", asy
   await expect(line).toContainText(name);
   await expect(page.getByTestId("subtotal")).toHaveText("$12.50");
 
-  // More than there is: refused in words, capped at the stock.
+  // More than there is: the line says so in words.
   await line.getByTestId("quantity").fill("9");
   await line.getByTestId("update-quantity").click();
   await expect(line.getByTestId("line-warning")).toHaveText("Only 3 left: lower the quantity");
-  await expect(page.getByTestId("why-blocked")).toBeHidden(); // nobody is signed in yet
   await line.getByTestId("quantity").fill("2");
   await line.getByTestId("update-quantity").click();
   await expect(line.getByTestId("quantity")).toHaveValue("2");
@@ -90,20 +91,40 @@ test("a shopper without JavaScript fills a cart, signs in from it and buys", asy
   await expect(page).toHaveURL(/\/cart$/);
   await expect(line.getByTestId("quantity")).toHaveValue("2");
 
-  // A refused checkout says why and keeps what was typed.
-  outsideSql(`UPDATE products SET stock = 1 WHERE id = ${id};`);
+  // A price that moved since the page was shown: shown again, not bought.
   await fillAddress(page);
+  outsideSql(`UPDATE products SET price_cents = 1300 WHERE id = ${id};`);
   await page.getByTestId("place-order").click();
   await expect(page).toHaveURL(/\/cart$/);
-  await expect(page.getByTestId("cart-notice")).toContainText(`Only 1 of ${name} left`);
+  await expect(page.getByTestId("cart-notice")).toContainText("Your cart changed since this page was shown");
+  await expect(page.getByTestId("subtotal")).toHaveText("$26.00");
   await expect(page.getByLabel("Street")).toHaveValue("12 Market Street");
+  expect(outsideSql(`SELECT stock FROM products WHERE id = ${id};`)).toBe("3");
+
+  // Less in stock than in the cart: flagged, and refused in words if sent.
+  outsideSql(`UPDATE products SET stock = 1 WHERE id = ${id};`);
+  await page.reload();
+  await expect(line.getByTestId("line-warning")).toHaveText("Only 1 left: lower the quantity");
+  await expect(page.getByTestId("why-blocked")).toBeVisible();
+  await page.getByTestId("place-order").click();
+  await expect(page.getByTestId("cart-notice")).toContainText(`Only 1 of ${name} left`);
   expect(outsideSql(`SELECT stock FROM products WHERE id = ${id};`)).toBe("1");
 
-  // Lowered to what is left: bought, thanked, and the cart is empty.
+  // Lowered to what is left and sent twice (a double click, a resent form): one order.
   await line.getByTestId("quantity").fill("1");
   await line.getByTestId("update-quantity").click();
-  await page.getByTestId("place-order").click();
-  await expect(page).toHaveURL(/\/orders\/\d+\?placed=1$/);
+  await expect(page.getByTestId("why-blocked")).toBeHidden();
+  const shown = await page.locator('input[name="shown"]').inputValue();
+  const form = {
+    name: "Ann Lee", street: "12 Market Street", city: "Springfield", region: "IL", postal_code: "62701", country: "United States", shown,
+  };
+  const first = await page.request.post("/api/cart_checkout", { form, maxRedirects: 0, headers: { accept: "text/html" } });
+  const second = await page.request.post("/api/cart_checkout", { form, maxRedirects: 0, headers: { accept: "text/html" } });
+  const placed = first.headers()["location"];
+  expect(placed).toMatch(/^\/orders\/\d+\?placed=1$/);
+  expect(second.headers()["location"], "the second post is sent to the same order").toBe(placed);
+  expect(outsideSql(`SELECT count(*) FROM orders o JOIN users u ON u.id = o.customer_id WHERE u.username = '${username}';`)).toBe("1");
+  await page.goto(placed);
   await expect(page.getByTestId("thanks")).toBeVisible();
   await expect(page.getByText(name)).toBeVisible();
   expect(outsideSql(`SELECT stock FROM products WHERE id = ${id};`)).toBe("0");
@@ -114,13 +135,22 @@ test("a shopper without JavaScript fills a cart, signs in from it and buys", asy
   await expect(page.getByTestId("add-to-cart")).toBeDisabled();
 });
 
-test("removing a line and adding what is sold out say what happened", async ({ page }) => {
+test("adding the last one twice, or what sold out meanwhile, says so; removing empties the cart", async ({ page }) => {
   const [id, name] = product(1);
   await page.goto(`/products/${id}`);
   await page.getByTestId("add-to-cart").click();
   await page.goto(`/products/${id}`);
   await page.getByTestId("add-to-cart").click();
   await expect(page.getByTestId("cart-notice")).toHaveText(`The last ${name} is in your cart already.`);
+
+  // Sold out between the page and the tap.
+  const [other, otherName] = product(2);
+  await page.goto(`/products/${other}`);
+  outsideSql(`UPDATE products SET stock = 0 WHERE id = ${other};`);
+  await page.getByTestId("add-to-cart").click();
+  await expect(page.getByTestId("cart-notice")).toHaveText(`${otherName} is sold out.`);
+  await expect(page.getByTestId("cart-line")).toHaveCount(1);
+
   await page.getByRole("button", { name: "Remove" }).click();
   await expect(page.getByTestId("cart-empty")).toBeVisible();
 });

@@ -21,7 +21,16 @@ mod ssr {
     /// Only same-site paths; anything else goes home.
     pub fn safe_next(next: Option<String>) -> String {
         match next {
-            Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() < 512 => n,
+            // Browsers drop tabs and line breaks from a URL: "/\t/evil" is "//evil".
+            Some(n)
+                if n.starts_with('/')
+                    && !n.starts_with("//")
+                    && !n.contains('\\')
+                    && !crate::model::has_control(&n, false)
+                    && n.len() < 512 =>
+            {
+                n
+            }
             _ => "/".to_string(),
         }
     }
@@ -111,4 +120,18 @@ pub async fn logout() -> Result<(), AppError> {
     }
     leptos_axum::redirect("/");
     Ok(())
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::ssr::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/orders".into())), "/orders");
+        for hostile in ["//evil.example", "/\t/evil.example", "/\n/evil.example", "/\\evil.example", "https://evil.example"] {
+            assert_eq!(safe_next(Some(hostile.into())), "/", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/");
+    }
 }

@@ -39,6 +39,7 @@ pub fn CartPage() -> impl IntoView {
     // moved into this browser's cart.
     let session = Resource::new(|| (), |()| session_cart());
     let merged = RwSignal::new(false);
+    let toast = use_context::<super::Toast>();
     Effect::new(move |_| {
         if !ready.get() || merged.get_untracked() {
             return;
@@ -46,8 +47,9 @@ pub fn CartPage() -> impl IntoView {
         match session.get() {
             Some(Ok(saved)) if !saved.lines.is_empty() => leptos::task::spawn_local(async move {
                 if let Ok(lines) = take_session_cart().await {
-                    for line in lines {
-                        cart.add(line.product_id, line.quantity);
+                    let left_out = lines.into_iter().filter(|line| !cart.add(line.product_id, line.quantity)).count();
+                    if let (true, Some(toast)) = (left_out > 0, toast) {
+                        toast.show(format!("{left_out} products did not fit: a cart holds {} at most.", Cart::MAX_LINES));
                     }
                 }
                 merged.set(true);
@@ -373,6 +375,7 @@ fn ServerCart(saved: SessionCartView, user: Option<User>) -> impl IntoView {
         }
         .into_any();
     }
+    let shown = saved.fingerprint();
     let problems: Vec<Option<String>> = saved.lines.iter().map(|(line, p)| line_problem(line, p.as_ref())).collect();
     let buyable =
         || saved.lines.iter().zip(&problems).filter(|(_, problem)| problem.is_none()).filter_map(|((l, p), _)| Some((l, p.as_ref()?)));
@@ -394,7 +397,7 @@ fn ServerCart(saved: SessionCartView, user: Option<User>) -> impl IntoView {
                         <input type="hidden" name="product" value=id.0/>
                         <label>
                             <span class="sr-only">"Quantity"</span>
-                            <input type="number" name="quantity" min="0" max=CartLine::MAX_QUANTITY value=line.quantity data-test-id="quantity"/>
+                            <input type="number" name="quantity" min="0" max=CartLine::MAX_QUANTITY value=line.quantity required data-test-id="quantity"/>
                         </label>
                         <button type="submit" class="link-button" data-test-id="update-quantity">"Update"</button>
                     </form>
@@ -429,6 +432,7 @@ fn ServerCart(saved: SessionCartView, user: Option<User>) -> impl IntoView {
                 .collect_view();
             view! {
                 <form method="post" action=CartCheckout::url() class="checkout-form" data-test-id="checkout-form">
+                    <input type="hidden" name="shown" value=shown/>
                     <h2>"Deliver to"</h2>
                     {fields}
                     <button type="submit" class="button button-large" data-test-id="place-order">"Place order"</button>

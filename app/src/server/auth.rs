@@ -42,7 +42,12 @@ pub struct Auth {
     by_account: Limiter<String>,
     by_address: Limiter<IpAddr>,
     registrations: Limiter<IpAddr>,
+    anonymous_carts: Limiter<IpAddr>,
 }
+
+/// Carts a client address may start without signing in, per hour (each is a
+/// session row, kept until it expires).
+const ANONYMOUS_CARTS_PER_HOUR: u32 = 120;
 
 /// A sign-in attempt under way: its tokens are given back if it succeeds.
 #[derive(Debug)]
@@ -68,6 +73,10 @@ impl Auth {
             by_account: Limiter::new(a, a_every),
             by_address: Limiter::new(b, b_every),
             registrations: Limiter::new(r, r_every),
+            anonymous_carts: {
+                let (c, c_every) = per(ANONYMOUS_CARTS_PER_HOUR, 60 * minute);
+                Limiter::new(c, c_every)
+            },
         })
     }
 
@@ -103,17 +112,27 @@ impl Auth {
         }
     }
 
+    /// `Err(wait)` when this address has started too many carts (sessions)
+    /// without signing in lately.
+    pub fn begin_anonymous_cart(&self, addr: Option<IpAddr>) -> Result<(), Duration> {
+        match addr {
+            Some(addr) => self.anonymous_carts.take(&addr, Instant::now()).map(drop),
+            None => Ok(()),
+        }
+    }
+
     /// Forget every key whose limit has recovered (run now and then).
     pub fn prune(&self) {
         let now = Instant::now();
         self.by_account.prune(now);
         self.by_address.prune(now);
         self.registrations.prune(now);
+        self.anonymous_carts.prune(now);
     }
 
     /// Keys the limiters remember, for tests and metrics.
     pub fn tracked_keys(&self) -> usize {
-        self.by_account.len() + self.by_address.len() + self.registrations.len()
+        self.by_account.len() + self.by_address.len() + self.registrations.len() + self.anonymous_carts.len()
     }
 }
 

@@ -132,10 +132,18 @@ pub fn name_hash(text: &str) -> u32 {
     text.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
 }
 
-/// Where a product without a photo finds its picture (the name hash changes the
-/// address when the name changes, so browsers may keep each one for good).
+/// Bumped when the drawings change, so browsers fetch them again.
+const DRAWINGS: u32 = 1;
+
+/// The version of a product's picture: its name and the drawings'.
+pub fn picture_version(name: &str) -> String {
+    format!("{:08x}", name_hash(name) ^ DRAWINGS)
+}
+
+/// Where a product without a photo finds its picture (the address changes
+/// with the name and the drawings, so browsers may keep each one for good).
 pub fn placeholder_url(id: i64, name: &str) -> String {
-    format!("/images/placeholder/{id}.svg?v={:08x}", name_hash(name))
+    format!("/images/placeholder/{id}.svg?v={}", picture_version(name))
 }
 
 /// `text` safe inside XML text and attribute values (control characters,

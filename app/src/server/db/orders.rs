@@ -196,6 +196,15 @@ impl Db {
         Ok(self.orders_by_ids(&[id]).await?.pop())
     }
 
+    /// The order a checkout with this idempotency key placed, if any.
+    pub async fn order_for_key(&self, customer: CustomerId, key: &str) -> anyhow::Result<Option<OrderId>> {
+        Ok(sql("SELECT id FROM orders WHERE customer_id = $1 AND idempotency_key = $2")
+            .bind(customer)
+            .bind(key)
+            .scalar_optional::<OrderId>(self)
+            .await?)
+    }
+
     pub async fn order_owner(&self, order: OrderId) -> anyhow::Result<Option<CustomerId>> {
         Ok(sql("SELECT customer_id FROM orders WHERE id = $1").bind(order).scalar_optional(self).await?)
     }
