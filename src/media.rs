@@ -79,7 +79,8 @@ pub async fn placeholder(
         return StatusCode::NOT_FOUND.into_response();
     };
     match state.db.products_by_ids(&[ProductId(id)]).await {
-        Ok(rows) => match rows.into_iter().find(|p| p.id.0 == id && !p.archived) {
+        // Archived ones too: staff still list them (and their names were public).
+        Ok(rows) => match rows.into_iter().find(|p| p.id.0 == id) {
             Some(product) => {
                 let current = query.v.as_deref() == Some(picture_version(&product.name).as_str());
                 let cache = if current { "public, max-age=31536000, immutable" } else { "public, max-age=60" };
