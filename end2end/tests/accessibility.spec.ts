@@ -30,6 +30,8 @@ async function noSeriousViolations(page: Page, path: string): Promise<void> {
 }
 
 test("every shopper page has no serious accessibility violation", async ({ page }) => {
+  // A dozen pages, each opened and checked at two widths.
+  test.setTimeout(120_000);
   for (const path of ["/", "/?q=tea&sort=price", "/?category=electronics", "/products/1", "/cart", "/login", "/register", "/no-such-page"]) {
     await noSeriousViolations(page, path);
   }
@@ -47,6 +49,7 @@ test("every shopper page has no serious accessibility violation", async ({ page 
 });
 
 test("every staff page has no serious accessibility violation", async ({ page }) => {
+  test.setTimeout(90_000);
   const username = `axestaff${Date.now() % 1_000_000}`;
   const password = "a long enough passphrase";
   createStaff(username, password);
