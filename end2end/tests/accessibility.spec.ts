@@ -1,7 +1,7 @@
 import AxeBuilder from "@axe-core/playwright";
 import { expect, test, type Page } from "@playwright/test";
 import { openLive, signUp } from "./fixtures/check";
-import { createStaff, fillAddress, outsideSql } from "./fixtures/action";
+import { createStaff, fillAddress, insertedId, outsideSql } from "./fixtures/action";
 
 // axe-core on every page, hydrated and live, at a desktop and a phone width:
 // no serious or critical violation of WCAG 2.1 A/AA.
@@ -84,11 +84,9 @@ test("a skip link leads past the header, and a product card is one stop for the 
 
 test("a screen reader hears live changes: price and stock on the product page, an order's status", async ({ page }) => {
   const name = `Spoken Lamp ${Date.now() % 1_000_000}`;
-  const id = Number(
-    outsideSql(
-      `INSERT INTO products (category_id, name, description, price_cents, stock) ` +
+  const id = insertedId(
+    `INSERT INTO products (category_id, name, description, price_cents, stock) ` +
         `SELECT id, '${name}', 'A lamp.', 8000, 12 FROM categories WHERE slug = 'home' RETURNING id`,
-    ),
   );
   const announcer = page.getByTestId("announcer");
   await openLive(page, `/products/${id}`);

@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { openLive, signUp } from "./fixtures/check";
-import { outsideSql } from "./fixtures/action";
+import { insertedId, outsideSql } from "./fixtures/action";
 
 // What "Add to cart" says: a moment of "Added ✓" per tap, and no more than
 // there is in stock, live as the stock changes.
@@ -97,11 +97,9 @@ test("the cart says when a price changed and why it cannot be ordered", async ({
 test("a tap on Add to cart before the page's code has arrived is kept, then joins the browser's cart", async ({ context }) => {
   const page = await context.newPage();
   const name = `Early Lamp ${Date.now() % 1_000_000}`;
-  const id = Number(
-    outsideSql(
-      `INSERT INTO products (category_id, name, description, price_cents, stock) ` +
+  const id = insertedId(
+    `INSERT INTO products (category_id, name, description, price_cents, stock) ` +
         `SELECT id, '${name}', 'A lamp.', 700, 5 FROM categories WHERE slug = 'home' RETURNING id`,
-    ),
   );
   // The wasm never arrives: the page stays as the server rendered it.
   await page.route("**/*.wasm", (route) => route.abort());

@@ -1,5 +1,5 @@
 import { expect, test, type Page } from "@playwright/test";
-import { fillAddress, outsideSql } from "./fixtures/action";
+import { fillAddress, insertedId, outsideSql } from "./fixtures/action";
 
 // Run by the "no-javascript" project (JavaScript disabled): a shopper whose
 // browser runs no wasm browses, searches, signs in and buys with plain links
@@ -25,12 +25,10 @@ let made = 0;
 
 /** A product made for this test, alone in its name: (id, name). */
 function product(stock: number, price = 1250): [number, string] {
-  const name = `Nojs Lamp ${Date.now() % 1_000_000}-${++made}`;
-  const id = Number(
-    outsideSql(
-      `INSERT INTO products (name, description, category_id, price_cents, stock) ` +
+  const name = `Nojs Lamp ${Date.now() % 1_000_000}${++made}`;
+  const id = insertedId(
+    `INSERT INTO products (name, description, category_id, price_cents, stock) ` +
         `SELECT '${name}', 'A lamp for a browser without scripts.', id, ${price}, ${stock} FROM categories WHERE slug = 'home' RETURNING id;`,
-    ),
   );
   return [id, name];
 }
