@@ -169,6 +169,11 @@ pub struct ServeArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub registrations_per_hour: u32,
 
+    /// Questions one account may ask about products per hour
+    #[arg(long, env = "LIVECART_QUESTIONS_PER_HOUR", default_value_t = SignInLimits::default().questions_per_account,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub questions_per_hour: u32,
+
     /// Database connections at most [default: 8 on SQLite, 16 on PostgreSQL]
     #[arg(long, env = "LIVECART_DB_POOL_SIZE", value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_pool_size: Option<u32>,
@@ -269,7 +274,11 @@ impl ServeArgs {
                 busy_timeout: Duration::from_secs(self.db_busy_timeout),
             },
             limits: Limits {
-                sign_in: SignInLimits { registrations_per_address: self.registrations_per_hour, ..SignInLimits::default() },
+                sign_in: SignInLimits {
+                    registrations_per_address: self.registrations_per_hour,
+                    questions_per_account: self.questions_per_hour,
+                    ..SignInLimits::default()
+                },
                 log_retention: Duration::from_secs(self.log_retention_hours.saturating_mul(3600)),
                 api_requests_per_second: self.api_rate,
                 subscriptions_per_socket: self.max_subscriptions,

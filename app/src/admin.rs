@@ -1,16 +1,18 @@
-//! The staff console under `/admin`: orders (live), products, categories, API tokens.
+//! The staff console under `/admin`: orders (live), products, questions (live), categories, API tokens.
 
 pub mod api;
 mod categories_page;
 mod orders_page;
 mod product_form;
 mod products_page;
+mod questions_page;
 mod tokens_page;
 
 use categories_page::AdminCategoriesPage;
 use orders_page::AdminOrdersPage;
 use product_form::ProductFormPage;
 use products_page::AdminProductsPage;
+use questions_page::AdminQuestionsPage;
 use tokens_page::AdminTokensPage;
 
 use leptos::prelude::*;
@@ -28,6 +30,8 @@ lazy_pages! {
     ProductFormRoute => ProductFormPage;
     /// `/admin/categories`
     CategoriesRoute => AdminCategoriesPage;
+    /// `/admin/questions`
+    QuestionsRoute => AdminQuestionsPage;
     /// `/admin/tokens`
     TokensRoute => AdminTokensPage;
 }
@@ -44,6 +48,7 @@ fn AdminNav() -> impl IntoView {
             <A href="/admin" exact=true>"Orders"</A>
             <A href="/admin/products" exact=true>"Products"</A>
             <A href="/admin/products/new">"New product"</A>
+            <A href="/admin/questions">"Questions"</A>
             <A href="/admin/categories">"Categories"</A>
             <A href="/admin/tokens">"API tokens"</A>
         </nav>

@@ -52,13 +52,18 @@ pub enum Topic {
     AllOrders,
     /// One order in full.
     Order(OrderId),
+    /// The questions about one product (each a `Question`; `removed` when
+    /// deleted). Its snapshot is the product page's board.
+    Questions(ProductId),
+    /// Every product's questions, unanswered first (staff only).
+    QuestionQueue,
 }
 
 /// Why a topic name did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TopicError {
     #[error(
-        "unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, card:<id>, listing, listing:<slug>, orders, orders:<customer>, order:<id>)"
+        "unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, card:<id>, listing, listing:<slug>, orders, orders:<customer>, order:<id>, questions, questions:<product>)"
     )]
     Unknown(String),
     #[error("bad topic '{topic}': {source}")]
@@ -68,7 +73,10 @@ pub enum TopicError {
 impl Topic {
     /// Whether anyone may subscribe, signed in or not.
     pub fn is_public(&self) -> bool {
-        matches!(self, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_))
+        matches!(
+            self,
+            Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_) | Topic::Questions(_)
+        )
     }
 }
 
@@ -84,6 +92,8 @@ impl fmt::Display for Topic {
             Topic::Orders(id) => write!(f, "orders:{id}"),
             Topic::AllOrders => f.write_str("orders"),
             Topic::Order(id) => write!(f, "order:{id}"),
+            Topic::Questions(id) => write!(f, "questions:{id}"),
+            Topic::QuestionQueue => f.write_str("questions"),
         }
     }
 }
@@ -98,12 +108,14 @@ impl FromStr for Topic {
             None if s == "catalog" => Ok(Topic::Catalog),
             None if s == "orders" => Ok(Topic::AllOrders),
             None if s == "listing" => Ok(Topic::Listing(None)),
+            None if s == "questions" => Ok(Topic::QuestionQueue),
             Some(("category", slug)) => slug.parse().map(Topic::Category).map_err(bad),
             Some(("product", id)) => id.parse().map(Topic::Product).map_err(bad),
             Some(("card", id)) => id.parse().map(Topic::Card).map_err(bad),
             Some(("listing", slug)) => slug.parse().map(|s| Topic::Listing(Some(s))).map_err(bad),
             Some(("orders", id)) => id.parse().map(Topic::Orders).map_err(bad),
             Some(("order", id)) => id.parse().map(Topic::Order).map_err(bad),
+            Some(("questions", id)) => id.parse().map(Topic::Questions).map_err(bad),
             _ => Err(TopicError::Unknown(short())),
         }
     }
@@ -239,11 +251,13 @@ mod tests {
             Topic::Card(ProductId(42)),
             Topic::Listing(None),
             Topic::Listing(Some(CategorySlug::parse("coffee-tea").expect("slug"))),
+            Topic::Questions(ProductId(42)),
+            Topic::QuestionQueue,
         ];
         let printed: Vec<String> = topics.iter().map(ToString::to_string).collect();
         assert_eq!(
             printed,
-            ["catalog", "category:coffee-tea", "product:42", "orders:7", "orders", "order:9", "card:42", "listing", "listing:coffee-tea"]
+            ["catalog", "category:coffee-tea", "product:42", "orders:7", "orders", "order:9", "card:42", "listing", "listing:coffee-tea", "questions:42", "questions"]
         );
         for (topic, text) in topics.iter().zip(&printed) {
             assert_eq!(&text.parse::<Topic>().expect("parses"), topic);
@@ -319,6 +333,8 @@ mod props {
             (1..i64::MAX).prop_map(|n| Topic::Product(ProductId(n))),
             (1..i64::MAX).prop_map(|n| Topic::Orders(CustomerId(n))),
             (1..i64::MAX).prop_map(|n| Topic::Order(OrderId(n))),
+            (1..i64::MAX).prop_map(|n| Topic::Questions(ProductId(n))),
+            Just(Topic::QuestionQueue),
         ]
     }
 

@@ -5,6 +5,7 @@
 mod extract;
 mod orders;
 mod products;
+mod questions;
 
 use std::sync::LazyLock;
 
@@ -41,13 +42,16 @@ fn build() -> (Router<AppState>, OpenApi) {
         .routes(routes!(orders::list_orders))
         .routes(routes!(orders::get_order))
         .routes(routes!(orders::move_order))
+        .routes(routes!(questions::product_questions))
+        .routes(routes!(questions::question_queue))
+        .routes(routes!(questions::answer_question))
         .routes(routes!(openapi_json));
     let (router, mut doc) = OpenApiRouter::<AppState>::new().nest(PREFIX, api).split_for_parts();
     doc.info = InfoBuilder::new()
         .title("livecart API")
         .version("1")
         .description(Some(
-            "Products, stock and orders for other systems. Authenticate with `Authorization: Bearer <token>` \
+            "Products, stock, orders and product questions for other systems. Authenticate with `Authorization: Bearer <token>` \
              (`livecart token create`, or the staff console at /admin/tokens). Errors are JSON: \
              {\"error\": code, \"message\": text, \"field\": name (when one field is at fault)}.",
         ))

@@ -9,11 +9,15 @@ use app::server::Viewer;
 /// so ids of other customers' orders reveal nothing).
 pub fn may_subscribe(viewer: &Viewer, topic: &Topic, order_owner: Option<CustomerId>) -> Result<(), ErrorCode> {
     match (viewer, topic) {
-        (_, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_)) => Ok(()),
-        (Viewer::Staff(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_)) => Ok(()),
+        (_, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_) | Topic::Questions(_)) => {
+            Ok(())
+        }
+        (Viewer::Staff(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_) | Topic::QuestionQueue) => Ok(()),
         (Viewer::Customer(me), Topic::Orders(customer)) if me == customer => Ok(()),
         (Viewer::Customer(me), Topic::Order(_)) if order_owner.as_ref() == Some(me) => Ok(()),
-        (Viewer::Anonymous | Viewer::Customer(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_)) => Err(ErrorCode::Forbidden),
+        (Viewer::Anonymous | Viewer::Customer(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_) | Topic::QuestionQueue) => {
+            Err(ErrorCode::Forbidden)
+        }
     }
 }
 
@@ -35,6 +39,7 @@ mod tests {
             Topic::Card(ProductId(3)),
             Topic::Listing(None),
             Topic::Listing(Some(slug)),
+            Topic::Questions(ProductId(3)),
         ];
         for viewer in [Viewer::Anonymous, Viewer::Customer(alice), Viewer::Staff(bob)] {
             for topic in &public {
@@ -55,6 +60,9 @@ mod tests {
             (Viewer::Customer(alice), Topic::AllOrders, None, Err(ErrorCode::Forbidden)),
             (Viewer::Anonymous, Topic::AllOrders, None, Err(ErrorCode::Forbidden)),
             (Viewer::Staff(bob), order, Some(alice), Ok(())),
+            (Viewer::Staff(bob), Topic::QuestionQueue, None, Ok(())),
+            (Viewer::Customer(alice), Topic::QuestionQueue, None, Err(ErrorCode::Forbidden)),
+            (Viewer::Anonymous, Topic::QuestionQueue, None, Err(ErrorCode::Forbidden)),
         ];
         for (viewer, topic, owner, expected) in cases {
             assert_eq!(may_subscribe(&viewer, &topic, owner), expected, "{viewer:?} {topic} {owner:?}");

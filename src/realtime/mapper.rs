@@ -1,7 +1,8 @@
 //! Facts -> frames: the one place the change log becomes topics and wire JSON.
 //!
 //! A batch of facts comes with each product's current row (read by the same
-//! statement as the facts); orders are read by id, one query per batch. For
+//! statement as the facts); orders and questions are read by id, one query
+//! per kind per batch. For
 //! each entity the mapper says what every topic that showed it before, or
 //! shows it now, should do: `change` with the entity's JSON (the shared model
 //! types, serialised here) or `removed`. An entity changed several times in
@@ -14,21 +15,38 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use app::model::{CustomerId, OrderId, ProductId};
+use app::model::{CustomerId, OrderId, ProductId, QuestionId};
 use app::protocol::{Seq, ServerMsg, Topic};
 use app::server::Db;
-use app::server::db::{Fact, FactKind, FactOp, OrderRecord, ProductRecord};
+use app::server::db::{Fact, FactKind, FactOp, OrderRecord, ProductRecord, QuestionRecord};
 use serde_json::value::{RawValue, to_raw_value};
 
 use super::frame::{Frame, Published, encode};
 
-/// What the hub should offer for `facts` (in seq order): every topic's frame, encoded once.
-pub async fn published(db: &Db, facts: &[Fact]) -> anyhow::Result<Vec<Published>> {
-    let mut ids: Vec<OrderId> = facts.iter().filter(|f| f.kind == FactKind::Order).map(|f| OrderId(f.entity_id)).collect();
+/// The entities a batch's facts are about, as they are now (products come with their facts).
+#[derive(Debug, Default)]
+pub struct Current {
+    pub orders: HashMap<OrderId, OrderRecord>,
+    pub questions: HashMap<QuestionId, QuestionRecord>,
+}
+
+/// The distinct ids of the facts of one kind.
+fn ids_of<T: Ord>(facts: &[Fact], kind: FactKind, id: impl Fn(i64) -> T) -> Vec<T> {
+    let mut ids: Vec<T> = facts.iter().filter(|f| f.kind == kind).map(|f| id(f.entity_id)).collect();
     ids.sort_unstable();
     ids.dedup();
-    let orders = db.orders_by_ids(&ids).await?.into_iter().map(|o| (o.id, o)).collect();
-    Ok(map(facts, &orders))
+    ids
+}
+
+/// What the hub should offer for `facts` (in seq order): every topic's frame, encoded once.
+pub async fn published(db: &Db, facts: &[Fact]) -> anyhow::Result<Vec<Published>> {
+    let orders = db.orders_by_ids(&ids_of(facts, FactKind::Order, OrderId)).await?;
+    let questions = db.questions_by_ids(&ids_of(facts, FactKind::Question, QuestionId)).await?;
+    let current = Current {
+        orders: orders.into_iter().map(|o| (o.id, o)).collect(),
+        questions: questions.into_iter().map(|q| (q.id, q)).collect(),
+    };
+    Ok(map(facts, &current))
 }
 
 /// The frames of one topic for a replay of `facts` (see `Db::facts_for`).
@@ -55,8 +73,8 @@ struct Merged<'a> {
     left: Vec<&'a str>,
 }
 
-/// The frames for `facts`, given the orders as they are now (products come with their facts).
-pub fn map(facts: &[Fact], orders: &HashMap<OrderId, OrderRecord>) -> Vec<Published> {
+/// The frames for `facts`, given the entities as they are now.
+pub fn map(facts: &[Fact], current: &Current) -> Vec<Published> {
     let mut merged: Vec<Merged> = Vec::with_capacity(facts.len());
     let mut at: HashMap<(FactKind, i64), usize> = HashMap::new();
     for fact in facts {
@@ -94,7 +112,8 @@ pub fn map(facts: &[Fact], orders: &HashMap<OrderId, OrderRecord>) -> Vec<Publis
                 Ok(())
             }
             FactKind::Product => product(m, &mut emit),
-            FactKind::Order => order(m, orders.get(&OrderId(m.last.entity_id)), &mut emit),
+            FactKind::Order => order(m, current.orders.get(&OrderId(m.last.entity_id)), &mut emit),
+            FactKind::Question => question(m, current.questions.get(&QuestionId(m.last.entity_id)), &mut emit),
         };
         if let Err(err) = mapped {
             tracing::warn!(seq = m.last.seq, error = ?err, "a change could not be made into frames; skipped");
@@ -169,6 +188,25 @@ fn order(m: &Merged, current: Option<&OrderRecord>, emit: &mut impl FnMut(Topic,
     Ok(())
 }
 
+/// A question is shown on its product's `questions:{product}` and the staff's
+/// `questions` queue.
+fn question(m: &Merged, current: Option<&QuestionRecord>, emit: &mut impl FnMut(Topic, Option<&RawValue>)) -> anyhow::Result<()> {
+    for before in m.parents.iter().copied().map(ProductId) {
+        if current.is_none_or(|q| q.product_id != before) {
+            emit(Topic::Questions(before), None);
+        }
+    }
+    match current {
+        Some(q) => {
+            let json = to_raw_value(&q.question())?;
+            emit(Topic::Questions(q.product_id), Some(&json));
+            emit(Topic::QuestionQueue, Some(&json));
+        }
+        None => emit(Topic::QuestionQueue, None),
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use app::model::{Order, OrderSummary, Product, ProductSummary};
@@ -207,6 +245,8 @@ mod tests {
             image: "/img.svg".into(),
             archived,
             version: 1,
+            questions: 0,
+            answered: 0,
         }
     }
 
@@ -228,7 +268,7 @@ mod tests {
     #[test]
     fn a_changed_product_reaches_its_three_topics_as_the_shared_model_types() {
         let fact = product_fact(10, FactOp::Change, 7, Some((2, "books")), Some(record(7, (2, "books"), false)));
-        let items = map(&[fact], &HashMap::new());
+        let items = map(&[fact], &Current::default());
         assert_eq!(
             shown(&items),
             [
@@ -255,7 +295,7 @@ mod tests {
     fn a_move_removes_the_product_from_the_category_it_left() {
         let fact = product_fact(11, FactOp::Change, 7, Some((2, "books")), Some(record(7, (3, "games"), false)));
         assert_eq!(
-            shown(&map(&[fact], &HashMap::new())),
+            shown(&map(&[fact], &Current::default())),
             [
                 ("category:books".into(), "removed"),
                 ("listing:books".into(), "removed"),
@@ -268,7 +308,7 @@ mod tests {
         );
         // New (or back from the archive): it joins both listings.
         let fact = product_fact(12, FactOp::Change, 9, None, Some(record(9, (3, "games"), false)));
-        let joined: Vec<_> = shown(&map(&[fact], &HashMap::new())).into_iter().filter(|(t, _)| t.starts_with("listing")).collect();
+        let joined: Vec<_> = shown(&map(&[fact], &Current::default())).into_iter().filter(|(t, _)| t.starts_with("listing")).collect();
         assert_eq!(joined, [("listing:games".into(), "change"), ("listing".into(), "change")]);
     }
 
@@ -283,10 +323,10 @@ mod tests {
             ("listing".into(), "removed"),
         ];
         let archived = || Some(record(7, (2, "books"), true));
-        assert_eq!(shown(&map(&[product_fact(12, FactOp::Change, 7, Some((2, "books")), archived())], &HashMap::new())), removed);
-        assert_eq!(shown(&map(&[product_fact(13, FactOp::Removed, 7, Some((2, "books")), None)], &HashMap::new())), removed);
+        assert_eq!(shown(&map(&[product_fact(12, FactOp::Change, 7, Some((2, "books")), archived())], &Current::default())), removed);
+        assert_eq!(shown(&map(&[product_fact(13, FactOp::Removed, 7, Some((2, "books")), None)], &Current::default())), removed);
         // An edit of a product that stays archived shows nowhere.
-        assert!(map(&[product_fact(14, FactOp::Change, 7, None, archived())], &HashMap::new()).is_empty());
+        assert!(map(&[product_fact(14, FactOp::Change, 7, None, archived())], &Current::default()).is_empty());
     }
 
     #[test]
@@ -300,7 +340,7 @@ mod tests {
             product_fact(11, FactOp::Change, 8, Some((2, "books")), Some(record(8, (2, "books"), false))),
             product_fact(12, FactOp::Change, 7, Some((3, "games")), now()),
         ];
-        let items = map(&facts, &HashMap::new());
+        let items = map(&facts, &Current::default());
         let seqs: Vec<i64> = items
             .iter()
             .map(|i| match i {
@@ -346,7 +386,7 @@ mod tests {
             cancelled_at: None,
             lines: Vec::new(),
         };
-        let now = HashMap::from([(order.id, order)]);
+        let now = Current { orders: HashMap::from([(order.id, order)]), ..Current::default() };
         let facts = [fact(20, FactKind::Order, FactOp::Change, 5, Some(9)), fact(21, FactKind::SignOut, FactOp::Removed, 77, None)];
         let items = map(&facts, &now);
         assert_eq!(
@@ -362,7 +402,35 @@ mod tests {
         let full: Order = serde_json::from_str(data.get()).expect("an Order");
         assert_eq!(full.paid_at.as_deref(), Some("2026-11-30T10:01:00Z"));
         // Deleted: gone from every topic that showed it.
-        let gone = map(&[fact(22, FactKind::Order, FactOp::Removed, 5, Some(9))], &HashMap::new());
+        let gone = map(&[fact(22, FactKind::Order, FactOp::Removed, 5, Some(9))], &Current::default());
         assert_eq!(shown(&gone), [("orders:9".into(), "removed"), ("orders".into(), "removed"), ("order:5".into(), "removed")]);
+    }
+
+    #[test]
+    fn questions_reach_their_product_and_the_staff_queue_and_leave_both_when_deleted() {
+        let record = QuestionRecord {
+            id: QuestionId(3),
+            product_id: ProductId(7),
+            product_name: "Tea".into(),
+            author: "Ann".into(),
+            author_hidden: false,
+            body: "Loose leaf?".into(),
+            votes: 2,
+            asked_at: "2026-11-30T10:00:00Z".into(),
+            answer: None,
+            answered_at: None,
+        };
+        let now = Current { questions: HashMap::from([(record.id, record)]), ..Current::default() };
+        let items = map(&[fact(30, FactKind::Question, FactOp::Change, 3, Some(7))], &now);
+        assert_eq!(shown(&items), [("questions:7".into(), "change"), ("questions".into(), "change")]);
+        let Published::Frame(f) = &items[0] else { panic!() };
+        let Ok(ServerMsg::Change { data, .. }) = serde_json::from_str::<ServerMsg>(&f.text) else { panic!() };
+        let question: app::model::Question = serde_json::from_str(data.get()).expect("a Question");
+        assert_eq!((question.votes, question.author.as_str()), (2, "Ann"));
+        // Moved to another product by an outside writer: gone from the first.
+        let moved = map(&[fact(31, FactKind::Question, FactOp::Change, 3, Some(5))], &now);
+        assert_eq!(shown(&moved)[0], ("questions:5".into(), "removed"));
+        let gone = map(&[fact(32, FactKind::Question, FactOp::Removed, 3, Some(7))], &Current::default());
+        assert_eq!(shown(&gone), [("questions:7".into(), "removed"), ("questions".into(), "removed")]);
     }
 }

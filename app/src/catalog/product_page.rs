@@ -7,7 +7,8 @@ use crate::cart::AddToCart;
 use crate::components::{ErrorBox, NotFound, Price, StockBadge, announce_changes, stock_change};
 use crate::error::AppError;
 use crate::live::use_live_entity;
-use crate::model::{Category, Product, ProductId};
+use crate::model::{Category, Product, ProductId, question_counts};
+use crate::questions::QuestionSection;
 use crate::protocol::{Snapshot, Topic};
 
 /// `/products/{id}`: one product, live.
@@ -42,8 +43,8 @@ pub fn ProductPage() -> impl IntoView {
 
 #[component]
 fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl IntoView {
-    let topic = Topic::Product(snapshot.data.summary.id);
-    let product = use_live_entity(topic, snapshot);
+    let id = snapshot.data.summary.id;
+    let product = use_live_entity(Topic::Product(id), snapshot);
     let categories = StoredValue::new(categories);
     // What changes while one looks, in words for a screen reader.
     announce_changes(
@@ -61,7 +62,7 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
             _ => None,
         },
     );
-    move || match product.get() {
+    let page = move || match product.get() {
         None => view! {
             <section class="notice" data-test-id="product-gone">
                 <h1>"This product is no longer available"</h1>
@@ -92,10 +93,20 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
                         </div>
                         <AddToCart product_id=summary.id name=summary.name.clone() stock=summary.stock large=true/>
                         <p class="description">{description}</p>
+                        {question_counts(summary.questions, summary.answered).map(|words| view! {
+                            <a class="question-link" href="#questions" rel="external" data-test-id="product-question-count">{words}</a>
+                        })}
                     </div>
                 </article>
             }
             .into_any()
         }
+    };
+    view! {
+        {page}
+        // Outside the product's view, which is redrawn on every price or stock tick.
+        <Show when=move || product.with(Option::is_some)>
+            <QuestionSection product=id/>
+        </Show>
     }
 }

@@ -50,6 +50,10 @@ int_id!(
     /// An order's database id.
     OrderId
 );
+int_id!(
+    /// A product question's database id.
+    QuestionId
+);
 
 /// A category's URL name: `electronics`, `coffee-tea`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -14,6 +14,9 @@ pub struct ProductSummary {
     pub units_sold: i64,
     /// Path of the product image under the site root, e.g. `/images/p/headphones.svg`.
     pub image: String,
+    /// Questions shoppers asked about it, and how many of them staff answered.
+    pub questions: i64,
+    pub answered: i64,
 }
 
 /// One product in full. Sent on the `product:{id}` topic.

@@ -27,11 +27,14 @@ pub struct SignInLimits {
     pub failures_per_address: u32,
     /// Registrations per client address per hour (each costs a password hash).
     pub registrations_per_address: u32,
+    /// Questions one account may ask per hour (a burst of this many, then
+    /// one more every 60/n minutes).
+    pub questions_per_account: u32,
 }
 
 impl Default for SignInLimits {
     fn default() -> Self {
-        Self { failures_per_account: 10, failures_per_address: 30, registrations_per_address: 20 }
+        Self { failures_per_account: 10, failures_per_address: 30, registrations_per_address: 20, questions_per_account: 10 }
     }
 }
 
@@ -43,11 +46,16 @@ pub struct Auth {
     by_address: Limiter<IpAddr>,
     registrations: Limiter<IpAddr>,
     anonymous_carts: Limiter<IpAddr>,
+    questions: Limiter<CustomerId>,
+    votes: Limiter<CustomerId>,
 }
 
 /// Carts a client address may start without signing in, per hour (each is a
 /// session row, kept until it expires).
 const ANONYMOUS_CARTS_PER_HOUR: u32 = 120;
+
+/// Votes (and taking them back) one account may cast per minute.
+const VOTES_PER_MINUTE: u32 = 60;
 
 /// A sign-in attempt under way: its tokens are given back if it succeeds.
 #[derive(Debug)]
@@ -76,6 +84,14 @@ impl Auth {
             anonymous_carts: {
                 let (c, c_every) = per(ANONYMOUS_CARTS_PER_HOUR, 60 * minute);
                 Limiter::new(c, c_every)
+            },
+            questions: {
+                let (q, q_every) = per(limits.questions_per_account, 60 * minute);
+                Limiter::new(q, q_every)
+            },
+            votes: {
+                let (v, v_every) = per(VOTES_PER_MINUTE, minute);
+                Limiter::new(v, v_every)
             },
         })
     }
@@ -121,6 +137,16 @@ impl Auth {
         }
     }
 
+    /// `Err(wait)` when this account has asked too many questions lately.
+    pub fn begin_question(&self, asker: CustomerId) -> Result<(), Duration> {
+        self.questions.take(&asker, Instant::now()).map(drop)
+    }
+
+    /// `Err(wait)` when this account has voted too often lately.
+    pub fn begin_vote(&self, voter: CustomerId) -> Result<(), Duration> {
+        self.votes.take(&voter, Instant::now()).map(drop)
+    }
+
     /// Forget every key whose limit has recovered (run now and then).
     pub fn prune(&self) {
         let now = Instant::now();
@@ -128,11 +154,13 @@ impl Auth {
         self.by_address.prune(now);
         self.registrations.prune(now);
         self.anonymous_carts.prune(now);
+        self.questions.prune(now);
+        self.votes.prune(now);
     }
 
     /// Keys the limiters remember, for tests and metrics.
     pub fn tracked_keys(&self) -> usize {
-        self.by_account.len() + self.by_address.len() + self.registrations.len() + self.anonymous_carts.len()
+        self.by_account.len() + self.by_address.len() + self.registrations.len() + self.anonymous_carts.len() + self.questions.len() + self.votes.len()
     }
 }
 

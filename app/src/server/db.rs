@@ -3,7 +3,7 @@
 //!
 //! One file per domain, each an `impl Db` block with its own SQL:
 //! `catalog` (categories, products), `seeding`, `orders` (checkout, the order
-//! lifecycle), `accounts` (users, sessions), `tokens`, `media`, and `feed`
+//! lifecycle), `questions` (product Q&A), `accounts` (users, sessions), `tokens`, `media`, and `feed`
 //! (the change log: its facts, replays, pruning). `core` runs a statement on
 //! either backend; `sqlite` and `postgres` hold what only one of them has;
 //! `wakeups` is what the feed waits on.
@@ -15,6 +15,7 @@ mod feed;
 mod media;
 mod orders;
 mod postgres;
+mod questions;
 mod search;
 mod seeding;
 mod sqlite;
@@ -30,6 +31,7 @@ use anyhow::Context as _;
 pub use catalog::{Created, EditOutcome, ProductEdit, ProductRecord, StockChange, StockOutcome};
 pub use feed::{ChangeBatch, Fact, FactKind, FactOp, InFlight, SIGN_OUT_KIND};
 pub use orders::{LineRecord, MoveOutcome, OrderRecord, PlaceOutcome};
+pub use questions::{AskOutcome, AskerRow, QuestionRecord};
 pub use search::Listing;
 pub use seeding::{SeedCategory, SeedProduct};
 use sqlx::postgres::PgPool;

@@ -13,6 +13,7 @@ use crate::admin::api::{
 use crate::cart::{CartAdd, CartCheckout, CartUpdate, SessionCart, TakeSessionCart};
 use crate::catalog::api::{CatalogPage, GetProduct, ListCategories, ProductsById};
 use crate::orders::api::{GetOrder, ListMyOrders, PlaceOrder};
+use crate::questions::api::{AnswerQuestion, AskQuestion, DeleteQuestion, HideAuthor, ProductQuestions, QuestionQueue, SetDisplayName, VoteQuestion};
 
 fn declared<S, I, O>() -> (&'static str, &'static str)
 where
@@ -54,6 +55,14 @@ pub fn input_types() -> Vec<(&'static str, &'static str)> {
         declared::<CartAdd, _, _>(),
         declared::<CartUpdate, _, _>(),
         declared::<CartCheckout, _, _>(),
+        declared::<ProductQuestions, _, _>(),
+        declared::<AskQuestion, _, _>(),
+        declared::<VoteQuestion, _, _>(),
+        declared::<SetDisplayName, _, _>(),
+        declared::<AnswerQuestion, _, _>(),
+        declared::<DeleteQuestion, _, _>(),
+        declared::<HideAuthor, _, _>(),
+        declared::<QuestionQueue, _, _>(),
     ]
 }
 

@@ -1,5 +1,6 @@
 //! The queries server functions and REST handlers share. Row-level SQL lives in
-//! `db/{sqlite,postgres,shared}.rs`; these functions turn it into model types.
+//! `db/` (one file per domain); these functions turn it into model types.
 
 pub mod catalog;
 pub mod orders;
+pub mod questions;

@@ -25,6 +25,8 @@ pub struct ProductRecord {
     pub archived: bool,
     /// Moves with every staff edit of a field (not with stock or sales).
     pub version: i64,
+    pub questions: i64,
+    pub answered: i64,
 }
 
 impl ProductRecord {
@@ -46,6 +48,8 @@ impl ProductRecord {
             } else {
                 self.image.clone()
             },
+            questions: self.questions,
+            answered: self.answered,
         })
     }
 
@@ -62,7 +66,7 @@ impl ProductRecord {
 macro_rules! product_columns {
     () => {
         "p.id, p.category_id, c.slug AS category, p.name, p.description, p.price_cents, p.currency, p.stock, \
-         p.units_sold, p.image, (p.archived_at IS NOT NULL) AS archived, p.version"
+         p.units_sold, p.image, (p.archived_at IS NOT NULL) AS archived, p.version, p.questions, p.answered"
     };
 }
 pub(super) use product_columns;

@@ -45,6 +45,7 @@ arg_from! {
     crate::model::ProductId => |v| Arg::Int(Some(v.0)),
     crate::model::OrderId => |v| Arg::Int(Some(v.0)),
     crate::model::CustomerId => |v| Arg::Int(Some(v.0)),
+    crate::model::QuestionId => |v| Arg::Int(Some(v.0)),
 }
 
 /// A row type both backends can decode.

@@ -17,6 +17,8 @@ use crate::protocol::Topic;
 pub enum FactKind {
     Product,
     Order,
+    /// A product question (`parent_id`: the product it was about before the change).
+    Question,
     /// A session signed out (`entity_id` = its `sessions::sign_out_key`). Not
     /// a client topic: every instance's feed hands it to its hub, in seq
     /// order, as "this session's sockets lose their private topics".
@@ -31,6 +33,7 @@ impl FactKind {
         match kind {
             "product" => Some(FactKind::Product),
             "order" => Some(FactKind::Order),
+            "question" => Some(FactKind::Question),
             SIGN_OUT_KIND => Some(FactKind::SignOut),
             _ => None,
         }
@@ -55,6 +58,7 @@ pub struct Fact {
     pub entity_id: i64,
     /// Product: the category it was listed in before the change (`None`: it
     /// was not listed, being new or archived). Order: its customer before the change.
+    /// Question: its product before the change.
     pub parent_id: Option<i64>,
     /// Product: the slug of that category.
     pub parent_slug: Option<String>,
@@ -158,6 +162,12 @@ impl Db {
             ),
             Topic::AllOrders => ("l.kind = 'order'", None),
             Topic::Order(id) => ("l.kind = 'order' AND l.entity_id = $3", Some((*id).into())),
+            // About the product at the change, or now.
+            Topic::Questions(product) => (
+                "l.kind = 'question' AND (l.parent_id = $3 OR l.entity_id IN (SELECT id FROM questions WHERE product_id = $3))",
+                Some((*product).into()),
+            ),
+            Topic::QuestionQueue => ("l.kind = 'question'", None),
         };
         let mut query = sql(format!("{FACTS} WHERE l.seq > $1 AND l.seq <= $2 AND {filter} ORDER BY l.seq")).bind(after).bind(upto);
         if let Some(arg) = arg {

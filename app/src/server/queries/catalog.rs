@@ -61,6 +61,11 @@ pub async fn topic_snapshot_json(db: &Db, topic: &Topic) -> anyhow::Result<Optio
             Some(order) => json(&order),
             None => Ok(None),
         },
+        Topic::Questions(product) => match super::questions::board(db, *product).await? {
+            Some(questions) => json(&questions),
+            None => Ok(None),
+        },
+        Topic::QuestionQueue => json(&super::questions::queue(db).await?),
     }
 }
 
@@ -75,5 +80,7 @@ pub async fn topic_exists(db: &Db, topic: &Topic) -> anyhow::Result<bool> {
         Topic::Orders(customer) => Ok(db.user_by_id(*customer).await?.is_some()),
         Topic::AllOrders => Ok(true),
         Topic::Order(id) => Ok(db.order_owner(*id).await?.is_some()),
+        Topic::Questions(product) => Ok(get_product(db, *product).await?.is_some()),
+        Topic::QuestionQueue => Ok(true),
     }
 }
