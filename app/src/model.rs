@@ -16,11 +16,11 @@ pub use ids::{CategorySlug, CustomerId, IdError, OrderId, ProductId, QuestionId}
 pub use listing::{COUNT_CAP, CatalogQuery, MAX_SEARCH_CHARS, MAX_SEARCH_WORDS, PAGE_SIZE, ProductPage, Sort};
 pub use money::{Currency, Money};
 pub use order::{Address, CartLine, Order, OrderLine, OrderStatus, OrderSummary, User};
+pub use product::{Category, Keyed, PLACEHOLDER_IMAGES, Product, ProductDraft, ProductSummary, StaffProduct, check_stock};
 pub use question::{
     Asker, BOARD_LIMIT, MAX_ANSWER, MAX_DISPLAY_NAME, MAX_QUESTION, MIN_QUESTION, QUEUE_LIMIT, Question, QuestionBoard, QueuedQuestion,
     check_answer, check_display_name, check_question, question_counts,
 };
-pub use product::{Category, Keyed, PLACEHOLDER_IMAGES, Product, ProductDraft, ProductSummary, StaffProduct, check_stock};
 
 /// Whether `text` holds a control character (NUL, escape, bidi overrides are not
 /// controls but are harmless once escaped): nothing people type on a keyboard,

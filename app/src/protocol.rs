@@ -73,10 +73,7 @@ pub enum TopicError {
 impl Topic {
     /// Whether anyone may subscribe, signed in or not.
     pub fn is_public(&self) -> bool {
-        matches!(
-            self,
-            Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_) | Topic::Questions(_)
-        )
+        matches!(self, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_) | Topic::Questions(_))
     }
 }
 
@@ -257,7 +254,19 @@ mod tests {
         let printed: Vec<String> = topics.iter().map(ToString::to_string).collect();
         assert_eq!(
             printed,
-            ["catalog", "category:coffee-tea", "product:42", "orders:7", "orders", "order:9", "card:42", "listing", "listing:coffee-tea", "questions:42", "questions"]
+            [
+                "catalog",
+                "category:coffee-tea",
+                "product:42",
+                "orders:7",
+                "orders",
+                "order:9",
+                "card:42",
+                "listing",
+                "listing:coffee-tea",
+                "questions:42",
+                "questions"
+            ]
         );
         for (topic, text) in topics.iter().zip(&printed) {
             assert_eq!(&text.parse::<Topic>().expect("parses"), topic);

@@ -9,9 +9,7 @@ use app::server::Viewer;
 /// so ids of other customers' orders reveal nothing).
 pub fn may_subscribe(viewer: &Viewer, topic: &Topic, order_owner: Option<CustomerId>) -> Result<(), ErrorCode> {
     match (viewer, topic) {
-        (_, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_) | Topic::Questions(_)) => {
-            Ok(())
-        }
+        (_, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_) | Topic::Questions(_)) => Ok(()),
         (Viewer::Staff(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_) | Topic::QuestionQueue) => Ok(()),
         (Viewer::Customer(me), Topic::Orders(customer)) if me == customer => Ok(()),
         (Viewer::Customer(me), Topic::Order(_)) if order_owner.as_ref() == Some(me) => Ok(()),

@@ -42,10 +42,8 @@ fn ids_of<T: Ord>(facts: &[Fact], kind: FactKind, id: impl Fn(i64) -> T) -> Vec<
 pub async fn published(db: &Db, facts: &[Fact]) -> anyhow::Result<Vec<Published>> {
     let orders = db.orders_by_ids(&ids_of(facts, FactKind::Order, OrderId)).await?;
     let questions = db.questions_by_ids(&ids_of(facts, FactKind::Question, QuestionId)).await?;
-    let current = Current {
-        orders: orders.into_iter().map(|o| (o.id, o)).collect(),
-        questions: questions.into_iter().map(|q| (q.id, q)).collect(),
-    };
+    let current =
+        Current { orders: orders.into_iter().map(|o| (o.id, o)).collect(), questions: questions.into_iter().map(|q| (q.id, q)).collect() };
     Ok(map(facts, &current))
 }
 

@@ -185,6 +185,9 @@ async fn the_openapi_document_lists_exactly_the_routes_the_server_serves() {
         ("/api/v1/products/{id}", "patch"),
         ("/api/v1/products/{id}/stock", "post"),
         ("/api/v1/products/{id}/stock", "put"),
+        ("/api/v1/products/{id}/questions", "get"),
+        ("/api/v1/questions", "get"),
+        ("/api/v1/questions/{id}/answer", "put"),
     ]
     .into_iter()
     .map(|(p, m)| (p.to_string(), m.to_string()))

@@ -11,6 +11,7 @@ mod facts;
 mod helpers;
 mod pages;
 mod postgres_only;
+mod questions;
 mod realtime;
 mod security;
 mod seed;

@@ -8,8 +8,8 @@ use crate::components::{ErrorBox, NotFound, Price, StockBadge, announce_changes,
 use crate::error::AppError;
 use crate::live::use_live_entity;
 use crate::model::{Category, Product, ProductId, question_counts};
-use crate::questions::QuestionSection;
 use crate::protocol::{Snapshot, Topic};
+use crate::questions::QuestionSection;
 
 /// `/products/{id}`: one product, live.
 #[component]

@@ -157,11 +157,7 @@ pub async fn answer_question(question: i64, answer: String) -> Result<(), AppErr
 pub async fn delete_question(question: i64) -> Result<(), AppError> {
     ssr::staff(|ctx| async move {
         let id = ssr::question_id(question)?;
-        if ctx.db.delete_question(id).await.map_err(AppError::internal)? {
-            Ok(())
-        } else {
-            Err(AppError::NotFound("This question".into()))
-        }
+        if ctx.db.delete_question(id).await.map_err(AppError::internal)? { Ok(()) } else { Err(AppError::NotFound("This question".into())) }
     })
     .await
 }

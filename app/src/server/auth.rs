@@ -160,7 +160,12 @@ impl Auth {
 
     /// Keys the limiters remember, for tests and metrics.
     pub fn tracked_keys(&self) -> usize {
-        self.by_account.len() + self.by_address.len() + self.registrations.len() + self.anonymous_carts.len() + self.questions.len() + self.votes.len()
+        self.by_account.len()
+            + self.by_address.len()
+            + self.registrations.len()
+            + self.anonymous_carts.len()
+            + self.questions.len()
+            + self.votes.len()
     }
 }
 

@@ -13,7 +13,9 @@ use crate::admin::api::{
 use crate::cart::{CartAdd, CartCheckout, CartUpdate, SessionCart, TakeSessionCart};
 use crate::catalog::api::{CatalogPage, GetProduct, ListCategories, ProductsById};
 use crate::orders::api::{GetOrder, ListMyOrders, PlaceOrder};
-use crate::questions::api::{AnswerQuestion, AskQuestion, DeleteQuestion, HideAuthor, ProductQuestions, QuestionQueue, SetDisplayName, VoteQuestion};
+use crate::questions::api::{
+    AnswerQuestion, AskQuestion, DeleteQuestion, HideAuthor, ProductQuestions, QuestionQueue, SetDisplayName, VoteQuestion,
+};
 
 fn declared<S, I, O>() -> (&'static str, &'static str)
 where

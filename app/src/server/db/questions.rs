@@ -159,7 +159,11 @@ impl Db {
     /// Who asked a question: `None` when there is no such question, `Some(None)`
     /// when the account is gone.
     pub async fn question_author(&self, question: QuestionId) -> anyhow::Result<Option<Option<CustomerId>>> {
-        Ok(sql("SELECT author_id FROM questions WHERE id = $1").bind(question).fetch_optional::<(Option<CustomerId>,)>(self).await?.map(|r| r.0))
+        Ok(sql("SELECT author_id FROM questions WHERE id = $1")
+            .bind(question)
+            .fetch_optional::<(Option<CustomerId>,)>(self)
+            .await?
+            .map(|r| r.0))
     }
 
     /// Staff hide (or show again) how an author is named next to their questions.
