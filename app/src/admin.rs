@@ -1,7 +1,8 @@
-//! The staff console under `/admin`: orders (live), products, questions (live), categories, API tokens.
+//! The staff console under `/admin`: orders (live), products, the inbox and questions (live), categories, API tokens.
 
 pub mod api;
 mod categories_page;
+mod inbox_page;
 mod orders_page;
 mod product_form;
 mod products_page;
@@ -9,6 +10,7 @@ mod questions_page;
 mod tokens_page;
 
 use categories_page::AdminCategoriesPage;
+use inbox_page::AdminInboxPage;
 use orders_page::AdminOrdersPage;
 use product_form::ProductFormPage;
 use products_page::AdminProductsPage;
@@ -32,6 +34,8 @@ lazy_pages! {
     CategoriesRoute => AdminCategoriesPage;
     /// `/admin/questions`
     QuestionsRoute => AdminQuestionsPage;
+    /// `/admin/inbox`
+    InboxRoute => AdminInboxPage;
     /// `/admin/tokens`
     TokensRoute => AdminTokensPage;
 }
@@ -48,6 +52,7 @@ fn AdminNav() -> impl IntoView {
             <A href="/admin" exact=true>"Orders"</A>
             <A href="/admin/products" exact=true>"Products"</A>
             <A href="/admin/products/new">"New product"</A>
+            <A href="/admin/inbox">"Inbox"</A>
             <A href="/admin/questions">"Questions"</A>
             <A href="/admin/categories">"Categories"</A>
             <A href="/admin/tokens">"API tokens"</A>

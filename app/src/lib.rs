@@ -30,7 +30,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::account::api::{Login, Logout, Register, current_user};
 use crate::account::{LoginPage, RegisterPage};
-use crate::admin::{CategoriesRoute, OrdersRoute, ProductFormRoute, ProductsRoute, QuestionsRoute, TokensRoute};
+use crate::admin::{CategoriesRoute, OrdersRoute, ProductFormRoute, ProductsRoute, QuestionsRoute, InboxRoute, TokensRoute};
 use crate::cart::{Cart, CartPage};
 use crate::catalog::{CatalogPage, ProductPage};
 use crate::components::{Footer, Header, NotFound};
@@ -164,6 +164,7 @@ fn Site() -> impl IntoView {
                     <Route path=path!("/admin/products/:id") view={Lazy::<ProductFormRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/categories") view={Lazy::<CategoriesRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/questions") view={Lazy::<QuestionsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/inbox") view={Lazy::<InboxRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/admin/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>

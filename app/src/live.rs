@@ -57,6 +57,11 @@ pub enum LiveEvent<'a> {
     Change(&'a RawValue),
     /// An item or the entity is gone.
     Removed(i64),
+    /// Someone else following the topic is typing (a conversation's staff, or
+    /// its customer). Ephemeral: it moves no position.
+    Typing {
+        from_staff: bool,
+    },
 }
 
 /// A subscription's handle, for [`LiveClient::unsubscribe`].
@@ -119,6 +124,15 @@ impl LiveClient {
     pub fn reconnect(&self) {
         #[cfg(feature = "hydrate")]
         client::reconnect(*self);
+    }
+
+    /// Tell the others following `topic` (a conversation this tab follows)
+    /// that one is typing.
+    pub fn typing(&self, topic: Topic) {
+        #[cfg(feature = "hydrate")]
+        client::typing(*self, topic);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = topic;
     }
 
     pub fn unsubscribe(&self, id: SubscriptionId) {

@@ -5,6 +5,7 @@
 //! facts into frames); the database holds no JSON. Adding a field is a change
 //! here, in the row that fills it, and a column migration.
 
+mod conversation;
 mod ids;
 mod listing;
 mod money;
@@ -12,7 +13,8 @@ mod order;
 mod product;
 mod question;
 
-pub use ids::{CategorySlug, CustomerId, IdError, OrderId, ProductId, QuestionId};
+pub use conversation::{ConversationCounts, ConversationView, InboxEntry, MAX_MESSAGE, MESSAGE_PAGE, Message, check_message};
+pub use ids::{CategorySlug, CustomerId, IdError, MessageId, OrderId, ProductId, QuestionId};
 pub use listing::{COUNT_CAP, CatalogQuery, MAX_SEARCH_CHARS, MAX_SEARCH_WORDS, PAGE_SIZE, ProductPage, Sort};
 pub use money::{Currency, Money};
 pub use order::{Address, CartLine, Order, OrderLine, OrderStatus, OrderSummary, User};

@@ -57,13 +57,18 @@ pub enum Topic {
     Questions(ProductId),
     /// Every product's questions, unanswered first (staff only).
     QuestionQueue,
+    /// One order's conversation between its customer and the staff (each a
+    /// `Message`). Also carries ephemeral `typing` frames, never logged.
+    Conversation(OrderId),
+    /// Orders with a conversation, newest message first, as summaries (staff only).
+    Inbox,
 }
 
 /// Why a topic name did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TopicError {
     #[error(
-        "unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, card:<id>, listing, listing:<slug>, orders, orders:<customer>, order:<id>, questions, questions:<product>)"
+        "unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, card:<id>, listing, listing:<slug>, orders, orders:<customer>, order:<id>, questions, questions:<product>, conversation:<order>, inbox)"
     )]
     Unknown(String),
     #[error("bad topic '{topic}': {source}")]
@@ -91,6 +96,8 @@ impl fmt::Display for Topic {
             Topic::Order(id) => write!(f, "order:{id}"),
             Topic::Questions(id) => write!(f, "questions:{id}"),
             Topic::QuestionQueue => f.write_str("questions"),
+            Topic::Conversation(id) => write!(f, "conversation:{id}"),
+            Topic::Inbox => f.write_str("inbox"),
         }
     }
 }
@@ -106,6 +113,7 @@ impl FromStr for Topic {
             None if s == "orders" => Ok(Topic::AllOrders),
             None if s == "listing" => Ok(Topic::Listing(None)),
             None if s == "questions" => Ok(Topic::QuestionQueue),
+            None if s == "inbox" => Ok(Topic::Inbox),
             Some(("category", slug)) => slug.parse().map(Topic::Category).map_err(bad),
             Some(("product", id)) => id.parse().map(Topic::Product).map_err(bad),
             Some(("card", id)) => id.parse().map(Topic::Card).map_err(bad),
@@ -113,6 +121,7 @@ impl FromStr for Topic {
             Some(("orders", id)) => id.parse().map(Topic::Orders).map_err(bad),
             Some(("order", id)) => id.parse().map(Topic::Order).map_err(bad),
             Some(("questions", id)) => id.parse().map(Topic::Questions).map_err(bad),
+            Some(("conversation", id)) => id.parse().map(Topic::Conversation).map_err(bad),
             _ => Err(TopicError::Unknown(short())),
         }
     }
@@ -141,6 +150,11 @@ pub enum ClientMsg {
         since: Option<Seq>,
     },
     Unsubscribe {
+        topic: Topic,
+    },
+    /// "I am typing" in a conversation the socket follows: passed on to its
+    /// other followers at once, never logged, never replayed.
+    Typing {
         topic: Topic,
     },
     Ping,
@@ -179,6 +193,12 @@ pub enum ServerMsg {
         seq: Seq,
         id: i64,
     },
+    /// Someone following `topic` is typing (ephemeral: no seq, not replayed).
+    Typing {
+        topic: Topic,
+        /// The shop's staff (else the order's customer).
+        from_staff: bool,
+    },
     Error {
         /// The topic as the client sent it (it may not parse).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,6 +222,7 @@ struct ServerFrame {
     id: Option<i64>,
     code: Option<ErrorCode>,
     message: Option<String>,
+    from_staff: Option<bool>,
 }
 
 impl TryFrom<ServerFrame> for ServerMsg {
@@ -220,6 +241,7 @@ impl TryFrom<ServerFrame> for ServerMsg {
             "error" => {
                 ServerMsg::Error { topic: f.topic, code: f.code.ok_or_else(|| missing("code"))?, message: f.message.unwrap_or_default() }
             }
+            "typing" => ServerMsg::Typing { topic: topic()?, from_staff: f.from_staff.ok_or_else(|| missing("from_staff"))? },
             "pong" => ServerMsg::Pong,
             other => return Err(format!("unknown frame type '{other}'")),
         })
@@ -250,6 +272,8 @@ mod tests {
             Topic::Listing(Some(CategorySlug::parse("coffee-tea").expect("slug"))),
             Topic::Questions(ProductId(42)),
             Topic::QuestionQueue,
+            Topic::Conversation(OrderId(9)),
+            Topic::Inbox,
         ];
         let printed: Vec<String> = topics.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -316,6 +340,10 @@ mod tests {
                 r#"{"type":"error","topic":"order:9","code":"forbidden","message":"sign in"}"#,
             ),
             (ServerMsg::Pong, r#"{"type":"pong"}"#),
+            (
+                ServerMsg::Typing { topic: Topic::Conversation(OrderId(9)), from_staff: true },
+                r#"{"type":"typing","topic":"conversation:9","from_staff":true}"#,
+            ),
         ];
         for (msg, json) in cases {
             assert_eq!(serde_json::to_string(&msg).expect("encodes"), json);
@@ -344,6 +372,8 @@ mod props {
             (1..i64::MAX).prop_map(|n| Topic::Order(OrderId(n))),
             (1..i64::MAX).prop_map(|n| Topic::Questions(ProductId(n))),
             Just(Topic::QuestionQueue),
+            (1..i64::MAX).prop_map(|n| Topic::Conversation(OrderId(n))),
+            Just(Topic::Inbox),
         ]
     }
 

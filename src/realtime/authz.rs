@@ -4,18 +4,22 @@ use app::model::CustomerId;
 use app::protocol::{ErrorCode, Topic};
 use app::server::Viewer;
 
-/// Whether `viewer` may subscribe to `topic`. For `order:{id}` the caller looks
-/// up the order's customer (`None`: no such order, which is refused the same way,
+/// Whether `viewer` may subscribe to `topic`. For `order:{id}` and
+/// `conversation:{id}` the caller looks up the order's customer (`None`: no such order, which is refused the same way,
 /// so ids of other customers' orders reveal nothing).
 pub fn may_subscribe(viewer: &Viewer, topic: &Topic, order_owner: Option<CustomerId>) -> Result<(), ErrorCode> {
     match (viewer, topic) {
         (_, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_) | Topic::Questions(_)) => Ok(()),
-        (Viewer::Staff(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_) | Topic::QuestionQueue) => Ok(()),
+        (
+            Viewer::Staff(_),
+            Topic::Orders(_) | Topic::AllOrders | Topic::Order(_) | Topic::QuestionQueue | Topic::Conversation(_) | Topic::Inbox,
+        ) => Ok(()),
         (Viewer::Customer(me), Topic::Orders(customer)) if me == customer => Ok(()),
-        (Viewer::Customer(me), Topic::Order(_)) if order_owner.as_ref() == Some(me) => Ok(()),
-        (Viewer::Anonymous | Viewer::Customer(_), Topic::Orders(_) | Topic::AllOrders | Topic::Order(_) | Topic::QuestionQueue) => {
-            Err(ErrorCode::Forbidden)
-        }
+        (Viewer::Customer(me), Topic::Order(_) | Topic::Conversation(_)) if order_owner.as_ref() == Some(me) => Ok(()),
+        (
+            Viewer::Anonymous | Viewer::Customer(_),
+            Topic::Orders(_) | Topic::AllOrders | Topic::Order(_) | Topic::QuestionQueue | Topic::Conversation(_) | Topic::Inbox,
+        ) => Err(ErrorCode::Forbidden),
     }
 }
 
@@ -61,6 +65,12 @@ mod tests {
             (Viewer::Staff(bob), Topic::QuestionQueue, None, Ok(())),
             (Viewer::Customer(alice), Topic::QuestionQueue, None, Err(ErrorCode::Forbidden)),
             (Viewer::Anonymous, Topic::QuestionQueue, None, Err(ErrorCode::Forbidden)),
+            (Viewer::Customer(alice), Topic::Conversation(OrderId(5)), Some(alice), Ok(())),
+            (Viewer::Customer(alice), Topic::Conversation(OrderId(5)), Some(bob), Err(ErrorCode::Forbidden)),
+            (Viewer::Anonymous, Topic::Conversation(OrderId(5)), Some(alice), Err(ErrorCode::Forbidden)),
+            (Viewer::Staff(bob), Topic::Conversation(OrderId(5)), Some(alice), Ok(())),
+            (Viewer::Staff(bob), Topic::Inbox, None, Ok(())),
+            (Viewer::Customer(alice), Topic::Inbox, None, Err(ErrorCode::Forbidden)),
         ];
         for (viewer, topic, owner, expected) in cases {
             assert_eq!(may_subscribe(&viewer, &topic, owner), expected, "{viewer:?} {topic} {owner:?}");

@@ -14,6 +14,20 @@ pub struct Frame {
     pub topic: Topic,
     pub seq: Seq,
     pub text: Utf8Bytes,
+    /// Not from the log (a "typing" signal): no seq of its own, sent to whoever
+    /// follows the topic now and never replayed.
+    pub ephemeral: bool,
+}
+
+impl Frame {
+    /// A frame of the change log at `seq`.
+    pub fn logged(topic: Topic, seq: Seq, text: Utf8Bytes) -> Self {
+        Self { topic, seq, text, ephemeral: false }
+    }
+
+    pub fn ephemeral(topic: Topic, text: Utf8Bytes) -> Self {
+        Self { topic, seq: Seq(0), text, ephemeral: true }
+    }
 }
 
 /// What the feed hands the hub, in seq order.

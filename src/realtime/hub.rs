@@ -192,6 +192,18 @@ impl Hub {
         self.watermark.advance(inner.position);
     }
 
+    /// Offer an ephemeral frame to the topic's other subscribers. Best effort:
+    /// a socket whose queue is full misses it (no re-sync for a signal).
+    pub fn signal(&self, frame: Arc<Frame>, from: ConnId) {
+        let inner = self.lock();
+        let Some(ids) = inner.topics.get(&frame.topic) else { return };
+        for id in ids.iter().filter(|&&id| id != from) {
+            if let Some(conn) = inner.conns.get(id) {
+                let _ = conn.tx.try_send(frame.clone());
+            }
+        }
+    }
+
     /// A socket wrote `n` frames (counted per flush, not per frame).
     pub fn count_sent(&self, n: usize) {
         self.frames_sent.fetch_add(n as u64, Ordering::Relaxed);
@@ -253,7 +265,7 @@ mod tests {
     use super::*;
 
     fn frame(topic: Topic, seq: i64) -> Published {
-        Published::Frame(Arc::new(Frame { topic, seq: Seq(seq), text: Utf8Bytes::from(format!("{seq}")) }))
+        Published::Frame(Arc::new(Frame::logged(topic, Seq(seq), Utf8Bytes::from(format!("{seq}")))))
     }
 
     #[tokio::test]

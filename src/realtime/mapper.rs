@@ -15,10 +15,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use app::model::{CustomerId, OrderId, ProductId, QuestionId};
+use app::model::{CustomerId, MessageId, OrderId, ProductId, QuestionId};
 use app::protocol::{Seq, ServerMsg, Topic};
 use app::server::Db;
-use app::server::db::{Fact, FactKind, FactOp, OrderRecord, ProductRecord, QuestionRecord};
+use app::server::db::{Fact, FactKind, FactOp, MessageRecord, OrderRecord, ProductRecord, QuestionRecord};
 use serde_json::value::{RawValue, to_raw_value};
 
 use super::frame::{Frame, Published, encode};
@@ -28,6 +28,7 @@ use super::frame::{Frame, Published, encode};
 pub struct Current {
     pub orders: HashMap<OrderId, OrderRecord>,
     pub questions: HashMap<QuestionId, QuestionRecord>,
+    pub messages: HashMap<MessageId, MessageRecord>,
 }
 
 /// The distinct ids of the facts of one kind.
@@ -42,8 +43,12 @@ fn ids_of<T: Ord>(facts: &[Fact], kind: FactKind, id: impl Fn(i64) -> T) -> Vec<
 pub async fn published(db: &Db, facts: &[Fact]) -> anyhow::Result<Vec<Published>> {
     let orders = db.orders_by_ids(&ids_of(facts, FactKind::Order, OrderId)).await?;
     let questions = db.questions_by_ids(&ids_of(facts, FactKind::Question, QuestionId)).await?;
-    let current =
-        Current { orders: orders.into_iter().map(|o| (o.id, o)).collect(), questions: questions.into_iter().map(|q| (q.id, q)).collect() };
+    let messages = db.messages_by_ids(&ids_of(facts, FactKind::Message, MessageId)).await?;
+    let current = Current {
+        orders: orders.into_iter().map(|o| (o.id, o)).collect(),
+        questions: questions.into_iter().map(|q| (q.id, q)).collect(),
+        messages: messages.into_iter().map(|m| (m.id, m)).collect(),
+    };
     Ok(map(facts, &current))
 }
 
@@ -102,7 +107,7 @@ pub fn map(facts: &[Fact], current: &Current) -> Vec<Published> {
                 Some(data) => ServerMsg::Change { topic: topic.clone(), seq, data: data.to_owned() },
                 None => ServerMsg::Removed { topic: topic.clone(), seq, id: m.last.entity_id },
             };
-            out.push(Published::Frame(Arc::new(Frame { topic, seq, text: encode(&msg) })));
+            out.push(Published::Frame(Arc::new(Frame::logged(topic, seq, encode(&msg)))));
         };
         let mapped = match m.last.kind {
             FactKind::SignOut => {
@@ -112,6 +117,7 @@ pub fn map(facts: &[Fact], current: &Current) -> Vec<Published> {
             FactKind::Product => product(m, &mut emit),
             FactKind::Order => order(m, current.orders.get(&OrderId(m.last.entity_id)), &mut emit),
             FactKind::Question => question(m, current.questions.get(&QuestionId(m.last.entity_id)), &mut emit),
+            FactKind::Message => message(m, current.messages.get(&MessageId(m.last.entity_id)), &mut emit),
         };
         if let Err(err) = mapped {
             tracing::warn!(seq = m.last.seq, error = ?err, "a change could not be made into frames; skipped");
@@ -163,7 +169,8 @@ fn product(m: &Merged, emit: &mut impl FnMut(Topic, Option<&RawValue>)) -> anyho
 }
 
 /// An order is shown on its customer's `orders:{customer}`, the staff's
-/// `orders` and its own `order:{id}`.
+/// `orders` and its own `order:{id}`; once it has a conversation, on the
+/// staff's `inbox` too.
 fn order(m: &Merged, current: Option<&OrderRecord>, emit: &mut impl FnMut(Topic, Option<&RawValue>)) -> anyhow::Result<()> {
     let id = OrderId(m.last.entity_id);
     for before in m.parents.iter().copied().map(CustomerId) {
@@ -177,10 +184,14 @@ fn order(m: &Merged, current: Option<&OrderRecord>, emit: &mut impl FnMut(Topic,
             emit(Topic::Orders(o.customer_id), Some(&summary));
             emit(Topic::AllOrders, Some(&summary));
             emit(Topic::Order(id), Some(&to_raw_value(&o.order()?)?));
+            if o.messages > 0 {
+                emit(Topic::Inbox, Some(&summary));
+            }
         }
         None => {
             emit(Topic::AllOrders, None);
             emit(Topic::Order(id), None);
+            emit(Topic::Inbox, None);
         }
     }
     Ok(())
@@ -201,6 +212,20 @@ fn question(m: &Merged, current: Option<&QuestionRecord>, emit: &mut impl FnMut(
             emit(Topic::QuestionQueue, Some(&json));
         }
         None => emit(Topic::QuestionQueue, None),
+    }
+    Ok(())
+}
+
+/// A message is shown on its order's `conversation:{order}` (the order's
+/// counts travel as an order change of their own).
+fn message(m: &Merged, current: Option<&MessageRecord>, emit: &mut impl FnMut(Topic, Option<&RawValue>)) -> anyhow::Result<()> {
+    for before in m.parents.iter().copied().map(OrderId) {
+        if current.is_none_or(|msg| msg.order_id != before) {
+            emit(Topic::Conversation(before), None);
+        }
+    }
+    if let Some(msg) = current {
+        emit(Topic::Conversation(msg.order_id), Some(&to_raw_value(&msg.message())?));
     }
     Ok(())
 }
@@ -382,6 +407,10 @@ mod tests {
             shipped_at: None,
             delivered_at: None,
             cancelled_at: None,
+            messages: 0,
+            unread_by_customer: 0,
+            unread_by_staff: 0,
+            last_message_at: None,
             lines: Vec::new(),
         };
         let now = Current { orders: HashMap::from([(order.id, order)]), ..Current::default() };
@@ -401,7 +430,32 @@ mod tests {
         assert_eq!(full.paid_at.as_deref(), Some("2026-11-30T10:01:00Z"));
         // Deleted: gone from every topic that showed it.
         let gone = map(&[fact(22, FactKind::Order, FactOp::Removed, 5, Some(9))], &Current::default());
-        assert_eq!(shown(&gone), [("orders:9".into(), "removed"), ("orders".into(), "removed"), ("order:5".into(), "removed")]);
+        assert_eq!(
+            shown(&gone),
+            [("orders:9".into(), "removed"), ("orders".into(), "removed"), ("order:5".into(), "removed"), ("inbox".into(), "removed")]
+        );
+    }
+
+    #[test]
+    fn messages_reach_their_conversation_only() {
+        let record = MessageRecord {
+            id: MessageId(4),
+            order_id: OrderId(5),
+            from_staff: true,
+            author: "boss".into(),
+            body: "It ships today.".into(),
+            sent_at: "2026-11-30T10:00:00Z".into(),
+            read_at: None,
+        };
+        let now = Current { messages: HashMap::from([(record.id, record)]), ..Current::default() };
+        let items = map(&[fact(40, FactKind::Message, FactOp::Change, 4, Some(5))], &now);
+        assert_eq!(shown(&items), [("conversation:5".into(), "change")]);
+        let Published::Frame(f) = &items[0] else { panic!() };
+        let Ok(ServerMsg::Change { data, .. }) = serde_json::from_str::<ServerMsg>(&f.text) else { panic!() };
+        let message: app::model::Message = serde_json::from_str(data.get()).expect("a Message");
+        assert_eq!((message.from_staff, message.body.as_str()), (true, "It ships today."));
+        let gone = map(&[fact(41, FactKind::Message, FactOp::Removed, 4, Some(5))], &Current::default());
+        assert_eq!(shown(&gone), [("conversation:5".into(), "removed")]);
     }
 
     #[test]

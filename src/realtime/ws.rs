@@ -213,6 +213,9 @@ impl Session {
     /// already sent it (in a snapshot or replay).
     fn admit(&mut self, frame: &Frame) -> Option<Utf8Bytes> {
         let sent = self.subs.get_mut(&frame.topic)?;
+        if frame.ephemeral {
+            return Some(frame.text.clone());
+        }
         if frame.seq <= *sent {
             return None;
         }
@@ -241,13 +244,30 @@ impl Session {
                 Vec::new()
             }
             ClientMsg::Subscribe { topic, since } => self.subscribe(id, topic, since).await,
+            ClientMsg::Typing { topic } => self.typing(id, topic),
         }
+    }
+
+    /// Pass "typing" on to the conversation's other followers, on this
+    /// instance (ephemeral: not logged, not replayed, dropped when a queue is full).
+    fn typing(&mut self, id: u64, topic: Topic) -> Vec<Utf8Bytes> {
+        if !matches!(topic, Topic::Conversation(_)) {
+            return vec![encode(&ServerMsg::error(Some(topic.to_string()), ErrorCode::BadRequest, "only conversations carry typing"))];
+        }
+        if !self.subs.contains_key(&topic) {
+            let message = format!("follow {topic} before saying you are typing in it");
+            return vec![encode(&ServerMsg::error(Some(topic.to_string()), ErrorCode::Forbidden, message))];
+        }
+        let from_staff = matches!(self.viewer, Viewer::Staff(_));
+        let text = encode(&ServerMsg::Typing { topic: topic.clone(), from_staff });
+        self.hub.signal(Arc::new(Frame::ephemeral(topic, text)), id);
+        Vec::new()
     }
 
     async fn subscribe(&mut self, id: u64, topic: Topic, since: Option<Seq>) -> Vec<Utf8Bytes> {
         let error = |code, message: String| vec![encode(&ServerMsg::error(Some(topic.to_string()), code, message))];
         let owner = match &topic {
-            Topic::Order(order) if matches!(self.viewer, Viewer::Customer(_)) => match self.db.order_owner(*order).await {
+            Topic::Order(order) | Topic::Conversation(order) if matches!(self.viewer, Viewer::Customer(_)) => match self.db.order_owner(*order).await {
                 Ok(owner) => owner,
                 Err(err) => {
                     tracing::error!(error = ?err, "looking up an order's owner failed");

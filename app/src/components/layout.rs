@@ -20,12 +20,57 @@ pub fn Header() -> impl IntoView {
                     <A href="/orders">"Orders"</A>
                 </nav>
                 <ConnectionBadge/>
+                <UnreadMessages/>
                 <CartLink/>
                 <UserMenu/>
                 <PhoneMenu/>
             </div>
             <LiveNotice/>
         </header>
+    }
+}
+
+/// For a signed-in customer with messages from the shop not read yet: a
+/// link to the conversation, live (the customer's `orders:{id}` carries each
+/// order's unread count).
+#[component]
+fn UnreadMessages() -> impl IntoView {
+    let actions = expect_context::<AuthActions>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match actions.user.await.ok().flatten() {
+                    Some(user) if !user.is_staff => match crate::orders::conversation_api::my_unread().await {
+                        Ok(snapshot) => view! { <UnreadLink customer=user.id snapshot/> }.into_any(),
+                        Err(_) => ().into_any(),
+                    },
+                    _ => ().into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn UnreadLink(customer: crate::model::CustomerId, snapshot: crate::protocol::Snapshot<Vec<crate::model::OrderSummary>>) -> impl IntoView {
+    let orders = crate::live::use_live_collection(crate::protocol::Topic::Orders(customer), snapshot);
+    let unread = move || orders.with(|os| os.iter().map(|o| o.conversation.unread_by_customer).sum::<i64>());
+    let href = move || {
+        orders
+            .with(|os| os.iter().find(|o| o.conversation.unread_by_customer > 0).map(|o| format!("/orders/{}#conversation", o.id)))
+            .unwrap_or_else(|| "/orders".to_string())
+    };
+    move || {
+        let n = unread();
+        (n > 0).then(|| {
+            let label = if n == 1 { "1 new message from the shop".to_string() } else { format!("{n} new messages from the shop") };
+            view! {
+                <a href=href class="unread-link" data-test-id="unread-messages" aria-label=label.clone() title=label>
+                    <span aria-hidden="true">"✉"</span>
+                    <span class="unread-count">{n}</span>
+                </a>
+            }
+        })
     }
 }
 

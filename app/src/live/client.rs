@@ -67,6 +67,10 @@ pub(super) fn subscribe(client: LiveClient, topic: Topic, since: Option<Seq>, ha
     SubscriptionId(id.unwrap_or_default())
 }
 
+pub(super) fn typing(client: LiveClient, topic: Topic) {
+    send(client, ClientMsg::Typing { topic });
+}
+
 pub(super) fn unsubscribe(client: LiveClient, id: SubscriptionId) {
     let emptied = client.inner.try_update_value(|inner| inner.views.remove(id.0));
     if let Some(topic) = emptied.flatten() {
@@ -282,6 +286,12 @@ fn on_frame(client: LiveClient, text: &str) {
         ServerMsg::Snapshot { topic, seq, data } => deliver(client, &topic, seq, true, LiveEvent::Snapshot(&data)),
         ServerMsg::Change { topic, seq, data } => deliver(client, &topic, seq, false, LiveEvent::Change(&data)),
         ServerMsg::Removed { topic, seq, id } => deliver(client, &topic, seq, false, LiveEvent::Removed(id)),
+        ServerMsg::Typing { topic, from_staff } => {
+            let handlers = client.inner.try_with_value(|inner| inner.views.handlers(&topic)).unwrap_or_default();
+            for handler in handlers {
+                handler(LiveEvent::Typing { from_staff });
+            }
+        }
         ServerMsg::Error { topic, code, message } => refused(client, topic, code, &message),
         ServerMsg::Pong => {}
     }

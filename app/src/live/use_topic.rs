@@ -41,6 +41,7 @@ where
             LiveEvent::Removed(key) => {
                 items.try_update(|all| all.retain(|i| i.key() != key));
             }
+            LiveEvent::Typing { .. } => {}
         });
         on_cleanup(move || live.unsubscribe(id));
     }
@@ -72,6 +73,7 @@ pub fn use_live_cards(snapshot: Snapshot<Vec<ProductSummary>>) -> Signal<Vec<Pro
                 LiveEvent::Removed(_) => {
                     items.try_update(|all| all.retain(|x| x.id != product));
                 }
+                LiveEvent::Typing { .. } => {}
             });
             on_cleanup(move || live.unsubscribe(id));
         }
@@ -96,6 +98,7 @@ where
             LiveEvent::Removed(_) => {
                 entity.try_set(None);
             }
+            LiveEvent::Typing { .. } => {}
         });
         on_cleanup(move || live.unsubscribe(id));
     }

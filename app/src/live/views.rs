@@ -65,6 +65,11 @@ impl<H: Clone> Views<H> {
             .collect()
     }
 
+    /// Every handler of a topic, positions unchanged (for ephemeral frames).
+    pub fn handlers(&self, topic: &Topic) -> Vec<H> {
+        self.topics.get(topic).map(|views| views.iter().map(|v| v.handler.clone()).collect()).unwrap_or_default()
+    }
+
     /// Every followed topic with the position to resume it from: the oldest of
     /// its views' (a view that has nothing yet asks for a snapshot).
     pub fn resume_points(&self) -> Vec<(Topic, Option<Seq>)> {

@@ -54,6 +54,10 @@ int_id!(
     /// A product question's database id.
     QuestionId
 );
+int_id!(
+    /// An order message's database id.
+    MessageId
+);
 
 /// A category's URL name: `electronics`, `coffee-tea`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

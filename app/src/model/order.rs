@@ -2,7 +2,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CustomerId, Keyed, Money, OrderId, ProductId};
+use super::{ConversationCounts, CustomerId, Keyed, Money, OrderId, ProductId};
 
 /// Where an order is in its lifecycle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -159,6 +159,8 @@ pub struct OrderSummary {
     pub customer: String,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// Its conversation's counts (unread messages on each side).
+    pub conversation: ConversationCounts,
 }
 
 /// One order in full. Sent on `order:{id}`.
@@ -182,6 +184,8 @@ pub struct Order {
     pub delivered_at: Option<String>,
     #[serde(default)]
     pub cancelled_at: Option<String>,
+    /// Its conversation's counts (unread messages on each side).
+    pub conversation: ConversationCounts,
 }
 
 impl Order {
@@ -199,12 +203,13 @@ impl Order {
 }
 
 impl Keyed for OrderSummary {
+    type Sort = std::cmp::Reverse<i64>;
     fn key(&self) -> i64 {
         self.id.0
     }
     /// Newest first.
-    fn sort_key(&self) -> String {
-        format!("{:020}", i64::MAX - self.id.0)
+    fn sort_key(&self) -> Self::Sort {
+        std::cmp::Reverse(self.id.0)
     }
 }
 
@@ -264,6 +269,7 @@ mod tests {
             items: 1,
             customer: String::new(),
             created_at: String::new(),
+            conversation: ConversationCounts::default(),
         };
         assert!(s(10).sort_key() < s(9).sort_key());
     }

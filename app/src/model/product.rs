@@ -174,11 +174,14 @@ pub struct Category {
 
 /// An item of a live collection: how it is identified and ordered.
 pub trait Keyed {
+    /// What a list is ordered by (ties: by key).
+    type Sort: Ord;
     fn key(&self) -> i64;
-    fn sort_key(&self) -> String;
+    fn sort_key(&self) -> Self::Sort;
 }
 
 impl Keyed for ProductSummary {
+    type Sort = String;
     fn key(&self) -> i64 {
         self.id.0
     }

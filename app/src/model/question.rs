@@ -1,6 +1,8 @@
 //! Product questions and answers: what the `questions:{product}` and staff
 //! `questions` topics carry, and the rules for what people may write.
 
+use std::cmp::Reverse;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Keyed, ProductId, QuestionId, has_control};
@@ -29,11 +31,12 @@ pub struct Question {
 
 /// Votes first, then the oldest: the order everyone viewing a product sees.
 impl Keyed for Question {
+    type Sort = (Reverse<i64>, i64);
     fn key(&self) -> i64 {
         self.id.0
     }
-    fn sort_key(&self) -> String {
-        format!("{:020}{:020}", i64::MAX - self.votes, self.id.0)
+    fn sort_key(&self) -> Self::Sort {
+        (Reverse(self.votes), self.id.0)
     }
 }
 
@@ -43,11 +46,12 @@ impl Keyed for Question {
 pub struct QueuedQuestion(pub Question);
 
 impl Keyed for QueuedQuestion {
+    type Sort = (bool, Reverse<i64>);
     fn key(&self) -> i64 {
         self.0.id.0
     }
-    fn sort_key(&self) -> String {
-        format!("{}{:020}", u8::from(self.0.answer.is_some()), i64::MAX - self.0.id.0)
+    fn sort_key(&self) -> Self::Sort {
+        (self.0.answer.is_some(), Reverse(self.0.id.0))
     }
 }
 

@@ -2,6 +2,7 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::{use_location, use_params_map, use_query_map};
 
+use super::Conversation;
 use super::api::get_order;
 use crate::components::{ErrorBox, LocalTime, NotFound, Price, StatusBadge, announce_changes};
 use crate::error::AppError;
@@ -46,13 +47,13 @@ pub fn OrderPage() -> impl IntoView {
 
 #[component]
 fn LiveOrder(snapshot: Snapshot<Order>, placed: bool) -> impl IntoView {
-    let topic = Topic::Order(snapshot.data.id);
-    let order = use_live_entity(topic, snapshot);
+    let order_id = snapshot.data.id;
+    let order = use_live_entity(Topic::Order(order_id), snapshot);
     announce_changes(
         move || order.with(|o| o.as_ref().map(|o| (o.id, o.status))),
         |_, now| now.map(|(id, status)| format!("Order #{id} is now {}.", status.label())),
     );
-    move || {
+    let page = move || {
         order.get().map(|o| {
             let timeline = o.timeline();
             let Order { id, status, total, address, lines, created_at, .. } = o;
@@ -123,5 +124,12 @@ fn LiveOrder(snapshot: Snapshot<Order>, placed: bool) -> impl IntoView {
                 </article>
             }
         })
+    };
+    view! {
+        {page}
+        // Outside the order's view, which is redrawn with every change to the order.
+        <Show when=move || order.with(Option::is_some)>
+            <Conversation order=order_id/>
+        </Show>
     }
 }

@@ -48,6 +48,7 @@ pub struct Auth {
     anonymous_carts: Limiter<IpAddr>,
     questions: Limiter<CustomerId>,
     votes: Limiter<CustomerId>,
+    messages: Limiter<CustomerId>,
 }
 
 /// Carts a client address may start without signing in, per hour (each is a
@@ -56,6 +57,9 @@ const ANONYMOUS_CARTS_PER_HOUR: u32 = 120;
 
 /// Votes (and taking them back) one account may cast per minute.
 const VOTES_PER_MINUTE: u32 = 60;
+
+/// Messages one account may write per minute, over all its conversations.
+const MESSAGES_PER_MINUTE: u32 = 30;
 
 /// A sign-in attempt under way: its tokens are given back if it succeeds.
 #[derive(Debug)]
@@ -92,6 +96,10 @@ impl Auth {
             votes: {
                 let (v, v_every) = per(VOTES_PER_MINUTE, minute);
                 Limiter::new(v, v_every)
+            },
+            messages: {
+                let (m, m_every) = per(MESSAGES_PER_MINUTE, minute);
+                Limiter::new(m, m_every)
             },
         })
     }
@@ -147,6 +155,11 @@ impl Auth {
         self.votes.take(&voter, Instant::now()).map(drop)
     }
 
+    /// `Err(wait)` when this account has written too many messages lately.
+    pub fn begin_message(&self, writer: CustomerId) -> Result<(), Duration> {
+        self.messages.take(&writer, Instant::now()).map(drop)
+    }
+
     /// Forget every key whose limit has recovered (run now and then).
     pub fn prune(&self) {
         let now = Instant::now();
@@ -156,6 +169,7 @@ impl Auth {
         self.anonymous_carts.prune(now);
         self.questions.prune(now);
         self.votes.prune(now);
+        self.messages.prune(now);
     }
 
     /// Keys the limiters remember, for tests and metrics.

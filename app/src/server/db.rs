@@ -3,13 +3,14 @@
 //!
 //! One file per domain, each an `impl Db` block with its own SQL:
 //! `catalog` (categories, products), `seeding`, `orders` (checkout, the order
-//! lifecycle), `questions` (product Q&A), `accounts` (users, sessions), `tokens`, `media`, and `feed`
+//! lifecycle), `conversations` (messages about an order), `questions` (product Q&A), `accounts` (users, sessions), `tokens`, `media`, and `feed`
 //! (the change log: its facts, replays, pruning). `core` runs a statement on
 //! either backend; `sqlite` and `postgres` hold what only one of them has;
 //! `wakeups` is what the feed waits on.
 
 mod accounts;
 mod catalog;
+mod conversations;
 mod core;
 mod feed;
 mod media;
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 pub use accounts::{NewUser, UserRow};
 use anyhow::Context as _;
+pub use conversations::MessageRecord;
 pub use catalog::{Created, EditOutcome, ProductEdit, ProductRecord, StockChange, StockOutcome};
 pub use feed::{ChangeBatch, Fact, FactKind, FactOp, InFlight, SIGN_OUT_KIND};
 pub use orders::{LineRecord, MoveOutcome, OrderRecord, PlaceOutcome};

@@ -13,6 +13,7 @@ use crate::admin::api::{
 use crate::cart::{CartAdd, CartCheckout, CartUpdate, SessionCart, TakeSessionCart};
 use crate::catalog::api::{CatalogPage, GetProduct, ListCategories, ProductsById};
 use crate::orders::api::{GetOrder, ListMyOrders, PlaceOrder};
+use crate::orders::conversation_api::{MarkConversationRead, MyUnread, OlderMessages, OrderConversation, SendMessage, StaffInbox};
 use crate::questions::api::{
     AnswerQuestion, AskQuestion, DeleteQuestion, HideAuthor, ProductQuestions, QuestionQueue, SetDisplayName, VoteQuestion,
 };
@@ -65,6 +66,12 @@ pub fn input_types() -> Vec<(&'static str, &'static str)> {
         declared::<DeleteQuestion, _, _>(),
         declared::<HideAuthor, _, _>(),
         declared::<QuestionQueue, _, _>(),
+        declared::<OrderConversation, _, _>(),
+        declared::<OlderMessages, _, _>(),
+        declared::<SendMessage, _, _>(),
+        declared::<MarkConversationRead, _, _>(),
+        declared::<StaffInbox, _, _>(),
+        declared::<MyUnread, _, _>(),
     ]
 }
 

@@ -2,5 +2,6 @@
 //! `db/` (one file per domain); these functions turn it into model types.
 
 pub mod catalog;
+pub mod conversations;
 pub mod orders;
 pub mod questions;

@@ -46,6 +46,7 @@ arg_from! {
     crate::model::OrderId => |v| Arg::Int(Some(v.0)),
     crate::model::CustomerId => |v| Arg::Int(Some(v.0)),
     crate::model::QuestionId => |v| Arg::Int(Some(v.0)),
+    crate::model::MessageId => |v| Arg::Int(Some(v.0)),
 }
 
 /// A row type both backends can decode.

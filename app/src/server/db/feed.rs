@@ -19,6 +19,8 @@ pub enum FactKind {
     Order,
     /// A product question (`parent_id`: the product it was about before the change).
     Question,
+    /// A message of an order's conversation (`parent_id`: its order).
+    Message,
     /// A session signed out (`entity_id` = its `sessions::sign_out_key`). Not
     /// a client topic: every instance's feed hands it to its hub, in seq
     /// order, as "this session's sockets lose their private topics".
@@ -34,6 +36,7 @@ impl FactKind {
             "product" => Some(FactKind::Product),
             "order" => Some(FactKind::Order),
             "question" => Some(FactKind::Question),
+            "message" => Some(FactKind::Message),
             SIGN_OUT_KIND => Some(FactKind::SignOut),
             _ => None,
         }
@@ -168,6 +171,8 @@ impl Db {
                 Some((*product).into()),
             ),
             Topic::QuestionQueue => ("l.kind = 'question'", None),
+            Topic::Conversation(order) => ("l.kind = 'message' AND l.parent_id = $3", Some((*order).into())),
+            Topic::Inbox => ("l.kind = 'order'", None),
         };
         let mut query = sql(format!("{FACTS} WHERE l.seq > $1 AND l.seq <= $2 AND {filter} ORDER BY l.seq")).bind(after).bind(upto);
         if let Some(arg) = arg {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use super::Db;
 use super::core::{placeholders, sql};
-use crate::model::{Address, CartLine, Currency, CustomerId, Money, Order, OrderId, OrderLine, OrderStatus, OrderSummary, ProductId};
+use crate::model::{Address, CartLine, ConversationCounts, Currency, CustomerId, Money, Order, OrderId, OrderLine, OrderStatus, OrderSummary, ProductId};
 
 /// What a checkout came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +65,10 @@ pub struct OrderRecord {
     pub shipped_at: Option<String>,
     pub delivered_at: Option<String>,
     pub cancelled_at: Option<String>,
+    pub messages: i64,
+    pub unread_by_customer: i64,
+    pub unread_by_staff: i64,
+    pub last_message_at: Option<String>,
     #[sqlx(skip)]
     pub lines: Vec<LineRecord>,
 }
@@ -96,7 +100,17 @@ impl OrderRecord {
             items: self.items,
             customer: self.customer.clone(),
             created_at: self.created_at.clone(),
+            conversation: self.conversation(),
         })
+    }
+
+    fn conversation(&self) -> ConversationCounts {
+        ConversationCounts {
+            messages: self.messages,
+            unread_by_customer: self.unread_by_customer,
+            unread_by_staff: self.unread_by_staff,
+            last_message_at: self.last_message_at.clone(),
+        }
     }
 
     pub fn order(&self) -> anyhow::Result<Order> {
@@ -131,18 +145,20 @@ impl OrderRecord {
             shipped_at: self.shipped_at.clone(),
             delivered_at: self.delivered_at.clone(),
             cancelled_at: self.cancelled_at.clone(),
+            conversation: self.conversation(),
         })
     }
 }
 
 impl Db {
-    fn order_select(&self) -> String {
+    pub(super) fn order_select(&self) -> String {
         let d = self.dialect();
         format!(
             "SELECT o.id, o.customer_id, coalesce(u.username, '') AS customer, o.status, o.total_cents, o.currency, \
              o.recipient, o.street, o.city, o.region, o.postal_code, o.country, \
              CAST((SELECT coalesce(sum(quantity), 0) FROM order_lines WHERE order_id = o.id) AS BIGINT) AS items, \
-             {} AS created_at, {} AS updated_at, {} AS paid_at, {} AS shipped_at, {} AS delivered_at, {} AS cancelled_at \
+             {} AS created_at, {} AS updated_at, {} AS paid_at, {} AS shipped_at, {} AS delivered_at, {} AS cancelled_at, \
+             o.messages, o.unread_by_customer, o.unread_by_staff, {} AS last_message_at \
              FROM orders o LEFT JOIN users u ON u.id = o.customer_id",
             d.time("o.created_at"),
             d.time("o.updated_at"),
@@ -150,6 +166,7 @@ impl Db {
             d.time("o.shipped_at"),
             d.time("o.delivered_at"),
             d.time("o.cancelled_at"),
+            d.time("o.last_message_at"),
         )
     }
 

@@ -66,6 +66,11 @@ pub async fn topic_snapshot_json(db: &Db, topic: &Topic) -> anyhow::Result<Optio
             None => Ok(None),
         },
         Topic::QuestionQueue => json(&super::questions::queue(db).await?),
+        Topic::Conversation(order) => match super::conversations::latest(db, *order).await? {
+            Some(messages) => json(&messages),
+            None => Ok(None),
+        },
+        Topic::Inbox => json(&super::conversations::inbox(db).await?),
     }
 }
 
@@ -81,6 +86,7 @@ pub async fn topic_exists(db: &Db, topic: &Topic) -> anyhow::Result<bool> {
         Topic::AllOrders => Ok(true),
         Topic::Order(id) => Ok(db.order_owner(*id).await?.is_some()),
         Topic::Questions(product) => Ok(get_product(db, *product).await?.is_some()),
-        Topic::QuestionQueue => Ok(true),
+        Topic::QuestionQueue | Topic::Inbox => Ok(true),
+        Topic::Conversation(order) => Ok(db.order_owner(*order).await?.is_some()),
     }
 }
