@@ -30,7 +30,7 @@ use leptos_router::{SsrMode, path};
 
 use crate::account::api::{Login, Logout, Register, current_user};
 use crate::account::{LoginPage, RegisterPage};
-use crate::admin::{CategoriesRoute, OrdersRoute, ProductFormRoute, ProductsRoute, QuestionsRoute, InboxRoute, TokensRoute};
+use crate::admin::{CategoriesRoute, InboxRoute, OrdersRoute, ProductFormRoute, ProductsRoute, QuestionsRoute, TokensRoute};
 use crate::cart::{Cart, CartPage};
 use crate::catalog::{CatalogPage, ProductPage};
 use crate::components::{Footer, Header, NotFound};

@@ -59,9 +59,7 @@ pub enum LiveEvent<'a> {
     Removed(i64),
     /// Someone else following the topic is typing (a conversation's staff, or
     /// its customer). Ephemeral: it moves no position.
-    Typing {
-        from_staff: bool,
-    },
+    Typing { from_staff: bool },
 }
 
 /// A subscription's handle, for [`LiveClient::unsubscribe`].

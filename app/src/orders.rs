@@ -6,6 +6,6 @@ pub mod conversation_api;
 mod list_page;
 mod order_page;
 
-pub use list_page::OrdersPage;
 pub use conversation::Conversation;
+pub use list_page::OrdersPage;
 pub use order_page::OrderPage;

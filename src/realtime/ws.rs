@@ -267,13 +267,15 @@ impl Session {
     async fn subscribe(&mut self, id: u64, topic: Topic, since: Option<Seq>) -> Vec<Utf8Bytes> {
         let error = |code, message: String| vec![encode(&ServerMsg::error(Some(topic.to_string()), code, message))];
         let owner = match &topic {
-            Topic::Order(order) | Topic::Conversation(order) if matches!(self.viewer, Viewer::Customer(_)) => match self.db.order_owner(*order).await {
-                Ok(owner) => owner,
-                Err(err) => {
-                    tracing::error!(error = ?err, "looking up an order's owner failed");
-                    None
+            Topic::Order(order) | Topic::Conversation(order) if matches!(self.viewer, Viewer::Customer(_)) => {
+                match self.db.order_owner(*order).await {
+                    Ok(owner) => owner,
+                    Err(err) => {
+                        tracing::error!(error = ?err, "looking up an order's owner failed");
+                        None
+                    }
                 }
-            },
+            }
             _ => None,
         };
         if let Err(code) = may_subscribe(&self.viewer, &topic, owner) {

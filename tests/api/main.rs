@@ -7,6 +7,7 @@ mod assets;
 mod auth;
 mod catalog_pages;
 mod checkout;
+mod conversations;
 mod facts;
 mod helpers;
 mod pages;

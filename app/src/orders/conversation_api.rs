@@ -60,8 +60,7 @@ pub async fn older_messages(order: i64, before: i64) -> Result<ConversationView,
     let run = async {
         let id = OrderId(order);
         let party = ssr::party(id).await?;
-        let (rows, has_older) =
-            party.ctx.db.conversation(id, Some(MessageId(before)), MESSAGE_PAGE).await.map_err(AppError::internal)?;
+        let (rows, has_older) = party.ctx.db.conversation(id, Some(MessageId(before)), MESSAGE_PAGE).await.map_err(AppError::internal)?;
         let messages = rows.iter().map(|m| m.message()).collect();
         Ok(ConversationView { order_id: id, messages, has_older, as_staff: party.is_staff })
     };

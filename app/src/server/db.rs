@@ -29,8 +29,8 @@ use std::time::Duration;
 
 pub use accounts::{NewUser, UserRow};
 use anyhow::Context as _;
-pub use conversations::MessageRecord;
 pub use catalog::{Created, EditOutcome, ProductEdit, ProductRecord, StockChange, StockOutcome};
+pub use conversations::MessageRecord;
 pub use feed::{ChangeBatch, Fact, FactKind, FactOp, InFlight, SIGN_OUT_KIND};
 pub use orders::{LineRecord, MoveOutcome, OrderRecord, PlaceOutcome};
 pub use questions::{AskOutcome, AskerRow, QuestionRecord};

@@ -59,10 +59,7 @@ impl Db {
     /// Up to `limit` of an order's messages before `before` (all: `None`),
     /// oldest first, and whether there are older ones still.
     pub async fn conversation(&self, order: OrderId, before: Option<MessageId>, limit: i64) -> anyhow::Result<(Vec<MessageRecord>, bool)> {
-        let query = format!(
-            "{} WHERE m.order_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3",
-            self.message_select()
-        );
+        let query = format!("{} WHERE m.order_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3", self.message_select());
         let mut rows: Vec<MessageRecord> =
             sql(query).bind(order).bind(before.map_or(i64::MAX, |b| b.0)).bind(limit.saturating_add(1)).fetch_all(self).await?;
         let has_older = i64::try_from(rows.len()).unwrap_or(i64::MAX) > limit;
@@ -72,7 +69,13 @@ impl Db {
     }
 
     /// Write a message on an order's conversation. `None` when there is no such order.
-    pub async fn send_message(&self, order: OrderId, author: CustomerId, from_staff: bool, body: &str) -> anyhow::Result<Option<MessageId>> {
+    pub async fn send_message(
+        &self,
+        order: OrderId,
+        author: CustomerId,
+        from_staff: bool,
+        body: &str,
+    ) -> anyhow::Result<Option<MessageId>> {
         let mut tx = self.begin().await?;
         let id = sql("INSERT INTO order_messages (order_id, author_id, from_staff, body) \
                       SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM orders WHERE id = $1) RETURNING id")
@@ -102,10 +105,8 @@ impl Db {
 
     /// Orders with a conversation, newest message first (at most `limit`).
     pub async fn inbox(&self, limit: i64) -> anyhow::Result<Vec<OrderRecord>> {
-        let query = format!(
-            "{} WHERE o.last_message_at IS NOT NULL ORDER BY o.last_message_at DESC, o.id DESC LIMIT $1",
-            self.order_select()
-        );
+        let query =
+            format!("{} WHERE o.last_message_at IS NOT NULL ORDER BY o.last_message_at DESC, o.id DESC LIMIT $1", self.order_select());
         Ok(sql(query).bind(limit).fetch_all(self).await?)
     }
 }

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use super::Db;
 use super::core::{placeholders, sql};
-use crate::model::{Address, CartLine, ConversationCounts, Currency, CustomerId, Money, Order, OrderId, OrderLine, OrderStatus, OrderSummary, ProductId};
+use crate::model::{
+    Address, CartLine, ConversationCounts, Currency, CustomerId, Money, Order, OrderId, OrderLine, OrderStatus, OrderSummary, ProductId,
+};
 
 /// What a checkout came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
