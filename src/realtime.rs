@@ -1,14 +1,17 @@
-//! The live feed: change log -> Feed -> Hub -> /ws sockets.
+//! The live feed: change log -> Feed -> Hub -> /ws sockets; and presence
+//! (who is looking), which never touches the log.
 
 mod authz;
 mod feed;
 mod frame;
 mod hub;
 mod mapper;
+mod presence;
 mod ws;
 
 pub use authz::may_subscribe;
 pub use feed::{FeedHealth, GapRule, run_feed, run_pruner};
 pub use frame::{Frame, Published};
 pub use hub::{Flag, Hub};
+pub use presence::{Presence, run_presence};
 pub use ws::{origin_allowed, ws_handler};

@@ -23,7 +23,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::Config;
 use crate::faults::{self, Faults};
-use crate::realtime::{FeedHealth, Hub, run_feed, run_pruner, ws_handler};
+use crate::realtime::{FeedHealth, Hub, Presence, run_feed, run_presence, run_pruner, ws_handler};
 use crate::state::{AppState, Drain};
 use crate::{api, media, metrics, security};
 
@@ -61,6 +61,8 @@ impl Application {
         let faults = Faults::new(config.fault_injection);
         tokio::spawn(run_feed(db.clone(), hub.clone(), config.limits.feed_poll, feed.clone(), faults.clone()));
         tokio::spawn(run_pruner(db.clone(), hub.clone(), config.limits.log_retention, config.limits.log_max_rows));
+        let presence = Presence::new(hub.clone());
+        tokio::spawn(run_presence(presence.clone(), db.clone()));
 
         let mut leptos_options = config.leptos.clone();
         leptos_options.site_addr = address;
@@ -71,6 +73,7 @@ impl Application {
             leptos_options,
             db,
             hub,
+            presence,
             feed,
             config: Arc::new(config),
             ctx,

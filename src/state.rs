@@ -7,13 +7,14 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
 use crate::config::Config;
-use crate::realtime::{FeedHealth, Hub};
+use crate::realtime::{FeedHealth, Hub, Presence};
 
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub hub: Arc<Hub>,
+    pub presence: Arc<Presence>,
     pub feed: FeedHealth,
     pub config: Arc<Config>,
     /// What server functions get: the same database, plus accounts and sign-outs.

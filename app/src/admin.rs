@@ -56,7 +56,19 @@ fn AdminNav() -> impl IntoView {
             <A href="/admin/questions">"Questions"</A>
             <A href="/admin/categories">"Categories"</A>
             <A href="/admin/tokens">"API tokens"</A>
+            <StaffOnline/>
         </nav>
+    }
+}
+
+/// Who else has the console open (staff names travel to staff only).
+#[component]
+fn StaffOnline() -> impl IntoView {
+    let presence = crate::live::use_presence(crate::protocol::Topic::Staff);
+    move || {
+        presence.get().filter(|(_, names)| !names.is_empty()).map(|(_, names)| {
+            view! { <span class="staff-online" data-test-id="staff-online">{format!("Online: {}", names.join(", "))}</span> }
+        })
     }
 }
 

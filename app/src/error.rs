@@ -63,7 +63,10 @@ impl AppError {
             AppError::Unauthorized => "Please sign in first.".to_string(),
             AppError::BadCredentials => "That username and password do not match. Check both and try again.".to_string(),
             AppError::TooManyRequests { retry_after_secs: 1 } => "Too many attempts. Try again in a second.".to_string(),
-            AppError::TooManyRequests { retry_after_secs } => format!("Too many attempts. Try again in {retry_after_secs} seconds."),
+            AppError::TooManyRequests { retry_after_secs: s @ 2..120 } => format!("Too many attempts. Try again in {s} seconds."),
+            AppError::TooManyRequests { retry_after_secs } => {
+                format!("Too many attempts. Try again in {} minutes.", retry_after_secs.div_ceil(60))
+            }
             AppError::Forbidden => "You are not allowed to do that.".to_string(),
             AppError::Validation { message, .. } => as_sentence(message),
             AppError::OutOfStock { product, available: 0 } => format!("{product} has just sold out. Remove it to place your order."),

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use serde_json::value::RawValue;
 
 use crate::protocol::{Seq, Topic};
-pub use use_topic::{use_live_cards, use_live_collection, use_live_entity};
+pub use use_topic::{use_live_cards, use_live_collection, use_live_entity, use_presence};
 
 /// The socket's state, for the connection indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,6 +60,9 @@ pub enum LiveEvent<'a> {
     /// Someone else following the topic is typing (a conversation's staff, or
     /// its customer). Ephemeral: it moves no position.
     Typing { from_staff: bool },
+    /// How many follow the topic now (`presence:{product}`: people looking at
+    /// it), and on `staff` who. Ephemeral: it moves no position.
+    Presence { count: u64, names: &'a [String] },
 }
 
 /// A subscription's handle, for [`LiveClient::unsubscribe`].

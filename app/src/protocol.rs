@@ -62,13 +62,19 @@ pub enum Topic {
     Conversation(OrderId),
     /// Orders with a conversation, newest message first, as summaries (staff only).
     Inbox,
+    /// How many people have a product page open (anyone): carries only
+    /// `presence` frames (its snapshot is `null`); following it is being counted.
+    Presence(ProductId),
+    /// The staff console: only `presence` frames naming the staff who have it
+    /// open (staff only). Its snapshot is `null`.
+    Staff,
 }
 
 /// Why a topic name did not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TopicError {
     #[error(
-        "unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, card:<id>, listing, listing:<slug>, orders, orders:<customer>, order:<id>, questions, questions:<product>, conversation:<order>, inbox)"
+        "unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, card:<id>, listing, listing:<slug>, orders, orders:<customer>, order:<id>, questions, questions:<product>, conversation:<order>, inbox, presence:<product>, staff)"
     )]
     Unknown(String),
     #[error("bad topic '{topic}': {source}")]
@@ -78,7 +84,13 @@ pub enum TopicError {
 impl Topic {
     /// Whether anyone may subscribe, signed in or not.
     pub fn is_public(&self) -> bool {
-        matches!(self, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_) | Topic::Questions(_))
+        matches!(self, Topic::Catalog
+                | Topic::Category(_)
+                | Topic::Product(_)
+                | Topic::Card(_)
+                | Topic::Listing(_)
+                | Topic::Questions(_)
+                | Topic::Presence(_))
     }
 }
 
@@ -98,6 +110,8 @@ impl fmt::Display for Topic {
             Topic::QuestionQueue => f.write_str("questions"),
             Topic::Conversation(id) => write!(f, "conversation:{id}"),
             Topic::Inbox => f.write_str("inbox"),
+            Topic::Presence(id) => write!(f, "presence:{id}"),
+            Topic::Staff => f.write_str("staff"),
         }
     }
 }
@@ -114,6 +128,7 @@ impl FromStr for Topic {
             None if s == "listing" => Ok(Topic::Listing(None)),
             None if s == "questions" => Ok(Topic::QuestionQueue),
             None if s == "inbox" => Ok(Topic::Inbox),
+            None if s == "staff" => Ok(Topic::Staff),
             Some(("category", slug)) => slug.parse().map(Topic::Category).map_err(bad),
             Some(("product", id)) => id.parse().map(Topic::Product).map_err(bad),
             Some(("card", id)) => id.parse().map(Topic::Card).map_err(bad),
@@ -122,6 +137,7 @@ impl FromStr for Topic {
             Some(("order", id)) => id.parse().map(Topic::Order).map_err(bad),
             Some(("questions", id)) => id.parse().map(Topic::Questions).map_err(bad),
             Some(("conversation", id)) => id.parse().map(Topic::Conversation).map_err(bad),
+            Some(("presence", id)) => id.parse().map(Topic::Presence).map_err(bad),
             _ => Err(TopicError::Unknown(short())),
         }
     }
@@ -199,6 +215,15 @@ pub enum ServerMsg {
         /// The shop's staff (else the order's customer).
         from_staff: bool,
     },
+    /// How many sockets follow `topic` now, over every instance (`presence:`:
+    /// people looking at a product), and on `staff` who they are. Ephemeral:
+    /// sent when it changes (at most once a second) and on subscribing.
+    Presence {
+        topic: Topic,
+        count: u64,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        names: Vec<String>,
+    },
     Error {
         /// The topic as the client sent it (it may not parse).
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -223,6 +248,9 @@ struct ServerFrame {
     code: Option<ErrorCode>,
     message: Option<String>,
     from_staff: Option<bool>,
+    count: Option<u64>,
+    #[serde(default)]
+    names: Vec<String>,
 }
 
 impl TryFrom<ServerFrame> for ServerMsg {
@@ -242,6 +270,7 @@ impl TryFrom<ServerFrame> for ServerMsg {
                 ServerMsg::Error { topic: f.topic, code: f.code.ok_or_else(|| missing("code"))?, message: f.message.unwrap_or_default() }
             }
             "typing" => ServerMsg::Typing { topic: topic()?, from_staff: f.from_staff.ok_or_else(|| missing("from_staff"))? },
+            "presence" => ServerMsg::Presence { topic: topic()?, count: f.count.ok_or_else(|| missing("count"))?, names: f.names },
             "pong" => ServerMsg::Pong,
             other => return Err(format!("unknown frame type '{other}'")),
         })
@@ -274,6 +303,8 @@ mod tests {
             Topic::QuestionQueue,
             Topic::Conversation(OrderId(9)),
             Topic::Inbox,
+            Topic::Presence(ProductId(3)),
+            Topic::Staff,
         ];
         let printed: Vec<String> = topics.iter().map(ToString::to_string).collect();
         assert_eq!(
@@ -344,6 +375,14 @@ mod tests {
                 ServerMsg::Typing { topic: Topic::Conversation(OrderId(9)), from_staff: true },
                 r#"{"type":"typing","topic":"conversation:9","from_staff":true}"#,
             ),
+            (
+                ServerMsg::Presence { topic: Topic::Presence(ProductId(3)), count: 4, names: Vec::new() },
+                r#"{"type":"presence","topic":"presence:3","count":4}"#,
+            ),
+            (
+                ServerMsg::Presence { topic: Topic::Staff, count: 2, names: vec!["ann".into(), "bo".into()] },
+                r#"{"type":"presence","topic":"staff","count":2,"names":["ann","bo"]}"#,
+            ),
         ];
         for (msg, json) in cases {
             assert_eq!(serde_json::to_string(&msg).expect("encodes"), json);
@@ -374,6 +413,8 @@ mod props {
             Just(Topic::QuestionQueue),
             (1..i64::MAX).prop_map(|n| Topic::Conversation(OrderId(n))),
             Just(Topic::Inbox),
+            (1..i64::MAX).prop_map(|n| Topic::Presence(ProductId(n))),
+            Just(Topic::Staff),
         ]
     }
 

@@ -428,7 +428,7 @@ async fn follow(url: &str, view: &Mutex<View>) -> anyhow::Result<()> {
                 v.seq = Some(seq);
             }
             ServerMsg::Error { message, .. } => bail!("the server refused the subscription: {message}"),
-            ServerMsg::Pong | ServerMsg::Typing { .. } => {}
+            ServerMsg::Pong | ServerMsg::Typing { .. } | ServerMsg::Presence { .. } => {}
         }
     }
 }

@@ -9,17 +9,13 @@ use app::server::Viewer;
 /// so ids of other customers' orders reveal nothing).
 pub fn may_subscribe(viewer: &Viewer, topic: &Topic, order_owner: Option<CustomerId>) -> Result<(), ErrorCode> {
     match (viewer, topic) {
-        (_, Topic::Catalog | Topic::Category(_) | Topic::Product(_) | Topic::Card(_) | Topic::Listing(_) | Topic::Questions(_)) => Ok(()),
-        (
-            Viewer::Staff(_),
-            Topic::Orders(_) | Topic::AllOrders | Topic::Order(_) | Topic::QuestionQueue | Topic::Conversation(_) | Topic::Inbox,
-        ) => Ok(()),
+        (_, topic) if topic.is_public() => Ok(()),
+        // Staff follow everything.
+        (Viewer::Staff(_), _) => Ok(()),
         (Viewer::Customer(me), Topic::Orders(customer)) if me == customer => Ok(()),
         (Viewer::Customer(me), Topic::Order(_) | Topic::Conversation(_)) if order_owner.as_ref() == Some(me) => Ok(()),
-        (
-            Viewer::Anonymous | Viewer::Customer(_),
-            Topic::Orders(_) | Topic::AllOrders | Topic::Order(_) | Topic::QuestionQueue | Topic::Conversation(_) | Topic::Inbox,
-        ) => Err(ErrorCode::Forbidden),
+        // Every other topic is private.
+        (Viewer::Anonymous | Viewer::Customer(_), _) => Err(ErrorCode::Forbidden),
     }
 }
 
@@ -42,6 +38,7 @@ mod tests {
             Topic::Listing(None),
             Topic::Listing(Some(slug)),
             Topic::Questions(ProductId(3)),
+            Topic::Presence(ProductId(3)),
         ];
         for viewer in [Viewer::Anonymous, Viewer::Customer(alice), Viewer::Staff(bob)] {
             for topic in &public {
@@ -71,6 +68,8 @@ mod tests {
             (Viewer::Staff(bob), Topic::Conversation(OrderId(5)), Some(alice), Ok(())),
             (Viewer::Staff(bob), Topic::Inbox, None, Ok(())),
             (Viewer::Customer(alice), Topic::Inbox, None, Err(ErrorCode::Forbidden)),
+            (Viewer::Staff(bob), Topic::Staff, None, Ok(())),
+            (Viewer::Customer(alice), Topic::Staff, None, Err(ErrorCode::Forbidden)),
         ];
         for (viewer, topic, owner, expected) in cases {
             assert_eq!(may_subscribe(&viewer, &topic, owner), expected, "{viewer:?} {topic} {owner:?}");

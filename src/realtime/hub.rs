@@ -55,6 +55,8 @@ struct Conn {
     /// Set once the session signed out: private topics are refused from then on.
     anonymous: bool,
     topics: HashSet<Topic>,
+    /// A staff member's name, for the console's presence (never a shopper's).
+    staff_name: Option<Arc<str>>,
 }
 
 #[derive(Default)]
@@ -121,13 +123,25 @@ impl Hub {
 
     /// A socket opened with the session whose `sign_out_key` is `session` (if any).
     pub fn connect(&self, session: Option<i64>) -> Connection {
+        self.connect_named(session, None)
+    }
+
+    /// A staff member's socket: its name shows in the console's presence.
+    pub fn connect_named(&self, session: Option<i64>, staff_name: Option<Arc<str>>) -> Connection {
         let (tx, frames) = mpsc::channel(self.queue);
         let (overflow, signed_out) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
         let mut inner = self.lock();
         inner.next_id += 1;
         let id = inner.next_id;
-        let conn =
-            Conn { tx, overflow: overflow.clone(), session, signed_out: signed_out.clone(), anonymous: false, topics: HashSet::new() };
+        let conn = Conn {
+            tx,
+            overflow: overflow.clone(),
+            session,
+            signed_out: signed_out.clone(),
+            anonymous: false,
+            topics: HashSet::new(),
+            staff_name,
+        };
         inner.conns.insert(id, conn);
         Connection { id, frames, overflow, signed_out }
     }
@@ -194,14 +208,43 @@ impl Hub {
 
     /// Offer an ephemeral frame to the topic's other subscribers. Best effort:
     /// a socket whose queue is full misses it (no re-sync for a signal).
-    pub fn signal(&self, frame: Arc<Frame>, from: ConnId) {
+    pub fn signal(&self, frame: Arc<Frame>, from: Option<ConnId>) {
         let inner = self.lock();
         let Some(ids) = inner.topics.get(&frame.topic) else { return };
-        for id in ids.iter().filter(|&&id| id != from) {
+        for id in ids.iter().filter(|&&id| Some(id) != from) {
             if let Some(conn) = inner.conns.get(id) {
                 let _ = conn.tx.try_send(frame.clone());
             }
         }
+    }
+
+    /// How many sockets here follow `topic`.
+    pub fn followers(&self, topic: &Topic) -> u64 {
+        self.lock().topics.get(topic).map_or(0, |ids| ids.len() as u64)
+    }
+
+    /// Who follows what here, for presence: sockets per `presence:{product}`, and the
+    /// names of the staff following the console's `staff` topic (sorted, once each).
+    pub fn presence(&self) -> (HashMap<app::model::ProductId, u64>, Vec<String>) {
+        let inner = self.lock();
+        let products = inner
+            .topics
+            .iter()
+            .filter_map(|(topic, ids)| match topic {
+                Topic::Presence(id) => Some((*id, ids.len() as u64)),
+                _ => None,
+            })
+            .collect();
+        let mut names: Vec<String> = inner
+            .topics
+            .get(&Topic::Staff)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| inner.conns.get(id)?.staff_name.as_deref().map(str::to_string))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        (products, names)
     }
 
     /// A socket wrote `n` frames (counted per flush, not per frame).

@@ -23,6 +23,7 @@ use super::authz::may_subscribe;
 use super::frame::{Frame, encode};
 use super::hub::Hub;
 use super::mapper::replay;
+use super::presence::Presence;
 use crate::config::Limits;
 use crate::faults::Faults;
 use crate::state::AppState;
@@ -70,7 +71,13 @@ pub async fn ws_handler(
         .read_buffer_size(1024)
         .write_buffer_size(0)
         .on_upgrade(move |socket| async move {
-            let mut session = Session::new(state.db.clone(), state.hub.clone(), viewer, limits, faults);
+            // Staff are named in the console's presence; shoppers never are.
+            let staff_name = match viewer {
+                Viewer::Staff(id) => state.db.user_by_id(id).await.ok().flatten().map(|u| Arc::<str>::from(u.username)),
+                _ => None,
+            };
+            let mut session = Session::new(state.db.clone(), state.hub.clone(), state.presence.clone(), viewer, limits, faults);
+            session.staff_name = staff_name;
             session.run(socket, session_key, drain).await;
         })
 }
@@ -79,6 +86,8 @@ pub async fn ws_handler(
 struct Session {
     db: Db,
     hub: Arc<Hub>,
+    presence: Arc<Presence>,
+    staff_name: Option<Arc<str>>,
     viewer: Viewer,
     limits: Limits,
     /// Per subscribed topic, the highest seq already sent: queued frames at or
@@ -93,12 +102,14 @@ struct Session {
 struct Closed;
 
 impl Session {
-    fn new(db: Db, hub: Arc<Hub>, viewer: Viewer, limits: Limits, faults: Faults) -> Self {
+    fn new(db: Db, hub: Arc<Hub>, presence: Arc<Presence>, viewer: Viewer, limits: Limits, faults: Faults) -> Self {
         let rate = NonZeroU32::new(limits.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
         Self {
             db,
             hub,
+            presence,
+            staff_name: None,
             viewer,
             limits,
             subs: HashMap::new(),
@@ -113,7 +124,7 @@ impl Session {
         // ~3% of a 5,000-socket fan-out profile). `select!` drops the read future
         // before a branch sends.
         let mut socket = socket;
-        let mut conn = self.hub.connect(session_key);
+        let mut conn = self.hub.connect_named(session_key, self.staff_name.clone());
         let id = conn.id;
         self.conn_id = id;
         // Waiting on these registers a waker. As streams their waits persist
@@ -260,7 +271,7 @@ impl Session {
         }
         let from_staff = matches!(self.viewer, Viewer::Staff(_));
         let text = encode(&ServerMsg::Typing { topic: topic.clone(), from_staff });
-        self.hub.signal(Arc::new(Frame::ephemeral(topic, text)), id);
+        self.hub.signal(Arc::new(Frame::ephemeral(topic, text)), Some(id));
         Vec::new()
     }
 
@@ -316,7 +327,10 @@ impl Session {
             return error(ErrorCode::Forbidden, format!("you signed out: {topic} is private"));
         };
         match self.answer(&topic, since, position).await {
-            Ok(Some(frames)) => {
+            Ok(Some(mut frames)) => {
+                if let Some(presence) = self.presence.current(&topic) {
+                    frames.push(encode(&presence));
+                }
                 self.subs.insert(topic, position);
                 frames
             }

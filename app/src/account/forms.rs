@@ -19,6 +19,16 @@ fn next_param() -> Memo<String> {
     Memo::new(move |_| query.read().get("next").unwrap_or_else(|| "/".to_string()))
 }
 
+/// `text` as a query parameter's value: a `#`, `&` or `?` in it stays in it.
+fn query_value(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'A'..='Z' | 'a'..='z' | '0'..='9' | '-' | '_' | '.' | '~' | '/' => c.to_string(),
+            c => c.to_string().bytes().map(|b| format!("%{b:02X}")).collect(),
+        })
+        .collect()
+}
+
 /// `/login`
 #[component]
 pub fn LoginPage() -> impl IntoView {
@@ -46,7 +56,7 @@ pub fn LoginPage() -> impl IntoView {
                 {move || error().map(|e| view! { <p class="form-error" role="alert" data-test-id="form-error">{e}</p> })}
                 <button type="submit" class="button button-large" disabled=move || actions.login.pending().get()>"Sign in"</button>
             </ActionForm>
-            <p class="auth-switch">"New here? " <A href=move || format!("/register?next={}", next.get())>"Create an account"</A></p>
+            <p class="auth-switch">"New here? " <A href=move || format!("/register?next={}", query_value(&next.get()))>"Create an account"</A></p>
         </section>
     }
 }
@@ -84,7 +94,7 @@ pub fn RegisterPage() -> impl IntoView {
                 {move || other().map(|e| view! { <p class="form-error" role="alert">{e}</p> })}
                 <button type="submit" class="button button-large" disabled=move || actions.register.pending().get()>"Create account"</button>
             </ActionForm>
-            <p class="auth-switch">"Have an account? " <A href=move || format!("/login?next={}", next.get())>"Sign in"</A></p>
+            <p class="auth-switch">"Have an account? " <A href=move || format!("/login?next={}", query_value(&next.get()))>"Sign in"</A></p>
         </section>
     }
 }

@@ -92,6 +92,7 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
                             <span class="sold" data-test-id="units-sold">{summary.units_sold}" sold"</span>
                         </div>
                         <AddToCart product_id=summary.id name=summary.name.clone() stock=summary.stock large=true/>
+                        <Watchers product=summary.id/>
                         <p class="description">{description}</p>
                         {question_counts(summary.questions, summary.answered).map(|words| view! {
                             <a class="question-link" href="#questions" rel="external" data-test-id="product-question-count">{words}</a>
@@ -108,5 +109,17 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
         <Show when=move || product.with(Option::is_some)>
             <QuestionSection product=id/>
         </Show>
+    }
+}
+
+/// "4 people are looking at this now": everyone with this product's page
+/// open, on every instance (this tab included), once there is someone else.
+#[component]
+fn Watchers(product: ProductId) -> impl IntoView {
+    let presence = crate::live::use_presence(Topic::Presence(product));
+    move || {
+        presence.get().filter(|(count, _)| *count >= 2).map(|(count, _)| {
+            view! { <p class="watchers" data-test-id="watchers">{format!("{count} people are looking at this now")}</p> }
+        })
     }
 }

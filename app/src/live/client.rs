@@ -286,12 +286,8 @@ fn on_frame(client: LiveClient, text: &str) {
         ServerMsg::Snapshot { topic, seq, data } => deliver(client, &topic, seq, true, LiveEvent::Snapshot(&data)),
         ServerMsg::Change { topic, seq, data } => deliver(client, &topic, seq, false, LiveEvent::Change(&data)),
         ServerMsg::Removed { topic, seq, id } => deliver(client, &topic, seq, false, LiveEvent::Removed(id)),
-        ServerMsg::Typing { topic, from_staff } => {
-            let handlers = client.inner.try_with_value(|inner| inner.views.handlers(&topic)).unwrap_or_default();
-            for handler in handlers {
-                handler(LiveEvent::Typing { from_staff });
-            }
-        }
+        ServerMsg::Typing { topic, from_staff } => signal(client, &topic, LiveEvent::Typing { from_staff }),
+        ServerMsg::Presence { topic, count, names } => signal(client, &topic, LiveEvent::Presence { count, names: &names }),
         ServerMsg::Error { topic, code, message } => refused(client, topic, code, &message),
         ServerMsg::Pong => {}
     }
@@ -312,6 +308,14 @@ fn refused(client: LiveClient, topic: Option<String>, code: ErrorCode, message: 
     };
     client.inner.update_value(|inner| inner.views.remove_topic(&topic));
     client.notice.set(Some(notice.to_string()));
+}
+
+/// An ephemeral frame: every view of the topic hears it; no position moves.
+fn signal(client: LiveClient, topic: &Topic, event: LiveEvent<'_>) {
+    let handlers = client.inner.try_with_value(|inner| inner.views.handlers(topic)).unwrap_or_default();
+    for handler in handlers {
+        handler(event);
+    }
 }
 
 /// Apply a frame once per view: a change at or below a view's last seq was

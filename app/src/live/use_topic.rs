@@ -41,7 +41,7 @@ where
             LiveEvent::Removed(key) => {
                 items.try_update(|all| all.retain(|i| i.key() != key));
             }
-            LiveEvent::Typing { .. } => {}
+            LiveEvent::Typing { .. } | LiveEvent::Presence { .. } => {}
         });
         on_cleanup(move || live.unsubscribe(id));
     }
@@ -73,7 +73,7 @@ pub fn use_live_cards(snapshot: Snapshot<Vec<ProductSummary>>) -> Signal<Vec<Pro
                 LiveEvent::Removed(_) => {
                     items.try_update(|all| all.retain(|x| x.id != product));
                 }
-                LiveEvent::Typing { .. } => {}
+                LiveEvent::Typing { .. } | LiveEvent::Presence { .. } => {}
             });
             on_cleanup(move || live.unsubscribe(id));
         }
@@ -98,9 +98,25 @@ where
             LiveEvent::Removed(_) => {
                 entity.try_set(None);
             }
-            LiveEvent::Typing { .. } => {}
+            LiveEvent::Typing { .. } | LiveEvent::Presence { .. } => {}
         });
         on_cleanup(move || live.unsubscribe(id));
     }
     entity.into()
+}
+
+/// Who follows a presence topic now (`presence:{product}`, `staff`): the
+/// count over every instance and, on `staff`, the names. Following it is
+/// being counted. `None` until the first figure arrives.
+pub fn use_presence(topic: Topic) -> Signal<Option<(u64, Vec<String>)>> {
+    let figure = RwSignal::new(None);
+    if let Some(live) = use_context::<LiveClient>() {
+        let id = live.subscribe(topic, None, move |event| {
+            if let LiveEvent::Presence { count, names } = event {
+                figure.try_set(Some((count, names.to_vec())));
+            }
+        });
+        on_cleanup(move || live.unsubscribe(id));
+    }
+    figure.into()
 }

@@ -77,6 +77,9 @@ fn LiveBoard(product: ProductId, snapshot: Snapshot<QuestionBoard>) -> impl Into
         },
     );
     let shown = move || questions.read().len();
+    // Sent here to ask (back from signing in) or to read: the section loads
+    // after the router's own scroll to the fragment, so scroll now.
+    Effect::new(move |_| scroll_to_fragment());
     view! {
         <p class="question-count" data-test-id="question-count">
             {move || match shown() {
@@ -86,7 +89,7 @@ fn LiveBoard(product: ProductId, snapshot: Snapshot<QuestionBoard>) -> impl Into
                 n => format!("{n} questions"),
             }}
         </p>
-        <AskBox product asker/>
+        <AskBox product asker my_votes/>
         {move || failed(vote)().map(|e| view! { <p class="form-error" role="alert" data-test-id="vote-error">{e}</p> })}
         <Show
             when=move || shown() != 0
@@ -110,12 +113,12 @@ fn LiveBoard(product: ProductId, snapshot: Snapshot<QuestionBoard>) -> impl Into
 
 /// Ask a question (signed in), or a way to sign in that comes back here.
 #[component]
-fn AskBox(product: ProductId, asker: Option<Asker>) -> impl IntoView {
+fn AskBox(product: ProductId, asker: Option<Asker>, my_votes: RwSignal<HashSet<QuestionId>>) -> impl IntoView {
     let Some(asker) = asker else {
         let next = format!("/login?next=/products/{product}%23ask");
         return view! {
             <p class="ask-signin" id="ask" data-test-id="ask-signin">
-                <a href=next class="button button-quiet">"Sign in to ask a question"</a>
+                <a href=next class="button">"Sign in to ask a question"</a>
                 " Anyone can read the answers."
             </p>
         }
@@ -126,12 +129,16 @@ fn AskBox(product: ProductId, asker: Option<Asker>) -> impl IntoView {
     let shown_as = RwSignal::new(asker.shown_as().to_string());
     let renaming = RwSignal::new(false);
     let body = NodeRef::<leptos::html::Textarea>::new();
-    // Asked: empty the box (the question itself arrives through the feed).
+    // Asked: empty the box (the question itself arrives through the feed,
+    // with the asker's own vote counted).
     Effect::new(move |_| {
-        if let Some(Ok(_)) = ask.value().get()
-            && let Some(el) = body.get_untracked()
-        {
-            el.set_value("");
+        if let Some(Ok(id)) = ask.value().get() {
+            my_votes.update(|v| {
+                v.insert(id);
+            });
+            if let Some(el) = body.get_untracked() {
+                el.set_value("");
+            }
         }
     });
     Effect::new(move |_| {
@@ -233,28 +240,49 @@ pub fn StaffTools(q: Question) -> impl IntoView {
     let error = move || failed(answer)().or_else(failed(delete)).or_else(failed(hide));
     let current = q.answer.clone().unwrap_or_default();
     let verb = if q.answer.is_some() { "Save answer" } else { "Answer" };
+    // An answered question shows its answer above; the form opens on request.
+    let editing = RwSignal::new(q.answer.is_none());
     view! {
         <div class="staff-tools" data-test-id="staff-tools">
-            <ActionForm action=answer attr:class="answer-form">
+            <ActionForm action=answer attr:class="answer-form" attr:hidden=move || !editing.get()>
                 <input type="hidden" name="question" value=id/>
                 <label class="field">
                     <span>{if q.answer.is_some() { "Your answer (empty it to take it back)" } else { "Your answer" }}</span>
-                    <textarea name="answer" rows="2" maxlength=MAX_ANSWER data-test-id="answer-body">{crate::security::textarea_text(current)}</textarea>
+                    <textarea name="answer" rows="4" maxlength=MAX_ANSWER data-test-id="answer-body">{crate::security::textarea_text(current)}</textarea>
                 </label>
-                <div class="actions">
-                    <button type="submit" class="button button-small" disabled=move || answer.pending().get() data-test-id="answer-submit">{verb}</button>
-                    <button type="button" class="button button-small button-quiet" data-test-id="hide-author"
-                        disabled=move || hide.pending().get()
-                        on:click=move |_| { hide.dispatch(HideAuthor { question: id, hidden: !hidden }); }>
-                        {if hidden { "Show the asker's name" } else { "Hide the asker's name" }}
-                    </button>
-                    <ConfirmButton label="Delete" class="button button-small button-quiet" test_id="delete-question"
-                        question="Delete this question for everyone?" yes="Yes, delete it"
-                        disabled=Signal::derive(move || delete.pending().get())
-                        on_confirm=move || { delete.dispatch(DeleteQuestion { question: id }); }/>
-                </div>
+                <button type="submit" class="button button-small" disabled=move || answer.pending().get() data-test-id="answer-submit">{verb}</button>
             </ActionForm>
+            <div class="actions">
+                <Show when=move || !editing.get()>
+                    <button type="button" class="button button-small button-quiet" data-test-id="edit-answer"
+                        on:click=move |_| editing.set(true)>"Edit answer"</button>
+                </Show>
+                <button type="button" class="button button-small button-quiet" data-test-id="hide-author"
+                    disabled=move || hide.pending().get()
+                    on:click=move |_| { hide.dispatch(HideAuthor { question: id, hidden: !hidden }); }>
+                    {if hidden { "Show the asker's name" } else { "Hide the asker's name" }}
+                </button>
+                <ConfirmButton label="Delete" class="button button-small button-quiet" test_id="delete-question"
+                    question="Delete this question for everyone?" yes="Yes, delete it"
+                    disabled=Signal::derive(move || delete.pending().get())
+                    on_confirm=move || { delete.dispatch(DeleteQuestion { question: id }); }/>
+            </div>
             {move || error().map(|e| view! { <p class="form-error" role="alert" data-test-id="staff-error">{e}</p> })}
         </div>
+    }
+}
+
+/// Bring `#ask` or `#questions` into view when the address names it.
+fn scroll_to_fragment() {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(window) = web_sys::window() else { return };
+        let hash = window.location().hash().unwrap_or_default();
+        let target = hash.trim_start_matches('#');
+        if matches!(target, "ask" | "questions")
+            && let Some(el) = window.document().and_then(|d| d.get_element_by_id(target))
+        {
+            el.scroll_into_view();
+        }
     }
 }

@@ -16,6 +16,7 @@ mod feed;
 mod media;
 mod orders;
 mod postgres;
+mod presence;
 mod questions;
 mod search;
 mod seeding;
@@ -33,6 +34,7 @@ pub use catalog::{Created, EditOutcome, ProductEdit, ProductRecord, StockChange,
 pub use conversations::MessageRecord;
 pub use feed::{ChangeBatch, Fact, FactKind, FactOp, InFlight, SIGN_OUT_KIND};
 pub use orders::{LineRecord, MoveOutcome, OrderRecord, PlaceOutcome};
+pub use presence::{PRESENCE_CHANNEL, PresenceListener};
 pub use questions::{AskOutcome, AskerRow, QuestionRecord};
 pub use search::Listing;
 pub use seeding::{SeedCategory, SeedProduct};

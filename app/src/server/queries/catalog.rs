@@ -71,6 +71,12 @@ pub async fn topic_snapshot_json(db: &Db, topic: &Topic) -> anyhow::Result<Optio
             None => Ok(None),
         },
         Topic::Inbox => json(&super::conversations::inbox(db).await?),
+        // Figures that live in the hub only: they come as a `presence` frame.
+        Topic::Staff => json(&()),
+        Topic::Presence(product) => match get_product(db, *product).await? {
+            Some(_) => json(&()),
+            None => Ok(None),
+        },
     }
 }
 
@@ -85,8 +91,8 @@ pub async fn topic_exists(db: &Db, topic: &Topic) -> anyhow::Result<bool> {
         Topic::Orders(customer) => Ok(db.user_by_id(*customer).await?.is_some()),
         Topic::AllOrders => Ok(true),
         Topic::Order(id) => Ok(db.order_owner(*id).await?.is_some()),
-        Topic::Questions(product) => Ok(get_product(db, *product).await?.is_some()),
-        Topic::QuestionQueue | Topic::Inbox => Ok(true),
+        Topic::Questions(product) | Topic::Presence(product) => Ok(get_product(db, *product).await?.is_some()),
+        Topic::QuestionQueue | Topic::Inbox | Topic::Staff => Ok(true),
         Topic::Conversation(order) => Ok(db.order_owner(*order).await?.is_some()),
     }
 }
