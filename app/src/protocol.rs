@@ -62,11 +62,10 @@ pub enum Topic {
     Conversation(OrderId),
     /// Orders with a conversation, newest message first, as summaries (staff only).
     Inbox,
-    /// How many people have a product page open (anyone): carries only
-    /// `presence` frames (its snapshot is `null`); following it is being counted.
+    /// How many people have a product page open (anyone): its snapshot is a
+    /// `PresenceFigure`, then `presence` frames; following it is being counted.
     Presence(ProductId),
-    /// The staff console: only `presence` frames naming the staff who have it
-    /// open (staff only). Its snapshot is `null`.
+    /// The staff console: who has it open (staff only), as for `Presence`.
     Staff,
 }
 
@@ -82,15 +81,23 @@ pub enum TopicError {
 }
 
 impl Topic {
+    /// Whether it carries presence figures (kept in the hub, never logged).
+    pub fn is_presence(&self) -> bool {
+        matches!(self, Topic::Presence(_) | Topic::Staff)
+    }
+
     /// Whether anyone may subscribe, signed in or not.
     pub fn is_public(&self) -> bool {
-        matches!(self, Topic::Catalog
+        matches!(
+            self,
+            Topic::Catalog
                 | Topic::Category(_)
                 | Topic::Product(_)
                 | Topic::Card(_)
                 | Topic::Listing(_)
                 | Topic::Questions(_)
-                | Topic::Presence(_))
+                | Topic::Presence(_)
+        )
     }
 }
 
@@ -154,6 +161,15 @@ impl From<Topic> for String {
     fn from(t: Topic) -> Self {
         t.to_string()
     }
+}
+
+/// What a presence topic's snapshot carries (its later figures come as
+/// `presence` frames).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceFigure {
+    pub count: u64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
 }
 
 /// A frame from the browser to the server.
@@ -320,7 +336,11 @@ mod tests {
                 "listing",
                 "listing:coffee-tea",
                 "questions:42",
-                "questions"
+                "questions",
+                "conversation:9",
+                "inbox",
+                "presence:3",
+                "staff"
             ]
         );
         for (topic, text) in topics.iter().zip(&printed) {

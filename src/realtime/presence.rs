@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use app::model::ProductId;
-use app::protocol::{ServerMsg, Topic};
+use app::protocol::{PresenceFigure, ServerMsg, Topic};
 use app::server::Db;
 use serde::{Deserialize, Serialize};
 
@@ -78,19 +78,19 @@ impl Presence {
         self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// The `presence` frame a socket subscribing to `topic` gets at once
-    /// (`presence:{product}`, or the console's `staff`).
-    pub fn current(&self, topic: &Topic) -> Option<ServerMsg> {
+    /// The figure a socket subscribing to `topic` gets as its snapshot
+    /// (`presence:{product}`, or the console's `staff`); `None` for other topics.
+    pub fn current(&self, topic: &Topic) -> Option<PresenceFigure> {
         match topic {
             Topic::Presence(id) => {
                 let local = self.hub.followers(topic);
                 let remote: u64 = self.lock().remote.values().filter_map(|r| r.products.get(id)).sum();
-                Some(ServerMsg::Presence { topic: topic.clone(), count: local + remote, names: Vec::new() })
+                Some(PresenceFigure { count: local + remote, names: Vec::new() })
             }
             Topic::Staff => {
                 let (_, local) = self.hub.presence();
                 let names = merged_names(local, &self.lock());
-                Some(ServerMsg::Presence { topic: Topic::Staff, count: names.len() as u64, names })
+                Some(PresenceFigure { count: names.len() as u64, names })
             }
             _ => None,
         }

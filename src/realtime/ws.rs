@@ -327,10 +327,7 @@ impl Session {
             return error(ErrorCode::Forbidden, format!("you signed out: {topic} is private"));
         };
         match self.answer(&topic, since, position).await {
-            Ok(Some(mut frames)) => {
-                if let Some(presence) = self.presence.current(&topic) {
-                    frames.push(encode(&presence));
-                }
+            Ok(Some(frames)) => {
                 self.subs.insert(topic, position);
                 frames
             }
@@ -352,7 +349,7 @@ impl Session {
     /// there is no `since` or the log no longer reaches back to it. `None` when
     /// the topic names nothing.
     async fn answer(&self, topic: &Topic, since: Option<Seq>, position: Seq) -> anyhow::Result<Option<Vec<Utf8Bytes>>> {
-        if let Some(since) = since {
+        if let Some(since) = since.filter(|_| !topic.is_presence()) {
             let floor = self.db.pruned_through().await?;
             if since.0 >= floor && since <= position {
                 let facts = self.db.facts_for(topic, since.0, position.0).await?;
@@ -367,6 +364,11 @@ impl Session {
 
     async fn snapshot(&self, topic: &Topic, seq: Seq) -> anyhow::Result<Option<Utf8Bytes>> {
         let Some(json) = topic_snapshot_json(&self.db, topic).await? else { return Ok(None) };
+        // A presence figure lives in the hub, not the database (which only said the topic exists).
+        let json = match self.presence.current(topic) {
+            Some(figure) => serde_json::to_string(&figure)?,
+            None => json,
+        };
         let data = RawValue::from_string(json)?;
         Ok(Some(encode(&ServerMsg::Snapshot { topic: topic.clone(), seq, data })))
     }

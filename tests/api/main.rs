@@ -12,6 +12,7 @@ mod facts;
 mod helpers;
 mod pages;
 mod postgres_only;
+mod presence;
 mod questions;
 mod realtime;
 mod security;

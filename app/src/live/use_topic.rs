@@ -111,10 +111,17 @@ where
 pub fn use_presence(topic: Topic) -> Signal<Option<(u64, Vec<String>)>> {
     let figure = RwSignal::new(None);
     if let Some(live) = use_context::<LiveClient>() {
-        let id = live.subscribe(topic, None, move |event| {
-            if let LiveEvent::Presence { count, names } = event {
+        let id = live.subscribe(topic, None, move |event| match event {
+            LiveEvent::Snapshot(raw) => match serde_json::from_str::<crate::protocol::PresenceFigure>(raw.get()) {
+                Ok(f) => {
+                    figure.try_set(Some((f.count, f.names)));
+                }
+                Err(err) => leptos::logging::warn!("live feed: bad presence figure: {err}"),
+            },
+            LiveEvent::Presence { count, names } => {
                 figure.try_set(Some((count, names.to_vec())));
             }
+            _ => {}
         });
         on_cleanup(move || live.unsubscribe(id));
     }

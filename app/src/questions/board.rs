@@ -226,6 +226,7 @@ fn QuestionItem(
             </div>
         </li>
     }
+    .into_any()
 }
 
 /// Staff, on the product page or in the queue: answer (or change the answer),
@@ -270,6 +271,7 @@ pub fn StaffTools(q: Question) -> impl IntoView {
             {move || error().map(|e| view! { <p class="form-error" role="alert" data-test-id="staff-error">{e}</p> })}
         </div>
     }
+    .into_any()
 }
 
 /// Bring `#ask` or `#questions` into view when the address names it.

@@ -71,10 +71,10 @@ pub async fn topic_snapshot_json(db: &Db, topic: &Topic) -> anyhow::Result<Optio
             None => Ok(None),
         },
         Topic::Inbox => json(&super::conversations::inbox(db).await?),
-        // Figures that live in the hub only: they come as a `presence` frame.
-        Topic::Staff => json(&()),
+        // Figures that live in the hub: the socket answers these itself.
+        Topic::Staff => json(&crate::protocol::PresenceFigure::default()),
         Topic::Presence(product) => match get_product(db, *product).await? {
-            Some(_) => json(&()),
+            Some(_) => json(&crate::protocol::PresenceFigure::default()),
             None => Ok(None),
         },
     }
