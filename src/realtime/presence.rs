@@ -6,6 +6,7 @@
 //! heard from for [`FORGET_AFTER`] is forgotten. Sockets hear a `presence`
 //! frame when their page's figure changes (at most once a second) and when
 //! they subscribe. Shoppers get counts only; staff names travel only to staff.
+//! The same channel carries "typing" to the other instances' sockets.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -42,6 +43,9 @@ struct Announcement {
     /// Staff with the console open there (when it changed, or in full).
     #[serde(default)]
     s: Option<Vec<String>>,
+    /// Someone there is typing in this conversation (and whether as staff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    t: Option<(String, bool)>,
 }
 
 #[derive(Debug)]
@@ -141,7 +145,7 @@ impl Presence {
         state.announced_staff = staff.to_vec();
         let mut out: Vec<Announcement> = products
             .chunks(PER_ANNOUNCEMENT)
-            .map(|chunk| Announcement { i: self.instance, f: false, p: chunk.to_vec(), s: None })
+            .map(|chunk| Announcement { i: self.instance, p: chunk.to_vec(), ..Announcement::default() })
             .collect();
         if out.is_empty() {
             out.push(Announcement { i: self.instance, ..Announcement::default() });
@@ -151,9 +155,31 @@ impl Presence {
         out
     }
 
+    /// Tell the other instances that someone here is typing in `topic`
+    /// (their sockets following it hear it too).
+    pub fn relay_typing(&self, db: &Db, topic: &Topic, from_staff: bool) {
+        if !db.is_postgres() {
+            return;
+        }
+        let announcement = Announcement { i: self.instance, t: Some((topic.to_string(), from_staff)), ..Announcement::default() };
+        let (db, text) = (db.clone(), serde_json::to_string(&announcement).unwrap_or_default());
+        tokio::spawn(async move {
+            if let Err(err) = db.announce_presence(&text).await {
+                tracing::debug!(error = ?err, "presence: relaying typing failed");
+            }
+        });
+    }
+
     /// Take in another instance's announcement.
     fn heard(&self, announcement: Announcement) {
         if announcement.i == self.instance {
+            return;
+        }
+        if let Some((topic, from_staff)) = announcement.t {
+            if let Ok(topic @ Topic::Conversation(_)) = topic.parse::<Topic>() {
+                let text = encode(&ServerMsg::Typing { topic: topic.clone(), from_staff });
+                self.hub.signal(Arc::new(Frame::ephemeral(topic, text)), None);
+            }
             return;
         }
         let mut state = self.lock();
@@ -281,16 +307,16 @@ mod tests {
         let presence = Presence::new(Arc::new(Hub::new(8)));
         let local = counts(&[(1, 2)]);
         assert_eq!(presence.changed(&local, Vec::new()), [(Topic::Presence(ProductId(1)), 2, Vec::new())]);
-        presence.heard(Announcement { i: 77, f: true, p: vec![(1, 5), (9, 1)], s: Some(vec!["bo".into()]) });
+        presence.heard(Announcement { i: 77, f: true, p: vec![(1, 5), (9, 1)], s: Some(vec!["bo".into()]), t: None });
         assert_eq!(presence.changed(&local, Vec::new()), [(Topic::Presence(ProductId(1)), 7, Vec::new())]);
         assert!(presence.changed(&local, Vec::new()).is_empty(), "told once");
-        presence.heard(Announcement { i: 77, f: false, p: vec![(1, 0)], s: None });
+        presence.heard(Announcement { i: 77, p: vec![(1, 0)], ..Announcement::default() });
         assert_eq!(presence.changed(&local, Vec::new()), [(Topic::Presence(ProductId(1)), 2, Vec::new())]);
         // Its own announcements echo back through NOTIFY: not counted twice.
-        presence.heard(Announcement { i: presence.instance, f: true, p: vec![(1, 2)], s: None });
+        presence.heard(Announcement { i: presence.instance, f: true, p: vec![(1, 2)], ..Announcement::default() });
         assert!(presence.changed(&local, Vec::new()).is_empty());
         // An instance not heard from is forgotten.
-        presence.heard(Announcement { i: 78, f: true, p: vec![(1, 4)], s: None });
+        presence.heard(Announcement { i: 78, f: true, p: vec![(1, 4)], ..Announcement::default() });
         assert_eq!(presence.changed(&local, Vec::new())[0].1, 6);
         if let Some(r) = presence.lock().remote.get_mut(&78) {
             r.heard = Instant::now().checked_sub(FORGET_AFTER).expect("an instant in the past");

@@ -259,8 +259,9 @@ impl Session {
         }
     }
 
-    /// Pass "typing" on to the conversation's other followers, on this
-    /// instance (ephemeral: not logged, not replayed, dropped when a queue is full).
+    /// Pass "typing" on to the conversation's other followers, here and (on
+    /// PostgreSQL) on the other instances (ephemeral: not logged, not
+    /// replayed, dropped when a queue is full).
     fn typing(&mut self, id: u64, topic: Topic) -> Vec<Utf8Bytes> {
         if !matches!(topic, Topic::Conversation(_)) {
             return vec![encode(&ServerMsg::error(Some(topic.to_string()), ErrorCode::BadRequest, "only conversations carry typing"))];
@@ -270,6 +271,7 @@ impl Session {
             return vec![encode(&ServerMsg::error(Some(topic.to_string()), ErrorCode::Forbidden, message))];
         }
         let from_staff = matches!(self.viewer, Viewer::Staff(_));
+        self.presence.relay_typing(&self.db, &topic, from_staff);
         let text = encode(&ServerMsg::Typing { topic: topic.clone(), from_staff });
         self.hub.signal(Arc::new(Frame::ephemeral(topic, text)), Some(id));
         Vec::new()

@@ -119,6 +119,29 @@ async fn postgres_only_presence_spans_instances_and_forgets_one_that_stops() {
     }
     until_count(&mut on_a, &topic, 3, Duration::from_secs(5)).await;
     until_count(&mut on_b[0], &topic, 3, Duration::from_secs(5)).await;
+    // Typing in a conversation reaches its followers on the other instance.
+    let alice = a.signed_up("alice").await;
+    let order = alice.buy(2, 1).await;
+    let boss = b.staff("boss").await;
+    let conversation = Topic::Conversation(app::model::OrderId(order));
+    let mut customer = alice.ws().await;
+    customer.send(&ClientMsg::Subscribe { topic: conversation.clone(), since: None }).await;
+    assert!(matches!(customer.next().await, ServerMsg::Snapshot { .. }));
+    let mut shop = boss.ws().await;
+    shop.send(&ClientMsg::Subscribe { topic: conversation.clone(), since: None }).await;
+    assert!(matches!(shop.next().await, ServerMsg::Snapshot { .. }));
+    shop.send(&ClientMsg::Typing { topic: conversation.clone() }).await;
+    loop {
+        match customer.next_within(Duration::from_secs(5)).await {
+            Some(ServerMsg::Typing { topic, from_staff }) => {
+                assert_eq!((topic, from_staff), (conversation.clone(), true));
+                break;
+            }
+            Some(_) => {}
+            None => panic!("typing on B never reached the customer on A"),
+        }
+    }
+
     // B stops without a word (its sockets go with it): A forgets it.
     b.stop(livecart::startup::Stop::Interrupt);
     until_count(&mut on_a, &topic, 1, Duration::from_secs(15)).await;

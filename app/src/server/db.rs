@@ -104,6 +104,11 @@ impl Db {
         Ok(Db { backend, commits: Arc::new(Notify::new()), vocabulary: Vocabulary::default() })
     }
 
+    /// Whether several instances may share this database (PostgreSQL).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
+    }
+
     pub fn backend_name(&self) -> &'static str {
         match self.backend {
             Backend::Sqlite(_) => "sqlite",
