@@ -4,6 +4,7 @@
 mod announcer;
 mod confirm;
 mod error_template;
+mod fragment;
 mod layout;
 mod local_time;
 mod money;
@@ -13,6 +14,7 @@ mod stock_badge;
 pub use announcer::{Announcer, AnnouncerRegion, announce_changes, stock_change};
 pub use confirm::ConfirmButton;
 pub use error_template::{ErrorBox, NotFound};
+pub use fragment::scroll_to_fragment;
 pub use layout::{ConnectionBadge, Footer, Header};
 pub use local_time::{LocalTime, utc_time};
 pub use money::Price;

@@ -442,7 +442,7 @@ mod tests {
             id: MessageId(4),
             order_id: OrderId(5),
             from_staff: true,
-            author: "boss".into(),
+            author: "The shop".into(),
             body: "It ships today.".into(),
             sent_at: "2026-11-30T10:00:00Z".into(),
             read_at: None,

@@ -120,7 +120,7 @@ async fn only_the_customer_and_staff_converse_live_with_read_state_and_typing() 
     // Staff answer: the customer's order list counts it unread until read.
     assert_eq!(send(&boss, order, "It left the warehouse this morning.").await.0, 200);
     let reply: Message = next_change(&mut customer, &topic).await;
-    assert_eq!((reply.from_staff, reply.author.as_str()), (true, "boss"));
+    assert_eq!((reply.from_staff, reply.author.as_str()), (true, "The shop"), "staff names stay with the shop");
     loop {
         let summary: OrderSummary = next_change(&mut customer, &mine).await;
         if summary.conversation.unread_by_customer == 1 {
@@ -205,5 +205,5 @@ async fn history_pages_back_and_a_resume_replays_exactly_what_was_missed() {
             replayed.push((m.body, m.author));
         }
     }
-    assert_eq!(replayed, [("Are you there?".to_string(), "alice".to_string()), ("Yes.".to_string(), "Former staff".to_string())]);
+    assert_eq!(replayed, [("Are you there?".to_string(), "alice".to_string()), ("Yes.".to_string(), "The shop".to_string())]);
 }

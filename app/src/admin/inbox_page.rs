@@ -58,7 +58,10 @@ fn LiveInbox(snapshot: Snapshot<Vec<OrderSummary>>) -> impl IntoView {
                                     " · " {o.customer.clone()}
                                 </A>
                                 <StatusBadge status=o.status/>
-                                <span class="muted">{format!("{} messages · last ", o.conversation.messages)}<LocalTime at=last/></span>
+                                <span class="muted">
+                                    {match o.conversation.messages { 1 => "1 message · ".to_string(), n => format!("{n} messages · ") }}
+                                    "last " <LocalTime at=last/>
+                                </span>
                                 {(unread > 0).then(|| view! {
                                     <span class="unread-badge" data-test-id="unread">{format!("{unread} unread")}</span>
                                 })}

@@ -15,7 +15,7 @@ pub struct Message {
     pub order_id: OrderId,
     /// Written by the shop's staff (else by the order's customer).
     pub from_staff: bool,
-    /// Who wrote it: the customer's username, or the staff member's.
+    /// Who wrote it: the customer's username, or "The shop" for staff.
     pub author: String,
     pub body: String,
     pub sent_at: String,

@@ -5,7 +5,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::conversation_api::{MarkConversationRead, SendMessage, older_messages, order_conversation};
-use crate::components::{ErrorBox, LocalTime, announce_changes};
+use crate::components::{ErrorBox, LocalTime, announce_changes, scroll_to_fragment};
 use crate::live::{LiveClient, LiveEvent, use_live_collection};
 use crate::model::{ConversationView, MAX_MESSAGE, Message, OrderId};
 use crate::protocol::{Snapshot, Topic};
@@ -43,14 +43,26 @@ fn LiveConversation(snapshot: Snapshot<ConversationView>) -> impl IntoView {
     let earlier = RwSignal::new(Vec::<Message>::new());
     let has_older = RwSignal::new(has_older);
     let typing = typing_indicator(topic.clone(), seq, as_staff);
+    // Sent here from the inbox or the header's link: the section loads after
+    // the router's scroll to `#conversation`.
+    Effect::new(move |_| scroll_to_fragment(&["conversation"]));
 
     // Reading: the other side's unread messages are read once this page shows them.
     let mark = ServerAction::<MarkConversationRead>::new();
+    // Tracks `pending` too: what arrived while one was under way is read after it.
     Effect::new(move |_| {
         let unread = live.with(|ms| ms.iter().any(|m| m.from_staff != as_staff && m.read_at.is_none()));
-        if unread && !mark.pending().get_untracked() {
+        if unread && !mark.pending().get() {
             mark.dispatch(MarkConversationRead { order: order_id.0 });
         }
+    });
+    // Their message arrived: they are no longer typing it.
+    Effect::new(move |before: Option<usize>| {
+        let theirs = live.with(|ms| ms.iter().filter(|m| m.from_staff != as_staff).count());
+        if before.is_some_and(|b| theirs > b) {
+            typing.set(false);
+        }
+        theirs
     });
     announce_changes(
         move || live.with(|ms| ms.iter().filter(|m| m.from_staff != as_staff).count()),
@@ -119,11 +131,7 @@ fn capitalised(text: &str) -> String {
 #[component]
 fn MessageItem(m: Message, as_staff: bool) -> impl IntoView {
     let mine = m.from_staff == as_staff;
-    let who = match (mine, m.from_staff) {
-        (true, _) => "You".to_string(),
-        (false, true) => format!("{} (the shop)", m.author),
-        (false, false) => m.author.clone(),
-    };
+    let who = if mine { "You".to_string() } else { m.author.clone() };
     let state = mine.then(|| if m.read_at.is_some() { "Read" } else { "Sent" });
     view! {
         <li class="message" class:mine=mine class:theirs=!mine data-test-id="message" data-message-id=m.id.0
@@ -139,7 +147,7 @@ fn MessageItem(m: Message, as_staff: bool) -> impl IntoView {
 
 /// Whether the other side is typing now: a second view of the conversation's
 /// topic that hears only its ephemeral signals.
-fn typing_indicator(topic: Topic, seq: crate::protocol::Seq, as_staff: bool) -> Signal<bool> {
+fn typing_indicator(topic: Topic, seq: crate::protocol::Seq, as_staff: bool) -> RwSignal<bool> {
     let shown = RwSignal::new(false);
     let generation = StoredValue::new(0_u64);
     if let Some(live) = use_context::<LiveClient>() {
@@ -164,7 +172,7 @@ fn typing_indicator(topic: Topic, seq: crate::protocol::Seq, as_staff: bool) -> 
         });
         on_cleanup(move || live.unsubscribe(id));
     }
-    shown.into()
+    shown
 }
 
 /// The message box. Typing sends a signal (at most every two seconds).

@@ -7,7 +7,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 
 use super::api::{AnswerQuestion, AskQuestion, DeleteQuestion, HideAuthor, SetDisplayName, VoteQuestion, product_questions};
-use crate::components::{ConfirmButton, ErrorBox, LocalTime, announce_changes};
+use crate::components::{ConfirmButton, ErrorBox, LocalTime, announce_changes, scroll_to_fragment};
 use crate::error::AppError;
 use crate::live::use_live_collection;
 use crate::model::{Asker, MAX_ANSWER, MAX_DISPLAY_NAME, MAX_QUESTION, MIN_QUESTION, ProductId, Question, QuestionBoard, QuestionId};
@@ -79,7 +79,7 @@ fn LiveBoard(product: ProductId, snapshot: Snapshot<QuestionBoard>) -> impl Into
     let shown = move || questions.read().len();
     // Sent here to ask (back from signing in) or to read: the section loads
     // after the router's own scroll to the fragment, so scroll now.
-    Effect::new(move |_| scroll_to_fragment());
+    Effect::new(move |_| scroll_to_fragment(&["ask", "questions"]));
     view! {
         <p class="question-count" data-test-id="question-count">
             {move || match shown() {
@@ -272,19 +272,4 @@ pub fn StaffTools(q: Question) -> impl IntoView {
         </div>
     }
     .into_any()
-}
-
-/// Bring `#ask` or `#questions` into view when the address names it.
-fn scroll_to_fragment() {
-    #[cfg(feature = "hydrate")]
-    {
-        let Some(window) = web_sys::window() else { return };
-        let hash = window.location().hash().unwrap_or_default();
-        let target = hash.trim_start_matches('#');
-        if matches!(target, "ask" | "questions")
-            && let Some(el) = window.document().and_then(|d| d.get_element_by_id(target))
-        {
-            el.scroll_into_view();
-        }
-    }
 }

@@ -8,7 +8,8 @@ use super::core::{placeholders, sql};
 use super::orders::OrderRecord;
 use crate::model::{CustomerId, Message, MessageId, OrderId};
 
-/// A message as stored, with its author's name.
+/// A message as stored, with its author as shown: the customer's username,
+/// or "The shop" for every staff member (customers never see staff names).
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct MessageRecord {
     pub id: MessageId,
@@ -39,7 +40,7 @@ impl Db {
         let d = self.dialect();
         format!(
             "SELECT m.id, m.order_id, m.from_staff, \
-                    coalesce(u.username, CASE WHEN m.from_staff THEN 'Former staff' ELSE 'A former shopper' END) AS author, \
+                    CASE WHEN m.from_staff THEN 'The shop' ELSE coalesce(u.username, 'A former shopper') END AS author, \
                     m.body, {} AS sent_at, {} AS read_at \
              FROM order_messages m LEFT JOIN users u ON u.id = m.author_id",
             d.time("m.created_at"),
