@@ -1,8 +1,6 @@
-import { execFileSync } from "node:child_process";
-import path from "node:path";
 import { expect, test, type Browser, type BrowserContextOptions, type Locator, type Page } from "@playwright/test";
 import { openLive } from "./fixtures/check";
-import { createStaff, dbPath, fillAddress, outsideSql } from "./fixtures/action";
+import { createShopper, createStaff, fillAddress, outsideSql } from "./fixtures/action";
 
 // Order conversations (issue #15): a customer writes to the shop about an
 // order on its page; staff see it in their inbox and answer; both sides see
@@ -19,15 +17,9 @@ function fresh(prefix: string): string {
   return `${prefix}${Date.now() % 1_000_000}${serial}`;
 }
 
-/** A shopper's account, made the way an operator does (`livecart user add`):
- * registering through the page is limited per address, and these journeys need several. */
+/** A shopper's account (see `createShopper`) and its id. */
 function createCustomer(username: string): number {
-  const target = path.resolve(__dirname, "../..", process.env.CARGO_TARGET_DIR ?? "target");
-  const databaseUrl = process.env.E2E_PG_URL ?? `sqlite://${dbPath}`;
-  execFileSync(path.join(target, "debug", "livecart"), ["user", "add", username, "--password-stdin", "--database-url", databaseUrl], {
-    input: `${password}\n`,
-    encoding: "utf8",
-  });
+  createShopper(username, password);
   return userId(username);
 }
 

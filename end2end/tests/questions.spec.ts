@@ -1,9 +1,7 @@
-import { execFileSync } from "node:child_process";
-import path from "node:path";
 import { expect, test, type Browser, type Locator, type Page } from "@playwright/test";
 import { openLive } from "./fixtures/check";
 import { productCard } from "./fixtures/find";
-import { createStaff, dbPath, insertedId, outsideSql } from "./fixtures/action";
+import { createShopper, createStaff, insertedId, outsideSql } from "./fixtures/action";
 
 // Questions and answers on a product page (issue #15): shoppers ask and
 // upvote, staff answer, hide names and delete, and every open page — other
@@ -23,20 +21,10 @@ function product(): [number, string] {
   return [id, name];
 }
 
-/**
- * A shopper's account, made as an operator would (`livecart user add`): the
- * journeys here need several, and registering them all through /register
- * would spend the per-address registration limit the other specs rely on.
- */
-function createShopper(prefix: string): string {
+/** A fresh shopper's account (see `createShopper`): its username. */
+function newShopper(prefix: string): string {
   const username = `${prefix}${stamp()}${++made}`;
-  const root = path.resolve(__dirname, "../..");
-  const bin = path.join(path.resolve(root, process.env.CARGO_TARGET_DIR ?? "target"), "debug", "livecart");
-  const databaseUrl = process.env.E2E_PG_URL ?? `sqlite://${dbPath}`;
-  execFileSync(bin, ["user", "add", username, "--password-stdin", "--database-url", databaseUrl], {
-    input: `${password}\n`,
-    encoding: "utf8",
-  });
+  createShopper(username, password);
   return username;
 }
 
@@ -55,7 +43,7 @@ async function person(browser: Browser, prefix: string, staff = false): Promise<
     username = `${prefix}${stamp()}${++made}`;
     createStaff(username, password);
   } else {
-    username = createShopper(prefix);
+    username = newShopper(prefix);
   }
   const page = await (await browser.newContext()).newPage();
   await signIn(page, username);
@@ -282,7 +270,7 @@ test("a shopper's new display name signs their questions live on other pages", a
 
 test("a visitor signs in from the question box and comes back to it", async ({ page }) => {
   const [id] = product();
-  const username = createShopper("qavisitor");
+  const username = newShopper("qavisitor");
   await openLive(page, `/products/${id}`);
   const link = page.getByTestId("ask-signin").getByRole("link", { name: "Sign in to ask a question" });
   await expect(link).toHaveAttribute("href", `/login?next=/products/${id}%23ask`);
@@ -330,7 +318,7 @@ test("a question too short, or one too many in an hour, is refused in words", as
 
 test("on a phone the questions, the ask box and the staff tools fit the screen", async ({ browser }) => {
   const [id] = product();
-  const author = createShopper("qaaveryveryverylongdisplayname");
+  const author = newShopper("qaaveryveryverylongdisplayname");
   const authorId = Number(outsideSql(`SELECT id FROM users WHERE username = '${author}'`));
   // Questions written from outside (an import, a sqlite3 session): a long word, an answer.
   outsideSql(
@@ -347,7 +335,7 @@ test("on a phone the questions, the ask box and the staff tools fit the screen",
   await expect(s.getByTestId("question")).toHaveCount(2);
   await fitsTheScreen(s, "a product page with questions, for a visitor");
 
-  await signIn(s, createShopper("qaphone"));
+  await signIn(s, newShopper("qaphone"));
   await openLive(s, `/products/${id}`);
   await expect(s.getByTestId("ask-form")).toBeVisible();
   await s.getByTestId("rename").click();
