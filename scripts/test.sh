@@ -119,6 +119,7 @@ bench="${CARGO_TARGET_DIR:-target}/debug/livecart-bench"
 "$bench" checkout --server-bin "$server_bin" --clients 10 --stock 5 --product spread --duration 3
 "$bench" pages --server-bin "$server_bin" --concurrency 4 --duration 2
 "$bench" spread --server-bin "$server_bin" --seed-products 300 --shoppers 60 --pages 6 --writes 30 --rate 50
+"$bench" questions --server-bin "$server_bin" --sockets 50 --clients 10 --rate 20 --duration 3
 "$bench" first-visit --server-bin "$server_bin" --concurrency 2 --duration 2
 "$bench" hydration --server-bin "$server_bin" --runs 1 --profile fast
 

@@ -8,6 +8,7 @@ mod fanout;
 mod firstvisit;
 mod hydration;
 mod pages;
+mod questions;
 mod report;
 mod server;
 mod spread;
@@ -55,6 +56,10 @@ enum Command {
     /// them); checks that no order is lost or doubled, stock is conserved and
     /// every open page converges to the database
     Chaos(chaos::Args),
+    /// A busy product: N sockets follow its questions while signed-in clients
+    /// ask and upvote at a rate; reports how long each write takes to reach
+    /// every socket and checks that no vote is lost or counted twice
+    Questions(questions::Args),
     /// The bare broadcaster `fanout --target bare` starts (not for direct use)
     #[command(hide = true)]
     BareServe(bare::Args),
@@ -69,6 +74,7 @@ async fn main() -> anyhow::Result<()> {
         Command::FirstVisit(args) => firstvisit::run(args).await,
         Command::Hydration(args) => hydration::run(args).await,
         Command::Spread(args) => spread::run(args).await,
+        Command::Questions(args) => questions::run(args).await,
         Command::Chaos(args) => chaos::run(args).await,
         Command::BareServe(args) => bare::serve(args).await,
     }
