@@ -45,13 +45,14 @@ fn build() -> (Router<AppState>, OpenApi) {
         .routes(routes!(questions::product_questions))
         .routes(routes!(questions::question_queue))
         .routes(routes!(questions::answer_question))
+        .routes(routes!(questions::order_messages, questions::send_order_message))
         .routes(routes!(openapi_json));
     let (router, mut doc) = OpenApiRouter::<AppState>::new().nest(PREFIX, api).split_for_parts();
     doc.info = InfoBuilder::new()
         .title("livecart API")
         .version("1")
         .description(Some(
-            "Products, stock, orders and product questions for other systems. Authenticate with `Authorization: Bearer <token>` \
+            "Products, stock, orders, product questions and order messages for other systems. Authenticate with `Authorization: Bearer <token>` \
              (`livecart token create`, or the staff console at /admin/tokens). Errors are JSON: \
              {\"error\": code, \"message\": text, \"field\": name (when one field is at fault)}.",
         ))

@@ -188,6 +188,8 @@ async fn the_openapi_document_lists_exactly_the_routes_the_server_serves() {
         ("/api/v1/products/{id}/questions", "get"),
         ("/api/v1/questions", "get"),
         ("/api/v1/questions/{id}/answer", "put"),
+        ("/api/v1/orders/{id}/messages", "get"),
+        ("/api/v1/orders/{id}/messages", "post"),
     ]
     .into_iter()
     .map(|(p, m)| (p.to_string(), m.to_string()))

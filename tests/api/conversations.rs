@@ -207,3 +207,29 @@ async fn history_pages_back_and_a_resume_replays_exactly_what_was_missed() {
     }
     assert_eq!(replayed, [("Are you there?".to_string(), "alice".to_string()), ("Yes.".to_string(), "The shop".to_string())]);
 }
+
+#[tokio::test]
+async fn other_systems_read_an_order_s_conversation_and_write_as_the_shop() {
+    let app = spawn_app().await;
+    let alice = app.signed_up("alice").await;
+    let order = alice.buy(3, 1).await;
+    assert_eq!(send(&alice, order, "Can you gift-wrap it?").await.0, 200);
+    let (read, write) = (app.api_token("read").await, app.api_token("write").await);
+    let path = format!("/orders/{order}/messages");
+    let (status, list) = status_json(app.api(reqwest::Method::GET, &path, &read).send().await.expect("GET")).await;
+    assert_eq!((status, list[0]["body"].as_str(), list[0]["author"].as_str()), (200, Some("Can you gift-wrap it?"), Some("alice")));
+    assert_eq!(app.api(reqwest::Method::GET, "/orders/999999/messages", &read).send().await.expect("GET").status(), 404);
+    let post = |token: &str, body: Value| app.api(reqwest::Method::POST, &path, token).json(&body).send();
+    assert_eq!(post(&read, serde_json::json!({"body": "Yes."})).await.expect("POST").status(), 403);
+    let (status, body) = status_json(post(&write, serde_json::json!({"body": "  "})).await.expect("POST")).await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("body")), "{body}");
+    let mut ws = alice.ws().await;
+    let topic = Topic::Conversation(OrderId(order));
+    subscribe(&mut ws, topic.clone()).await;
+    let (status, body) = status_json(post(&write, serde_json::json!({"body": "Yes, with a red ribbon."})).await.expect("POST")).await;
+    assert_eq!((status, body["from_staff"].as_bool(), body["author"].as_str()), (201, Some(true), Some("The shop")), "{body}");
+    let seen: Message = next_change(&mut ws, &topic).await;
+    assert_eq!(seen.body, "Yes, with a red ribbon.");
+    let unread = app.outside_scalar(&format!("SELECT unread_by_customer FROM orders WHERE id = {order}")).await;
+    assert_eq!(unread, 1, "unread for the customer until they open the order");
+}

@@ -77,7 +77,7 @@ pub async fn send_message(order: i64, body: String) -> Result<MessageId, AppErro
         let party = ssr::party(id).await?;
         let body = check_message(&body).map_err(|(field, message)| AppError::validation(field, message))?;
         party.ctx.auth.begin_message(party.me).map_err(|wait| AppError::TooManyRequests { retry_after_secs: wait.as_secs().max(1) })?;
-        match party.ctx.db.send_message(id, party.me, party.is_staff, &body).await.map_err(AppError::internal)? {
+        match party.ctx.db.send_message(id, Some(party.me), party.is_staff, &body).await.map_err(AppError::internal)? {
             Some(message) => Ok(message),
             None => Err(AppError::NotFound(format!("Order {id}"))),
         }

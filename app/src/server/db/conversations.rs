@@ -69,11 +69,12 @@ impl Db {
         Ok((rows, has_older))
     }
 
-    /// Write a message on an order's conversation. `None` when there is no such order.
+    /// Write a message on an order's conversation (`author` `None`: the shop
+    /// through the API). `None` when there is no such order.
     pub async fn send_message(
         &self,
         order: OrderId,
-        author: CustomerId,
+        author: Option<CustomerId>,
         from_staff: bool,
         body: &str,
     ) -> anyhow::Result<Option<MessageId>> {
@@ -81,7 +82,7 @@ impl Db {
         let id = sql("INSERT INTO order_messages (order_id, author_id, from_staff, body) \
                       SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM orders WHERE id = $1) RETURNING id")
         .bind(order)
-        .bind(author)
+        .bind(author.map(|a| a.0))
         .bind(from_staff)
         .bind(body)
         .scalar_optional(&mut tx)
