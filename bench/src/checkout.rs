@@ -57,20 +57,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     report::progress(&format!("signing up {} clients", args.clients));
-    let mut clients = Vec::with_capacity(args.clients);
-    for i in 0..args.clients {
-        let http = reqwest::Client::builder().cookie_store(true).build()?;
-        let name = format!("bench{}x{i}", std::process::id());
-        let r = http
-            .post(format!("{}/api/register", target.base))
-            .form(&[("username", name.as_str()), ("password", "benchmark passphrase")])
-            .send()
-            .await?;
-        if !(r.status().is_success() || r.status().is_redirection()) {
-            bail!("signing up {name}: {}", r.status());
-        }
-        clients.push(http);
-    }
+    let clients = target.sign_up(args.clients, "bench").await?;
 
     let latency = Arc::new(Mutex::new(histogram()));
     let kinds: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();

@@ -74,20 +74,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     }
 
     report::progress(&format!("signing up {} clients", args.clients));
-    let mut clients = Vec::with_capacity(args.clients);
-    for i in 0..args.clients {
-        let http = reqwest::Client::builder().cookie_store(true).build()?;
-        let name = format!("qa{}x{i}", std::process::id());
-        let r = http
-            .post(format!("{}/api/register", target.base))
-            .form(&[("username", name.as_str()), ("password", "benchmark passphrase")])
-            .send()
-            .await?;
-        if !(r.status().is_success() || r.status().is_redirection()) {
-            bail!("signing up {name}: {} (a started server allows it; a running one needs --registrations-per-hour)", r.status());
-        }
-        clients.push(http);
-    }
+    let clients = target.sign_up(args.clients, "qa").await?;
 
     let topic = format!("questions:{}", args.product);
     let connected = Arc::new(AtomicUsize::new(0));

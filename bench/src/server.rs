@@ -181,6 +181,25 @@ impl Target {
         }
     }
 
+    /// `n` new accounts, signed in: one cookie-keeping HTTP client each.
+    pub async fn sign_up(&self, n: usize, prefix: &str) -> anyhow::Result<Vec<reqwest::Client>> {
+        let mut clients = Vec::with_capacity(n);
+        for i in 0..n {
+            let http = reqwest::Client::builder().cookie_store(true).build()?;
+            let name = format!("{prefix}{}x{i}", std::process::id());
+            let r = http
+                .post(format!("{}/api/register", self.base))
+                .form(&[("username", name.as_str()), ("password", "benchmark passphrase")])
+                .send()
+                .await?;
+            if !(r.status().is_success() || r.status().is_redirection()) {
+                bail!("signing up {name}: {} (a started server allows it; a running one needs --registrations-per-hour)", r.status());
+            }
+            clients.push(http);
+        }
+        Ok(clients)
+    }
+
     pub fn ws_url(&self) -> String {
         format!("{}/ws", self.base.replacen("http", "ws", 1))
     }

@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type BrowserContextOptions, type Locator, type Page } from "@playwright/test";
-import { openLive } from "./fixtures/check";
+import { fitsTheScreen, openLive, signIn } from "./fixtures/check";
 import { createShopper, createStaff, fillAddress, outsideSql } from "./fixtures/action";
 
 // Order conversations (issue #15): a customer writes to the shop about an
@@ -27,20 +27,12 @@ function userId(username: string): number {
   return Number(outsideSql(`SELECT id FROM users WHERE username = '${username}'`));
 }
 
-async function signIn(page: Page, username: string): Promise<void> {
-  await openLive(page, "/login");
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("signed-in-as")).toHaveText(username);
-}
-
 /** A new browser (its own cookies) signed in as a new customer. */
 async function customerPage(browser: Browser, prefix: string, options: BrowserContextOptions = {}): Promise<{ page: Page; username: string; id: number }> {
   const username = fresh(prefix);
   const id = createCustomer(username);
   const page = await (await browser.newContext(options)).newPage();
-  await signIn(page, username);
+  await signIn(page, username, password);
   return { page, username, id };
 }
 
@@ -49,7 +41,7 @@ async function staffPage(browser: Browser, options: BrowserContextOptions = {}):
   const username = fresh("convstaff");
   createStaff(username, password);
   const page = await (await browser.newContext(options)).newPage();
-  await signIn(page, username);
+  await signIn(page, username, password);
   await expect(page.getByTestId("staff-link")).toHaveCount(1); // in the phone menu on a phone
   return { page, username, id: userId(username) };
 }
@@ -92,15 +84,6 @@ async function send(page: Page, body: string): Promise<Locator> {
   await expect(mine).toHaveClass(/\bmine\b/);
   await expect(conversation(page).getByTestId("message-input")).toHaveValue("");
   return mine;
-}
-
-/** The page is no wider than the screen: nothing scrolls sideways. */
-async function fitsTheScreen(page: Page, where: string): Promise<void> {
-  const { scroll, screen } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    screen: window.innerWidth,
-  }));
-  expect(scroll, `${where} is ${scroll}px wide on a ${screen}px screen`).toBeLessThanOrEqual(screen);
 }
 
 test("a customer asks about an order, staff read and answer, and each side sees it all live", async ({ browser }) => {

@@ -1,5 +1,5 @@
 import { expect, test, type Locator, type Page } from "@playwright/test";
-import { openLive, signUp } from "./fixtures/check";
+import { openLive, signIn, signUp } from "./fixtures/check";
 import { createStaff, fillAddress } from "./fixtures/action";
 
 // Every refusal a shopper or staff member can cause, read as they would:
@@ -27,14 +27,6 @@ async function readsAsASentence(message: Locator, where: string): Promise<string
     expect(text, `${where}: "${text}" has no ${pattern}`).not.toMatch(pattern);
   }
   return text;
-}
-
-async function signIn(page: Page, username: string): Promise<void> {
-  await openLive(page, "/login");
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("signed-in-as")).toHaveText(username);
 }
 
 test("a shopper's refusals are sentences for people", async ({ page }) => {
@@ -77,7 +69,7 @@ test("a shopper's refusals are sentences for people", async ({ page }) => {
 test("staff refusals are sentences for people", async ({ page }) => {
   const username = `msgstaff${Date.now() % 1_000_000}`;
   createStaff(username, password);
-  await signIn(page, username);
+  await signIn(page, username, password);
 
   // Taking away more stock than there is.
   await openLive(page, "/admin/products");

@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Page } from "@playwright/test";
-import { openLive } from "./fixtures/check";
+import { fitsTheScreen, openLive } from "./fixtures/check";
 import { createStaff, fillAddress } from "./fixtures/action";
 
 // A small phone (360 x 740, touch): every shopper and staff page fits the
@@ -12,15 +12,6 @@ const longName = () => `averyveryverylongusername${Date.now() % 1_000_000}`;
 
 async function phonePage(browser: Browser): Promise<Page> {
   return (await browser.newContext(phone)).newPage();
-}
-
-/** The page is no wider than the screen: nothing scrolls sideways. */
-async function fitsTheScreen(page: Page, path: string): Promise<void> {
-  const { scroll, screen } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    screen: window.innerWidth,
-  }));
-  expect(scroll, `${path} is ${scroll}px wide on a ${screen}px screen`).toBeLessThanOrEqual(screen);
 }
 
 async function openMenu(page: Page): Promise<void> {

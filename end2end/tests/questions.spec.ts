@@ -1,5 +1,5 @@
 import { expect, test, type Browser, type Locator, type Page } from "@playwright/test";
-import { openLive } from "./fixtures/check";
+import { fitsTheScreen, openLive, signIn } from "./fixtures/check";
 import { productCard } from "./fixtures/find";
 import { createShopper, createStaff, insertedId, outsideSql } from "./fixtures/action";
 
@@ -28,14 +28,6 @@ function newShopper(prefix: string): string {
   return username;
 }
 
-async function signIn(page: Page, username: string): Promise<void> {
-  await openLive(page, "/login");
-  await page.getByLabel("Username").fill(username);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await expect(page.getByTestId("signed-in-as")).toHaveText(username);
-}
-
 /** A browser of its own, signed in as a new shopper (or staff member). */
 async function person(browser: Browser, prefix: string, staff = false): Promise<[Page, string]> {
   let username: string;
@@ -46,7 +38,7 @@ async function person(browser: Browser, prefix: string, staff = false): Promise<
     username = newShopper(prefix);
   }
   const page = await (await browser.newContext()).newPage();
-  await signIn(page, username);
+  await signIn(page, username, password);
   return [page, username];
 }
 
@@ -70,15 +62,6 @@ async function ask(page: Page, body: string): Promise<void> {
   // Asked: the box empties, and the question arrives through the live feed.
   await expect(page.getByTestId("ask-body")).toHaveValue("");
   await expect(question(page, body)).toBeVisible();
-}
-
-/** The page is no wider than the screen: nothing scrolls sideways. */
-async function fitsTheScreen(page: Page, where: string): Promise<void> {
-  const { scroll, screen } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    screen: window.innerWidth,
-  }));
-  expect(scroll, `${where} is ${scroll}px wide on a ${screen}px screen`).toBeLessThanOrEqual(screen);
 }
 
 test("a question reaches other shoppers and visitors live, and votes reorder it", async ({ browser }) => {
@@ -335,7 +318,7 @@ test("on a phone the questions, the ask box and the staff tools fit the screen",
   await expect(s.getByTestId("question")).toHaveCount(2);
   await fitsTheScreen(s, "a product page with questions, for a visitor");
 
-  await signIn(s, newShopper("qaphone"));
+  await signIn(s, newShopper("qaphone"), password);
   await openLive(s, `/products/${id}`);
   await expect(s.getByTestId("ask-form")).toBeVisible();
   await s.getByTestId("rename").click();
@@ -344,7 +327,7 @@ test("on a phone the questions, the ask box and the staff tools fit the screen",
 
   const staffName = `qaphonestaff${stamp()}${++made}`;
   createStaff(staffName, password);
-  await signIn(t, staffName);
+  await signIn(t, staffName, password);
   await openLive(t, `/products/${id}`);
   await expect(t.getByTestId("staff-tools")).toHaveCount(2);
   await t.getByTestId("delete-question").first().click();
