@@ -42,15 +42,28 @@ BEGIN
         PERFORM order_message_counts(NEW, 1);
         RETURN NEW;
     END IF;
-    IF TG_OP = 'DELETE' OR OLD.id <> NEW.id OR OLD.order_id <> NEW.order_id THEN
-        PERFORM log_fact('message', 'removed', OLD.id, OLD.order_id);
-    END IF;
-    PERFORM order_message_counts(OLD, -1);
     IF TG_OP = 'DELETE' THEN
+        PERFORM log_fact('message', 'removed', OLD.id, OLD.order_id);
+        PERFORM order_message_counts(OLD, -1);
         RETURN OLD;
     END IF;
+    IF OLD.id <> NEW.id OR OLD.order_id <> NEW.order_id THEN
+        -- Moved (an outside writer): it counts on its new order now.
+        PERFORM log_fact('message', 'removed', OLD.id, OLD.order_id);
+        PERFORM order_message_counts(OLD, -1);
+        PERFORM log_fact('message', 'change', NEW.id, NEW.order_id);
+        PERFORM order_message_counts(NEW, 1);
+        RETURN NEW;
+    END IF;
     PERFORM log_fact('message', 'change', NEW.id, NEW.order_id);
-    PERFORM order_message_counts(NEW, 1);
+    -- Read (the common update): only the unread counts move, and only then.
+    IF (OLD.read_at IS NULL) <> (NEW.read_at IS NULL) OR OLD.from_staff <> NEW.from_staff THEN
+        UPDATE orders SET unread_by_staff = unread_by_staff + (NOT NEW.from_staff AND NEW.read_at IS NULL)::int
+                                                            - (NOT OLD.from_staff AND OLD.read_at IS NULL)::int,
+                          unread_by_customer = unread_by_customer + (NEW.from_staff AND NEW.read_at IS NULL)::int
+                                                                  - (OLD.from_staff AND OLD.read_at IS NULL)::int
+            WHERE id = NEW.order_id;
+    END IF;
     RETURN NEW;
 END $$;
 

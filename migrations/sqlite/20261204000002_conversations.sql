@@ -30,7 +30,7 @@ BEGIN
     UPDATE orders SET messages = messages + 1,
                       unread_by_staff = unread_by_staff + (NOT NEW.from_staff AND NEW.read_at IS NULL),
                       unread_by_customer = unread_by_customer + (NEW.from_staff AND NEW.read_at IS NULL),
-                      last_message_at = NEW.created_at
+                      last_message_at = max(coalesce(last_message_at, ''), NEW.created_at)
         WHERE id = NEW.order_id;
 END;
 
@@ -39,14 +39,23 @@ BEGIN
     INSERT INTO change_log (kind, op, entity_id, parent_id)
         SELECT 'message', 'removed', OLD.id, OLD.order_id WHERE OLD.id <> NEW.id OR OLD.order_id <> NEW.order_id;
     INSERT INTO change_log (kind, op, entity_id, parent_id) VALUES ('message', 'change', NEW.id, NEW.order_id);
-    UPDATE orders SET unread_by_staff = unread_by_staff - (NOT OLD.from_staff AND OLD.read_at IS NULL),
-                      unread_by_customer = unread_by_customer - (OLD.from_staff AND OLD.read_at IS NULL),
-                      messages = messages - 1
-        WHERE id = OLD.order_id;
-    UPDATE orders SET unread_by_staff = unread_by_staff + (NOT NEW.from_staff AND NEW.read_at IS NULL),
+    -- Moved to another order (an outside writer): it counts there now.
+    UPDATE orders SET messages = messages - 1,
+                      unread_by_staff = unread_by_staff - (NOT OLD.from_staff AND OLD.read_at IS NULL),
+                      unread_by_customer = unread_by_customer - (OLD.from_staff AND OLD.read_at IS NULL)
+        WHERE id = OLD.order_id AND OLD.order_id <> NEW.order_id;
+    UPDATE orders SET messages = messages + 1,
+                      unread_by_staff = unread_by_staff + (NOT NEW.from_staff AND NEW.read_at IS NULL),
                       unread_by_customer = unread_by_customer + (NEW.from_staff AND NEW.read_at IS NULL),
-                      messages = messages + 1
-        WHERE id = NEW.order_id;
+                      last_message_at = max(coalesce(last_message_at, ''), NEW.created_at)
+        WHERE id = NEW.order_id AND OLD.order_id <> NEW.order_id;
+    -- Read (the common update): only the unread counts move, and only then.
+    UPDATE orders SET unread_by_staff = unread_by_staff + (NOT NEW.from_staff AND NEW.read_at IS NULL)
+                                                        - (NOT OLD.from_staff AND OLD.read_at IS NULL),
+                      unread_by_customer = unread_by_customer + (NEW.from_staff AND NEW.read_at IS NULL)
+                                                              - (OLD.from_staff AND OLD.read_at IS NULL)
+        WHERE id = NEW.order_id AND OLD.order_id = NEW.order_id
+          AND ((OLD.read_at IS NULL) <> (NEW.read_at IS NULL) OR OLD.from_staff <> NEW.from_staff);
 END;
 
 CREATE TRIGGER order_messages_deleted AFTER DELETE ON order_messages

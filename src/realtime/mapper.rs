@@ -184,7 +184,8 @@ fn order(m: &Merged, current: Option<&OrderRecord>, emit: &mut impl FnMut(Topic,
             emit(Topic::Orders(o.customer_id), Some(&summary));
             emit(Topic::AllOrders, Some(&summary));
             emit(Topic::Order(id), Some(&to_raw_value(&o.order()?)?));
-            if o.messages > 0 {
+            // The inbox lists orders once written about (as its snapshot does).
+            if o.last_message_at.is_some() {
                 emit(Topic::Inbox, Some(&summary));
             }
         }

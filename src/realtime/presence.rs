@@ -26,8 +26,9 @@ const TICK: Duration = Duration::from_secs(1);
 const FULL_EVERY: Duration = Duration::from_secs(3);
 /// An instance not heard from for this long has stopped (or lost its network).
 pub const FORGET_AFTER: Duration = Duration::from_secs(8);
-/// Products per announcement (a NOTIFY payload holds at most 8,000 bytes).
-const PER_ANNOUNCEMENT: usize = 250;
+/// Products per announcement: a NOTIFY payload holds at most 8,000 bytes, and
+/// an entry is at most ~42 (two 20-digit numbers), leaving room for staff names.
+const PER_ANNOUNCEMENT: usize = 120;
 
 /// One instance's announcement.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,11 +212,11 @@ impl Presence {
         let now = Instant::now();
         state.remote.retain(|_, r| now.duration_since(r.heard) < FORGET_AFTER);
         let mut out = Vec::new();
-        let mut followed: Vec<Topic> = Vec::with_capacity(local.len() + 1);
+        let mut followed: std::collections::HashSet<Topic> = std::collections::HashSet::with_capacity(local.len() + 1);
         for (id, n) in local {
             let total = n + state.remote.values().filter_map(|r| r.products.get(id)).sum::<u64>();
             let topic = Topic::Presence(*id);
-            followed.push(topic.clone());
+            followed.insert(topic.clone());
             if state.shown.get(&topic).map(|s| s.0) != Some(total) {
                 state.shown.insert(topic.clone(), (total, Vec::new()));
                 out.push((topic, total, Vec::new()));
@@ -223,7 +224,7 @@ impl Presence {
         }
         if self.hub.followers(&Topic::Staff) > 0 {
             let names = merged_names(staff, &state);
-            followed.push(Topic::Staff);
+            followed.insert(Topic::Staff);
             if state.shown.get(&Topic::Staff).map(|s| &s.1) != Some(&names) {
                 state.shown.insert(Topic::Staff, (names.len() as u64, names.clone()));
                 out.push((Topic::Staff, names.len() as u64, names));
@@ -251,26 +252,36 @@ fn rand_id() -> u64 {
 
 /// Count, announce and listen, for as long as the server runs.
 pub async fn run_presence(presence: Arc<Presence>, db: Db) {
-    if let Ok(Some(mut listener)) = db.presence_listener().await.inspect_err(|err| {
-        tracing::warn!(error = ?err, "presence: no LISTEN connection; counting this instance only");
-    }) {
-        let hearing = presence.clone();
-        tokio::spawn(async move {
-            loop {
-                if let Some(text) = listener.next().await {
-                    match serde_json::from_str::<Announcement>(&text) {
-                        Ok(announcement) => hearing.heard(announcement),
-                        Err(err) => tracing::warn!(error = ?err, "presence: an announcement that does not parse; ignored"),
-                    }
-                }
-            }
-        });
+    if db.is_postgres() {
+        tokio::spawn(listen(presence.clone(), db.clone()));
     }
     let mut ticks = tokio::time::interval(TICK);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
         presence.tick(&db).await;
+    }
+}
+
+/// Hear the other instances; a LISTEN connection that cannot be made is tried
+/// again (meanwhile this instance counts only itself).
+async fn listen(presence: Arc<Presence>, db: Db) {
+    loop {
+        match db.presence_listener().await {
+            Ok(Some(mut listener)) => loop {
+                if let Some(text) = listener.next().await {
+                    match serde_json::from_str::<Announcement>(&text) {
+                        Ok(announcement) => presence.heard(announcement),
+                        Err(err) => tracing::warn!(error = ?err, "presence: an announcement that does not parse; ignored"),
+                    }
+                }
+            },
+            Ok(None) => return,
+            Err(err) => {
+                tracing::warn!(error = ?err, "presence: no LISTEN connection yet; counting this instance only, trying again");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
     }
 }
 
@@ -297,7 +308,7 @@ mod tests {
         presence.lock().last_full = None;
         let many: HashMap<ProductId, u64> = (1..=600).map(|i| (ProductId(i), 1)).collect();
         let parts = presence.announcements(&many, &[]);
-        assert_eq!(parts.len(), 3);
+        assert_eq!(parts.len(), 5);
         assert!(parts.iter().all(|p| serde_json::to_string(p).expect("json").len() < 8000));
         assert!(parts[0].f && !parts[1].f);
     }

@@ -93,6 +93,9 @@ struct Session {
     /// Per subscribed topic, the highest seq already sent: queued frames at or
     /// below it are duplicates and dropped.
     subs: HashMap<Topic, Seq>,
+    /// When this socket last passed "typing" on (one a socket at most every
+    /// [`TYPING_EVERY`], whatever a client sends).
+    typed_at: Option<std::time::Instant>,
     limiter: DefaultDirectRateLimiter,
     conn_id: u64,
     faults: Faults,
@@ -113,6 +116,7 @@ impl Session {
             viewer,
             limits,
             subs: HashMap::new(),
+            typed_at: None,
             limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
             conn_id: 0,
             faults,
@@ -270,6 +274,11 @@ impl Session {
             let message = format!("follow {topic} before saying you are typing in it");
             return vec![encode(&ServerMsg::error(Some(topic.to_string()), ErrorCode::Forbidden, message))];
         }
+        let now = std::time::Instant::now();
+        if self.typed_at.is_some_and(|at| now.duration_since(at) < TYPING_EVERY) {
+            return Vec::new();
+        }
+        self.typed_at = Some(now);
         let from_staff = matches!(self.viewer, Viewer::Staff(_));
         self.presence.relay_typing(&self.db, &topic, from_staff);
         let text = encode(&ServerMsg::Typing { topic: topic.clone(), from_staff });
@@ -412,6 +421,10 @@ fn is_too_big(err: &axum::Error) -> bool {
     let text = err.to_string();
     text.contains("Space limit exceeded") || text.contains("too long") || text.contains("too big")
 }
+
+/// A socket's "typing" is passed on at most this often (the browser sends it
+/// every two seconds while one types; more is dropped without a word).
+const TYPING_EVERY: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Frames a socket takes from its queue before one flush.
 const DRAIN_AT_ONCE: usize = 32;

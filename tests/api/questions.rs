@@ -148,6 +148,18 @@ async fn questions_are_asked_voted_answered_hidden_and_deleted_live_for_every_vi
     assert_eq!(hide(&boss, false).await, 200);
     assert_eq!(next_question(&mut watcher, &topic).await.author, "Ann L.");
 
+    // Staff may ask too, signed as the shop (customers never see staff names);
+    // nobody may take the shop's name.
+    let (status, staff_question) = ask(&boss, 1, "Would you like this in blue as well?").await;
+    assert_eq!(status, 200);
+    let signed = next_question(&mut watcher, &topic).await;
+    assert_eq!((signed.id.0, signed.author.as_str()), (staff_question.as_i64().expect("id"), "The shop"));
+    assert_eq!(status_json(bob.post_form("/api/set_display_name", &[("display_name", "the shop")]).await).await.0, 422);
+    let delete_staff_question =
+        boss.post_form("/api/admin/delete_question", &[("question", &staff_question.to_string())]).await.status().as_u16();
+    assert_eq!(delete_staff_question, 200);
+    assert!(matches!(next_on(&mut watcher, &topic).await, ServerMsg::Removed { .. }));
+
     // The staff queue: staff only, unanswered first.
     for who in [&visitor, &alice] {
         let mut ws = who.ws().await;

@@ -92,7 +92,6 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
                             <span class="sold" data-test-id="units-sold">{summary.units_sold}" sold"</span>
                         </div>
                         <AddToCart product_id=summary.id name=summary.name.clone() stock=summary.stock large=true/>
-                        <Watchers product=summary.id/>
                         <p class="description">{description}</p>
                         {question_counts(summary.questions, summary.answered).map(|words| view! {
                             <a class="question-link" href="#questions" rel="external" data-test-id="product-question-count">{words}</a>
@@ -107,6 +106,7 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
         {page}
         // Outside the product's view, which is redrawn on every price or stock tick.
         <Show when=move || product.with(Option::is_some)>
+            <Watchers product=id/>
             <QuestionSection product=id/>
         </Show>
     }

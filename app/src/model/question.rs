@@ -127,8 +127,15 @@ pub fn check_display_name(name: &str) -> Result<Option<String>, TextError> {
     if name.trim().is_empty() {
         return Ok(None);
     }
-    plain("display_name", name, 1, MAX_DISPLAY_NAME, false, "A display name").map(Some)
+    let name = plain("display_name", name, 1, MAX_DISPLAY_NAME, false, "A display name")?;
+    if RESERVED_NAMES.iter().any(|r| r.eq_ignore_ascii_case(&name)) {
+        return Err(("display_name", format!("\"{name}\" is how the shop signs; choose another name")));
+    }
+    Ok(Some(name))
 }
+
+/// Names the shop signs with: nobody may take them.
+const RESERVED_NAMES: [&str; 4] = ["The shop", "A shopper", "A former shopper", "livecart"];
 
 /// "12 questions, 9 answered", "1 question", or nothing.
 pub fn question_counts(questions: i64, answered: i64) -> Option<String> {
@@ -181,6 +188,7 @@ mod tests {
         assert_eq!(check_display_name(" Ann L. "), Ok(Some("Ann L.".into())));
         assert!(check_display_name("Ann\nL").is_err());
         assert!(check_display_name(&"n".repeat(41)).is_err());
+        assert!(check_display_name(" the SHOP ").is_err(), "nobody signs as the shop");
         assert!(check_answer("").is_err());
         assert!(check_answer("Yes, it does.").is_ok());
     }

@@ -47,12 +47,17 @@ fn LiveConversation(snapshot: Snapshot<ConversationView>) -> impl IntoView {
     // the router's scroll to `#conversation`.
     Effect::new(move |_| scroll_to_fragment(&["conversation"]));
 
-    // Reading: the other side's unread messages are read once this page shows them.
+    // Reading: the other side's unread messages are read once this page shows
+    // them. Asked once per newest unread message (not again while its read
+    // state travels back, nor in a loop when the request fails).
     let mark = ServerAction::<MarkConversationRead>::new();
-    // Tracks `pending` too: what arrived while one was under way is read after it.
+    let marked_up_to = StoredValue::new(0_i64);
     Effect::new(move |_| {
-        let unread = live.with(|ms| ms.iter().any(|m| m.from_staff != as_staff && m.read_at.is_none()));
-        if unread && !mark.pending().get() {
+        let newest_unread = live.with(|ms| ms.iter().filter(|m| m.from_staff != as_staff && m.read_at.is_none()).map(|m| m.id.0).max());
+        if let Some(newest) = newest_unread
+            && newest > marked_up_to.get_value()
+        {
+            marked_up_to.set_value(newest);
             mark.dispatch(MarkConversationRead { order: order_id.0 });
         }
     });

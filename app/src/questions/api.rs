@@ -125,6 +125,7 @@ pub async fn set_display_name(display_name: String) -> Result<Option<String>, Ap
 
     ssr::signed_in(|ctx, me, _| async move {
         let name = check_display_name(&display_name).map_err(|(field, message)| AppError::validation(field, message))?;
+        ctx.auth.begin_rename(me).map_err(ssr::too_many)?;
         ctx.db.set_display_name(me, name.as_deref()).await.map_err(AppError::internal)?;
         Ok(name)
     })

@@ -49,6 +49,7 @@ pub struct Auth {
     questions: Limiter<CustomerId>,
     votes: Limiter<CustomerId>,
     messages: Limiter<CustomerId>,
+    renames: Limiter<CustomerId>,
 }
 
 /// Carts a client address may start without signing in, per hour (each is a
@@ -60,6 +61,10 @@ const VOTES_PER_MINUTE: u32 = 60;
 
 /// Messages one account may write per minute, over all its conversations.
 const MESSAGES_PER_MINUTE: u32 = 30;
+
+/// Display-name changes one account may make per hour (each rewrites every
+/// question it asked, for everyone viewing them).
+const RENAMES_PER_HOUR: u32 = 10;
 
 /// A sign-in attempt under way: its tokens are given back if it succeeds.
 #[derive(Debug)]
@@ -100,6 +105,10 @@ impl Auth {
             messages: {
                 let (m, m_every) = per(MESSAGES_PER_MINUTE, minute);
                 Limiter::new(m, m_every)
+            },
+            renames: {
+                let (r, r_every) = per(RENAMES_PER_HOUR, 60 * minute);
+                Limiter::new(r, r_every)
             },
         })
     }
@@ -160,6 +169,11 @@ impl Auth {
         self.messages.take(&writer, Instant::now()).map(drop)
     }
 
+    /// `Err(wait)` when this account has changed its display name too often lately.
+    pub fn begin_rename(&self, who: CustomerId) -> Result<(), Duration> {
+        self.renames.take(&who, Instant::now()).map(drop)
+    }
+
     /// Forget every key whose limit has recovered (run now and then).
     pub fn prune(&self) {
         let now = Instant::now();
@@ -170,6 +184,7 @@ impl Auth {
         self.questions.prune(now);
         self.votes.prune(now);
         self.messages.prune(now);
+        self.renames.prune(now);
     }
 
     /// Keys the limiters remember, for tests and metrics.

@@ -60,7 +60,8 @@ impl Db {
         let d = self.dialect();
         format!(
             "SELECT q.id, q.product_id, p.name AS product_name, \
-                    CASE WHEN u.id IS NULL THEN 'A former shopper' WHEN u.name_hidden THEN 'A shopper' \
+                    CASE WHEN u.id IS NULL THEN 'A former shopper' WHEN u.role = 'staff' THEN 'The shop' \
+                         WHEN u.name_hidden THEN 'A shopper' \
                          ELSE coalesce(u.display_name, u.username) END AS author, \
                     (u.id IS NOT NULL AND u.name_hidden) AS author_hidden, \
                     q.body, q.votes, {} AS asked_at, q.answer, {} AS answered_at \
