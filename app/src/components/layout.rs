@@ -36,22 +36,18 @@ pub fn Header() -> impl IntoView {
 #[component]
 fn UnreadMessages() -> impl IntoView {
     let actions = expect_context::<AuthActions>();
-    // A resource keyed by who is signed in: rendered on the server and sent
-    // with the page (not fetched again while hydrating); fetched again after
-    // signing in or out.
-    let customer = move || actions.user.get().and_then(Result::ok).flatten().filter(|u| !u.is_staff).map(|u| u.id);
-    let unread = Resource::new(customer, |customer| async move {
-        match customer {
-            Some(customer) => crate::orders::conversation_api::my_unread().await.ok().map(|snapshot| (customer, snapshot)),
-            None => None,
-        }
-    });
+    // Under the user's resource, so it follows signing in and out. (A
+    // resource keyed by the user lost hydration: on the server the user is
+    // not loaded when the key is first read.)
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                match unread.await {
-                    Some((customer, snapshot)) => view! { <UnreadLink customer snapshot/> }.into_any(),
-                    None => ().into_any(),
+                match actions.user.await.ok().flatten() {
+                    Some(user) if !user.is_staff => match crate::orders::conversation_api::my_unread().await {
+                        Ok(snapshot) => view! { <UnreadLink customer=user.id snapshot/> }.into_any(),
+                        Err(_) => ().into_any(),
+                    },
+                    _ => ().into_any(),
                 }
             })}
         </Transition>
