@@ -1,5 +1,10 @@
 //! The livecart server: configuration, the axum host, the live feed.
 
+// Rendering the app here builds its whole view type; pages are erased to
+// `AnyView` at their seams, and this leaves room for a fresh (non-incremental)
+// build of the deepest one.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod assets;
 pub mod cli;

@@ -110,6 +110,7 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
             <QuestionSection product=id/>
         </Show>
     }
+    .into_any()
 }
 
 /// "4 people are looking at this now": everyone with this product's page

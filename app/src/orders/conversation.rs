@@ -126,6 +126,7 @@ fn LiveConversation(snapshot: Snapshot<ConversationView>) -> impl IntoView {
         </p>
         <Composer order_id topic as_staff/>
     }
+    .into_any()
 }
 
 fn capitalised(text: &str) -> String {

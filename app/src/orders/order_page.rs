@@ -132,4 +132,5 @@ fn LiveOrder(snapshot: Snapshot<Order>, placed: bool) -> impl IntoView {
             <Conversation order=order_id/>
         </Show>
     }
+    .into_any()
 }
