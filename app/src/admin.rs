@@ -66,8 +66,8 @@ fn AdminNav() -> impl IntoView {
 fn StaffOnline() -> impl IntoView {
     let presence = crate::live::use_presence(crate::protocol::Topic::Staff);
     move || {
-        presence.get().filter(|(_, names)| !names.is_empty()).map(|(_, names)| {
-            view! { <span class="staff-online" data-test-id="staff-online">{format!("Online: {}", names.join(", "))}</span> }
+        presence.get().filter(|f| !f.names.is_empty()).map(|f| {
+            view! { <span class="staff-online" data-test-id="staff-online">{format!("Online: {}", f.names.join(", "))}</span> }
         })
     }
 }

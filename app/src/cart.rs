@@ -3,12 +3,14 @@
 //! session instead and changed by form posts (`session_cart`).
 
 mod add_button;
+mod holders;
 mod page;
 mod session_cart;
 mod store;
 mod toast;
 
 pub use add_button::AddToCart;
+pub use holders::{CartHolders, in_other_carts};
 pub use page::CartPage;
 pub use session_cart::{
     CartAdd, CartCheckout, CartUpdate, Notice, SessionCart, SessionCartView, TakeSessionCart, session_cart, take_session_cart,

@@ -100,12 +100,15 @@ pub fn App() -> impl IntoView {
     provide_context(live);
     let cart = Cart::new();
     provide_context(cart);
+    let holders = crate::cart::CartHolders::new();
+    provide_context(holders);
     provide_context(crate::cart::Toast::new());
     provide_context(crate::components::Announcer::new());
     let (routing, set_routing) = signal(false);
     Effect::new(move |_| {
         live.start();
         cart.load();
+        holders.follow(cart, live);
     });
 
     view! {

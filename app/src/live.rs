@@ -61,8 +61,9 @@ pub enum LiveEvent<'a> {
     /// its customer). Ephemeral: it moves no position.
     Typing { from_staff: bool },
     /// How many follow the topic now (`presence:{product}`: people looking at
-    /// it), and on `staff` who. Ephemeral: it moves no position.
-    Presence { count: u64, names: &'a [String] },
+    /// it, and carts holding it; `carts:{product}`: carts holding it), and on
+    /// `staff` who. Ephemeral: it moves no position.
+    Presence(&'a crate::protocol::PresenceFigure),
 }
 
 /// A subscription's handle, for [`LiveClient::unsubscribe`].

@@ -65,6 +65,10 @@ pub enum Topic {
     /// How many people have a product page open (anyone): its snapshot is a
     /// `PresenceFigure`, then `presence` frames; following it is being counted.
     Presence(ProductId),
+    /// Carts holding a product (anyone): a page whose cart holds the product
+    /// follows it, and is counted as one cart; its figures come as for
+    /// `Presence`, and a product page hears them in its `presence:` figure.
+    Carts(ProductId),
     /// The staff console: who has it open (staff only), as for `Presence`.
     Staff,
 }
@@ -73,7 +77,7 @@ pub enum Topic {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TopicError {
     #[error(
-        "unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, card:<id>, listing, listing:<slug>, orders, orders:<customer>, order:<id>, questions, questions:<product>, conversation:<order>, inbox, presence:<product>, staff)"
+        "unknown topic '{0}' (expected catalog, category:<slug>, product:<id>, card:<id>, listing, listing:<slug>, orders, orders:<customer>, order:<id>, questions, questions:<product>, conversation:<order>, inbox, presence:<product>, carts:<product>, staff)"
     )]
     Unknown(String),
     #[error("bad topic '{topic}': {source}")]
@@ -83,7 +87,7 @@ pub enum TopicError {
 impl Topic {
     /// Whether it carries presence figures (kept in the hub, never logged).
     pub fn is_presence(&self) -> bool {
-        matches!(self, Topic::Presence(_) | Topic::Staff)
+        matches!(self, Topic::Presence(_) | Topic::Carts(_) | Topic::Staff)
     }
 
     /// Whether anyone may subscribe, signed in or not.
@@ -97,6 +101,7 @@ impl Topic {
                 | Topic::Listing(_)
                 | Topic::Questions(_)
                 | Topic::Presence(_)
+                | Topic::Carts(_)
         )
     }
 }
@@ -118,6 +123,7 @@ impl fmt::Display for Topic {
             Topic::Conversation(id) => write!(f, "conversation:{id}"),
             Topic::Inbox => f.write_str("inbox"),
             Topic::Presence(id) => write!(f, "presence:{id}"),
+            Topic::Carts(id) => write!(f, "carts:{id}"),
             Topic::Staff => f.write_str("staff"),
         }
     }
@@ -145,6 +151,7 @@ impl FromStr for Topic {
             Some(("questions", id)) => id.parse().map(Topic::Questions).map_err(bad),
             Some(("conversation", id)) => id.parse().map(Topic::Conversation).map_err(bad),
             Some(("presence", id)) => id.parse().map(Topic::Presence).map_err(bad),
+            Some(("carts", id)) => id.parse().map(Topic::Carts).map_err(bad),
             _ => Err(TopicError::Unknown(short())),
         }
     }
@@ -168,6 +175,9 @@ impl From<Topic> for String {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PresenceFigure {
     pub count: u64,
+    /// On `presence:{product}`: how many carts hold the product.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub carts: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub names: Vec<String>,
 }
@@ -237,6 +247,9 @@ pub enum ServerMsg {
     Presence {
         topic: Topic,
         count: u64,
+        /// On `presence:{product}`: how many carts hold the product.
+        #[serde(default, skip_serializing_if = "is_zero")]
+        carts: u64,
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         names: Vec<String>,
     },
@@ -266,6 +279,8 @@ struct ServerFrame {
     from_staff: Option<bool>,
     count: Option<u64>,
     #[serde(default)]
+    carts: u64,
+    #[serde(default)]
     names: Vec<String>,
 }
 
@@ -286,11 +301,17 @@ impl TryFrom<ServerFrame> for ServerMsg {
                 ServerMsg::Error { topic: f.topic, code: f.code.ok_or_else(|| missing("code"))?, message: f.message.unwrap_or_default() }
             }
             "typing" => ServerMsg::Typing { topic: topic()?, from_staff: f.from_staff.ok_or_else(|| missing("from_staff"))? },
-            "presence" => ServerMsg::Presence { topic: topic()?, count: f.count.ok_or_else(|| missing("count"))?, names: f.names },
+            "presence" => {
+                ServerMsg::Presence { topic: topic()?, count: f.count.ok_or_else(|| missing("count"))?, carts: f.carts, names: f.names }
+            }
             "pong" => ServerMsg::Pong,
             other => return Err(format!("unknown frame type '{other}'")),
         })
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl ServerMsg {
@@ -320,6 +341,7 @@ mod tests {
             Topic::Conversation(OrderId(9)),
             Topic::Inbox,
             Topic::Presence(ProductId(3)),
+            Topic::Carts(ProductId(3)),
             Topic::Staff,
         ];
         let printed: Vec<String> = topics.iter().map(ToString::to_string).collect();
@@ -340,6 +362,7 @@ mod tests {
                 "conversation:9",
                 "inbox",
                 "presence:3",
+                "carts:3",
                 "staff"
             ]
         );
@@ -396,11 +419,15 @@ mod tests {
                 r#"{"type":"typing","topic":"conversation:9","from_staff":true}"#,
             ),
             (
-                ServerMsg::Presence { topic: Topic::Presence(ProductId(3)), count: 4, names: Vec::new() },
+                ServerMsg::Presence { topic: Topic::Presence(ProductId(3)), count: 4, carts: 0, names: Vec::new() },
                 r#"{"type":"presence","topic":"presence:3","count":4}"#,
             ),
             (
-                ServerMsg::Presence { topic: Topic::Staff, count: 2, names: vec!["ann".into(), "bo".into()] },
+                ServerMsg::Presence { topic: Topic::Presence(ProductId(3)), count: 4, carts: 2, names: Vec::new() },
+                r#"{"type":"presence","topic":"presence:3","count":4,"carts":2}"#,
+            ),
+            (
+                ServerMsg::Presence { topic: Topic::Staff, count: 2, carts: 0, names: vec!["ann".into(), "bo".into()] },
                 r#"{"type":"presence","topic":"staff","count":2,"names":["ann","bo"]}"#,
             ),
         ];
@@ -434,6 +461,7 @@ mod props {
             (1..i64::MAX).prop_map(|n| Topic::Conversation(OrderId(n))),
             Just(Topic::Inbox),
             (1..i64::MAX).prop_map(|n| Topic::Presence(ProductId(n))),
+            (1..i64::MAX).prop_map(|n| Topic::Carts(ProductId(n))),
             Just(Topic::Staff),
         ]
     }

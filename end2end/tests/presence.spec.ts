@@ -54,3 +54,37 @@ test("the staff console says who else of the staff is online", async ({ browser 
   await pages[1].context().close();
   await expect(pages[0].getByTestId("staff-online")).not.toContainText(names[1], { timeout: 10_000 });
 });
+
+test("a product page says how many carts hold it, and the cart how many others do", async ({ browser }) => {
+  const name = `Cart Count Lamp ${stamp()}`;
+  const id = insertedId(
+    `INSERT INTO products (name, description, category_id, price_cents, stock) ` +
+      `SELECT '${name}', 'A lamp people want.', id, 3900, 3 FROM categories WHERE slug = 'home' RETURNING id`,
+  );
+  const browsing = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await openLive(browsing, `/products/${id}`);
+  const inCarts = browsing.getByTestId("in-carts");
+  await expect(inCarts, "in nobody's cart: nothing to say").toHaveCount(0);
+
+  // Two shoppers (not signed in) put it in their carts.
+  const buyers = [];
+  for (let i = 0; i < 2; i++) {
+    const page = await (await browser.newContext()).newPage();
+    await openLive(page, `/products/${id}`);
+    await page.getByTestId("add-to-cart").click();
+    buyers.push(page);
+  }
+  await expect(inCarts).toHaveText("In 2 carts right now");
+  await expect(buyers[0].getByTestId("in-carts")).toHaveText("In your cart and 1 other");
+
+  // The cart says how many other carts hold the line.
+  await buyers[0].getByTestId("cart-link").click();
+  await expect(buyers[0].getByTestId("cart-line")).toHaveCount(1);
+  await expect(buyers[0].getByTestId("in-other-carts")).toHaveText("In 1 other cart");
+
+  // The other shopper empties their cart: both figures fall.
+  await buyers[1].goto("/cart");
+  await buyers[1].getByRole("button", { name: "Remove" }).click();
+  await expect(buyers[0].getByTestId("in-other-carts")).toHaveCount(0);
+  await expect(inCarts).toHaveText("In 1 cart right now");
+});

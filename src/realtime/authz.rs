@@ -39,6 +39,7 @@ mod tests {
             Topic::Listing(Some(slug)),
             Topic::Questions(ProductId(3)),
             Topic::Presence(ProductId(3)),
+            Topic::Carts(ProductId(3)),
         ];
         for viewer in [Viewer::Anonymous, Viewer::Customer(alice), Viewer::Staff(bob)] {
             for topic in &public {

@@ -223,17 +223,16 @@ impl Hub {
         self.lock().topics.get(topic).map_or(0, |ids| ids.len() as u64)
     }
 
-    /// Who follows what here, for presence: sockets per `presence:{product}`, and the
-    /// names of the staff following the console's `staff` topic (sorted, once each).
-    pub fn presence(&self) -> (HashMap<app::model::ProductId, u64>, Vec<String>) {
+    /// Who follows what here, for presence: sockets per counted topic
+    /// (`presence:{product}`, `carts:{product}`), and the names of the staff
+    /// following the console's `staff` topic (sorted, once each).
+    pub fn presence(&self) -> (HashMap<Topic, u64>, Vec<String>) {
         let inner = self.lock();
-        let products = inner
+        let counts = inner
             .topics
             .iter()
-            .filter_map(|(topic, ids)| match topic {
-                Topic::Presence(id) => Some((*id, ids.len() as u64)),
-                _ => None,
-            })
+            .filter(|(topic, _)| matches!(topic, Topic::Presence(_) | Topic::Carts(_)))
+            .map(|(topic, ids)| (topic.clone(), ids.len() as u64))
             .collect();
         let mut names: Vec<String> = inner
             .topics
@@ -244,7 +243,7 @@ impl Hub {
             .collect();
         names.sort_unstable();
         names.dedup();
-        (products, names)
+        (counts, names)
     }
 
     /// A socket wrote `n` frames (counted per flush, not per frame).

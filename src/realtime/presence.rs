@@ -1,14 +1,16 @@
-//! Presence: how many people have a product page open, over every instance,
-//! and which staff have the console open. Counted from the hub's
-//! subscriptions (no row is written per page view). Instances sharing
-//! PostgreSQL tell each other their counts on a NOTIFY channel: what changed,
-//! once a second at most, and everything every few seconds; an instance not
-//! heard from for [`FORGET_AFTER`] is forgotten. Sockets hear a `presence`
-//! frame when their page's figure changes (at most once a second) and when
-//! they subscribe. Shoppers get counts only; staff names travel only to staff.
+//! Presence: how many people have a product page open and how many carts
+//! hold a product, over every instance, and which staff have the console
+//! open. Counted from the hub's subscriptions (no row is written per page
+//! view): a page follows `presence:{product}` while it shows the product, and
+//! `carts:{product}` while its cart holds it. Instances sharing PostgreSQL
+//! tell each other their counts on a NOTIFY channel: what changed, once a
+//! second at most, and everything every few seconds; an instance not heard
+//! from for [`FORGET_AFTER`] is forgotten. Sockets hear a `presence` frame
+//! when their topic's figure changes (at most once a second) and when they
+//! subscribe. Shoppers get counts only; staff names travel only to staff.
 //! The same channel carries "typing" to the other instances' sockets.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -26,9 +28,12 @@ const TICK: Duration = Duration::from_secs(1);
 const FULL_EVERY: Duration = Duration::from_secs(3);
 /// An instance not heard from for this long has stopped (or lost its network).
 pub const FORGET_AFTER: Duration = Duration::from_secs(8);
-/// Products per announcement: a NOTIFY payload holds at most 8,000 bytes, and
+/// Counts per announcement: a NOTIFY payload holds at most 8,000 bytes, and
 /// an entry is at most ~42 (two 20-digit numbers), leaving room for staff names.
 const PER_ANNOUNCEMENT: usize = 120;
+
+/// Sockets per counted topic (`presence:{product}`, `carts:{product}`).
+type Counts = HashMap<Topic, u64>;
 
 /// One instance's announcement.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,9 +43,12 @@ struct Announcement {
     /// Everything this instance counts starts here (forget what it said before).
     #[serde(default)]
     f: bool,
-    /// (product, sockets); 0: none any more.
+    /// (product, pages showing it); 0: none any more.
     #[serde(default)]
     p: Vec<(i64, u64)>,
+    /// (product, carts holding it); 0: none any more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    c: Vec<(i64, u64)>,
     /// Staff with the console open there (when it changed, or in full).
     #[serde(default)]
     s: Option<Vec<String>>,
@@ -49,9 +57,24 @@ struct Announcement {
     t: Option<(String, bool)>,
 }
 
+impl Announcement {
+    fn counts(&self) -> impl Iterator<Item = (Topic, u64)> + '_ {
+        let pages = self.p.iter().map(|(id, n)| (Topic::Presence(ProductId(*id)), *n));
+        pages.chain(self.c.iter().map(|(id, n)| (Topic::Carts(ProductId(*id)), *n)))
+    }
+
+    fn push(&mut self, topic: &Topic, n: u64) {
+        match topic {
+            Topic::Presence(id) => self.p.push((id.0, n)),
+            Topic::Carts(id) => self.c.push((id.0, n)),
+            _ => {}
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Remote {
-    products: HashMap<ProductId, u64>,
+    counts: Counts,
     staff: Vec<String>,
     heard: Instant,
 }
@@ -60,11 +83,31 @@ struct Remote {
 struct State {
     remote: HashMap<u64, Remote>,
     /// What this instance's sockets were last told, per topic.
-    shown: HashMap<Topic, (u64, Vec<String>)>,
+    shown: HashMap<Topic, PresenceFigure>,
     /// What this instance last announced.
-    announced: HashMap<ProductId, u64>,
+    announced: Counts,
     announced_staff: Vec<String>,
     last_full: Option<Instant>,
+}
+
+impl State {
+    /// Sockets following `topic` over every instance, given this one's count.
+    fn total(&self, topic: &Topic, here: u64) -> u64 {
+        here + self.remote.values().filter_map(|r| r.counts.get(topic)).sum::<u64>()
+    }
+
+    /// The figure of a counted topic, given how many follow what here.
+    fn figure(&self, topic: &Topic, here: impl Fn(&Topic) -> u64) -> PresenceFigure {
+        let count = self.total(topic, here(topic));
+        let carts = match topic {
+            Topic::Presence(id) => {
+                let carts = Topic::Carts(*id);
+                self.total(&carts, here(&carts))
+            }
+            _ => 0,
+        };
+        PresenceFigure { count, carts, names: Vec::new() }
+    }
 }
 
 pub struct Presence {
@@ -84,18 +127,15 @@ impl Presence {
     }
 
     /// The figure a socket subscribing to `topic` gets as its snapshot
-    /// (`presence:{product}`, or the console's `staff`); `None` for other topics.
+    /// (`presence:{product}`, `carts:{product}`, or the console's `staff`);
+    /// `None` for other topics.
     pub fn current(&self, topic: &Topic) -> Option<PresenceFigure> {
         match topic {
-            Topic::Presence(id) => {
-                let local = self.hub.followers(topic);
-                let remote: u64 = self.lock().remote.values().filter_map(|r| r.products.get(id)).sum();
-                Some(PresenceFigure { count: local + remote, names: Vec::new() })
-            }
+            Topic::Presence(_) | Topic::Carts(_) => Some(self.lock().figure(topic, |t| self.hub.followers(t))),
             Topic::Staff => {
                 let (_, local) = self.hub.presence();
                 let names = merged_names(local, &self.lock());
-                Some(PresenceFigure { count: names.len() as u64, names })
+                Some(PresenceFigure { count: names.len() as u64, carts: 0, names })
             }
             _ => None,
         }
@@ -114,40 +154,46 @@ impl Presence {
                 Err(err) => tracing::warn!(error = ?err, "presence: encoding an announcement failed"),
             }
         }
-        for (topic, count, names) in self.changed(&local, staff) {
-            let text = encode(&ServerMsg::Presence { topic: topic.clone(), count, names });
+        for (topic, PresenceFigure { count, carts, names }) in self.changed(&local, staff) {
+            let text = encode(&ServerMsg::Presence { topic: topic.clone(), count, carts, names });
             self.hub.signal(Arc::new(Frame::ephemeral(topic, text)), None);
         }
     }
 
     /// What to tell the other instances now: what changed since the last
     /// announcement, or everything every [`FULL_EVERY`].
-    fn announcements(&self, local: &HashMap<ProductId, u64>, staff: &[String]) -> Vec<Announcement> {
+    fn announcements(&self, local: &Counts, staff: &[String]) -> Vec<Announcement> {
         let mut state = self.lock();
         let now = Instant::now();
         let full = state.last_full.is_none_or(|at| now.duration_since(at) >= FULL_EVERY);
-        let mut products: Vec<(i64, u64)> = if full {
-            local.iter().map(|(id, n)| (id.0, *n)).collect()
+        let mut counts: Vec<(Topic, u64)> = if full {
+            local.iter().map(|(topic, n)| (topic.clone(), *n)).collect()
         } else {
-            let mut changed: Vec<(i64, u64)> =
-                local.iter().filter(|(id, n)| state.announced.get(id) != Some(n)).map(|(id, n)| (id.0, *n)).collect();
-            changed.extend(state.announced.keys().filter(|id| !local.contains_key(id)).map(|id| (id.0, 0)));
+            let mut changed: Vec<(Topic, u64)> =
+                local.iter().filter(|(topic, n)| state.announced.get(topic) != Some(n)).map(|(topic, n)| (topic.clone(), *n)).collect();
+            changed.extend(state.announced.keys().filter(|topic| !local.contains_key(topic)).map(|topic| (topic.clone(), 0)));
             changed
         };
-        products.sort_unstable();
+        counts.sort_unstable();
         let staff_changed = state.announced_staff != staff;
-        if !full && products.is_empty() && !staff_changed {
+        if !full && counts.is_empty() && !staff_changed {
             return Vec::new();
         }
         if full {
             state.last_full = Some(now);
         }
+        let mut out: Vec<Announcement> = counts
+            .chunks(PER_ANNOUNCEMENT)
+            .map(|chunk| {
+                let mut announcement = Announcement { i: self.instance, ..Announcement::default() };
+                for (topic, n) in chunk {
+                    announcement.push(topic, *n);
+                }
+                announcement
+            })
+            .collect();
         state.announced = local.clone();
         state.announced_staff = staff.to_vec();
-        let mut out: Vec<Announcement> = products
-            .chunks(PER_ANNOUNCEMENT)
-            .map(|chunk| Announcement { i: self.instance, p: chunk.to_vec(), ..Announcement::default() })
-            .collect();
         if out.is_empty() {
             out.push(Announcement { i: self.instance, ..Announcement::default() });
         }
@@ -185,19 +231,19 @@ impl Presence {
         }
         let mut state = self.lock();
         let remote = state.remote.entry(announcement.i).or_insert_with(|| Remote {
-            products: HashMap::new(),
+            counts: HashMap::new(),
             staff: Vec::new(),
             heard: Instant::now(),
         });
         remote.heard = Instant::now();
         if announcement.f {
-            remote.products.clear();
+            remote.counts.clear();
         }
-        for (id, n) in announcement.p {
+        for (topic, n) in announcement.counts() {
             if n == 0 {
-                remote.products.remove(&ProductId(id));
+                remote.counts.remove(&topic);
             } else {
-                remote.products.insert(ProductId(id), n);
+                remote.counts.insert(topic, n);
             }
         }
         if let Some(staff) = announcement.s {
@@ -207,30 +253,31 @@ impl Presence {
 
     /// The figures that differ from what this instance's sockets were last
     /// told (forgetting instances gone quiet).
-    fn changed(&self, local: &HashMap<ProductId, u64>, staff: Vec<String>) -> Vec<(Topic, u64, Vec<String>)> {
+    fn changed(&self, local: &Counts, staff: Vec<String>) -> Vec<(Topic, PresenceFigure)> {
         let mut state = self.lock();
         let now = Instant::now();
         state.remote.retain(|_, r| now.duration_since(r.heard) < FORGET_AFTER);
         let mut out = Vec::new();
-        let mut followed: std::collections::HashSet<Topic> = std::collections::HashSet::with_capacity(local.len() + 1);
-        for (id, n) in local {
-            let total = n + state.remote.values().filter_map(|r| r.products.get(id)).sum::<u64>();
-            let topic = Topic::Presence(*id);
+        let mut followed: HashSet<Topic> = HashSet::with_capacity(local.len() + 1);
+        for topic in local.keys() {
+            let figure = state.figure(topic, |t| local.get(t).copied().unwrap_or(0));
             followed.insert(topic.clone());
-            if state.shown.get(&topic).map(|s| s.0) != Some(total) {
-                state.shown.insert(topic.clone(), (total, Vec::new()));
-                out.push((topic, total, Vec::new()));
+            if state.shown.get(topic) != Some(&figure) {
+                state.shown.insert(topic.clone(), figure.clone());
+                out.push((topic.clone(), figure));
             }
         }
         if self.hub.followers(&Topic::Staff) > 0 {
             let names = merged_names(staff, &state);
+            let figure = PresenceFigure { count: names.len() as u64, carts: 0, names };
             followed.insert(Topic::Staff);
-            if state.shown.get(&Topic::Staff).map(|s| &s.1) != Some(&names) {
-                state.shown.insert(Topic::Staff, (names.len() as u64, names.clone()));
-                out.push((Topic::Staff, names.len() as u64, names));
+            if state.shown.get(&Topic::Staff) != Some(&figure) {
+                state.shown.insert(Topic::Staff, figure.clone());
+                out.push((Topic::Staff, figure));
             }
         }
         state.shown.retain(|topic, _| followed.contains(topic));
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
 }
@@ -289,49 +336,73 @@ async fn listen(presence: Arc<Presence>, db: Db) {
 mod tests {
     use super::*;
 
-    fn counts(pairs: &[(i64, u64)]) -> HashMap<ProductId, u64> {
-        pairs.iter().map(|(id, n)| (ProductId(*id), *n)).collect()
+    fn pages(pairs: &[(i64, u64)]) -> Counts {
+        pairs.iter().map(|(id, n)| (Topic::Presence(ProductId(*id)), *n)).collect()
+    }
+
+    fn looking(n: u64, carts: u64) -> PresenceFigure {
+        PresenceFigure { count: n, carts, names: Vec::new() }
     }
 
     #[test]
     fn announcements_say_what_changed_and_everything_now_and_then() {
         let presence = Presence::new(Arc::new(Hub::new(8)));
-        let first = presence.announcements(&counts(&[(1, 2), (2, 1)]), &["ann".into()]);
+        let mut local = pages(&[(1, 2), (2, 1)]);
+        local.insert(Topic::Carts(ProductId(2)), 3);
+        let first = presence.announcements(&local, &["ann".into()]);
         assert_eq!(first.len(), 1);
         assert!(first[0].f, "the first announcement is in full");
-        assert_eq!(first[0].p, [(1, 2), (2, 1)]);
+        assert_eq!((first[0].p.clone(), first[0].c.clone()), (vec![(1, 2), (2, 1)], vec![(2, 3)]));
         assert_eq!(first[0].s.as_deref(), Some(&["ann".to_string()][..]));
-        assert!(presence.announcements(&counts(&[(1, 2), (2, 1)]), &["ann".into()]).is_empty(), "nothing changed");
-        let next = presence.announcements(&counts(&[(1, 3)]), &["ann".into()]);
-        assert_eq!((next[0].f, next[0].p.clone(), next[0].s.clone()), (false, vec![(1, 3), (2, 0)], None));
+        assert!(presence.announcements(&local, &["ann".into()]).is_empty(), "nothing changed");
+        let next = presence.announcements(&pages(&[(1, 3)]), &["ann".into()]);
+        assert_eq!((next[0].f, next[0].p.clone(), next[0].c.clone(), next[0].s.clone()), (false, vec![(1, 3), (2, 0)], vec![(2, 0)], None));
         // A big catalog's counts are split to fit NOTIFY's payload limit.
         presence.lock().last_full = None;
-        let many: HashMap<ProductId, u64> = (1..=600).map(|i| (ProductId(i), 1)).collect();
+        let mut many = pages(&(1..=300).map(|i| (i, 1)).collect::<Vec<_>>());
+        many.extend((1..=300).map(|i| (Topic::Carts(ProductId(i)), 1)));
         let parts = presence.announcements(&many, &[]);
         assert_eq!(parts.len(), 5);
         assert!(parts.iter().all(|p| serde_json::to_string(p).expect("json").len() < 8000));
         assert!(parts[0].f && !parts[1].f);
+        assert_eq!(parts.iter().map(|p| p.p.len() + p.c.len()).sum::<usize>(), 600);
     }
 
     #[test]
     fn other_instances_add_to_the_count_until_they_go_quiet() {
         let presence = Presence::new(Arc::new(Hub::new(8)));
-        let local = counts(&[(1, 2)]);
-        assert_eq!(presence.changed(&local, Vec::new()), [(Topic::Presence(ProductId(1)), 2, Vec::new())]);
-        presence.heard(Announcement { i: 77, f: true, p: vec![(1, 5), (9, 1)], s: Some(vec!["bo".into()]), t: None });
-        assert_eq!(presence.changed(&local, Vec::new()), [(Topic::Presence(ProductId(1)), 7, Vec::new())]);
+        let local = pages(&[(1, 2)]);
+        let one = Topic::Presence(ProductId(1));
+        assert_eq!(presence.changed(&local, Vec::new()), [(one.clone(), looking(2, 0))]);
+        presence.heard(Announcement { i: 77, f: true, p: vec![(1, 5), (9, 1)], s: Some(vec!["bo".into()]), ..Announcement::default() });
+        assert_eq!(presence.changed(&local, Vec::new()), [(one.clone(), looking(7, 0))]);
         assert!(presence.changed(&local, Vec::new()).is_empty(), "told once");
         presence.heard(Announcement { i: 77, p: vec![(1, 0)], ..Announcement::default() });
-        assert_eq!(presence.changed(&local, Vec::new()), [(Topic::Presence(ProductId(1)), 2, Vec::new())]);
+        assert_eq!(presence.changed(&local, Vec::new()), [(one.clone(), looking(2, 0))]);
         // Its own announcements echo back through NOTIFY: not counted twice.
         presence.heard(Announcement { i: presence.instance, f: true, p: vec![(1, 2)], ..Announcement::default() });
         assert!(presence.changed(&local, Vec::new()).is_empty());
         // An instance not heard from is forgotten.
         presence.heard(Announcement { i: 78, f: true, p: vec![(1, 4)], ..Announcement::default() });
-        assert_eq!(presence.changed(&local, Vec::new())[0].1, 6);
+        assert_eq!(presence.changed(&local, Vec::new())[0].1, looking(6, 0));
         if let Some(r) = presence.lock().remote.get_mut(&78) {
             r.heard = Instant::now().checked_sub(FORGET_AFTER).expect("an instant in the past");
         }
-        assert_eq!(presence.changed(&local, Vec::new())[0].1, 2);
+        assert_eq!(presence.changed(&local, Vec::new())[0].1, looking(2, 0));
+    }
+
+    #[test]
+    fn a_product_page_hears_how_many_carts_hold_it_here_and_elsewhere() {
+        let presence = Presence::new(Arc::new(Hub::new(8)));
+        let (page, carts) = (Topic::Presence(ProductId(1)), Topic::Carts(ProductId(1)));
+        let mut local = pages(&[(1, 1)]);
+        local.insert(carts.clone(), 2);
+        assert_eq!(presence.changed(&local, Vec::new()), [(page.clone(), looking(1, 2)), (carts.clone(), looking(2, 0))]);
+        // Another instance's carts count; only the cart figures change.
+        presence.heard(Announcement { i: 5, f: true, c: vec![(1, 3)], ..Announcement::default() });
+        assert_eq!(presence.changed(&local, Vec::new()), [(page.clone(), looking(1, 5)), (carts.clone(), looking(5, 0))]);
+        // Nobody here holds it any more: the page still hears the others'.
+        local.remove(&carts);
+        assert_eq!(presence.changed(&local, Vec::new()), [(page, looking(1, 3))]);
     }
 }

@@ -4,7 +4,7 @@ use leptos_router::hooks::use_navigate;
 
 use leptos::server_fn::ServerFn as _;
 
-use super::{Cart, CartCheckout, CartUpdate, SessionCartView, session_cart, take_session_cart};
+use super::{Cart, CartCheckout, CartHolders, CartUpdate, SessionCartView, in_other_carts, session_cart, take_session_cart};
 use crate::account::api::current_user;
 use crate::catalog::api::products_by_id;
 use crate::components::{ErrorBox, Price, StockBadge, announce_changes};
@@ -102,7 +102,18 @@ fn LineInfo(
             })}
             {warning.map(|w| view! { <p class="line-warning" data-test-id="line-warning">{w}</p> })}
             {changed.map(|text| view! { <p class="line-note" data-test-id="price-changed">{text}</p> })}
+            <InOtherCarts id/>
         </div>
+    }
+}
+
+/// "In 2 other carts", live, once other carts hold the line's product.
+#[component]
+fn InOtherCarts(id: ProductId) -> impl IntoView {
+    let holders = use_context::<CartHolders>();
+    move || {
+        let text = holders.and_then(|h| h.others(id)).and_then(in_other_carts)?;
+        Some(view! { <p class="line-note in-carts" data-test-id="in-other-carts">{text}</p> })
     }
 }
 

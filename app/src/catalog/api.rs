@@ -14,9 +14,10 @@ pub async fn list_categories() -> Result<Vec<Category>, AppError> {
 }
 
 /// The products on sale among `ids` (a cart's lines), by name; those taken
-/// off sale or deleted are simply missing. At most 100 ids.
+/// off sale or deleted are simply missing. At most 100 ids; none may be
+/// sent as no field at all (how an empty list is form-encoded).
 #[server(endpoint = "products_by_id")]
-pub async fn products_by_id(ids: Vec<i64>) -> Result<Snapshot<Vec<ProductSummary>>, AppError> {
+pub async fn products_by_id(#[server(default)] ids: Vec<i64>) -> Result<Snapshot<Vec<ProductSummary>>, AppError> {
     use crate::model::ProductId;
 
     const MAX_IDS: usize = 100;

@@ -114,13 +114,28 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
 }
 
 /// "4 people are looking at this now": everyone with this product's page
-/// open, on every instance (this tab included), once there is someone else.
+/// open, on every instance (this tab included), once there is someone else;
+/// and "In 3 carts right now": the carts holding it, on every instance.
 #[component]
 fn Watchers(product: ProductId) -> impl IntoView {
     let presence = crate::live::use_presence(Topic::Presence(product));
-    move || {
-        presence.get().filter(|(count, _)| *count >= 2).map(|(count, _)| {
-            view! { <p class="watchers" data-test-id="watchers">{format!("{count} people are looking at this now")}</p> }
-        })
-    }
+    let cart = expect_context::<crate::cart::Cart>();
+    let looking = move || {
+        let count = presence.with(|f| f.as_ref().map_or(0, |f| f.count));
+        (count >= 2).then(|| view! { <p class="watchers" data-test-id="watchers">{format!("{count} people are looking at this now")}</p> })
+    };
+    let carts = move || {
+        let carts = presence.with(|f| f.as_ref().map_or(0, |f| f.carts));
+        // This tab's cart is one of them once it holds the product.
+        let mine = cart.quantity_of(product) > 0;
+        let text = match (mine, carts.saturating_sub(u64::from(mine))) {
+            (_, 0) => return None,
+            (true, 1) => "In your cart and 1 other".to_string(),
+            (true, others) => format!("In your cart and {others} others"),
+            (false, 1) => "In 1 cart right now".to_string(),
+            (false, n) => format!("In {n} carts right now"),
+        };
+        Some(view! { <p class="watchers in-carts" data-test-id="in-carts">{text}</p> })
+    };
+    view! { {looking} {carts} }
 }

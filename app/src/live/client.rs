@@ -287,7 +287,9 @@ fn on_frame(client: LiveClient, text: &str) {
         ServerMsg::Change { topic, seq, data } => deliver(client, &topic, seq, false, LiveEvent::Change(&data)),
         ServerMsg::Removed { topic, seq, id } => deliver(client, &topic, seq, false, LiveEvent::Removed(id)),
         ServerMsg::Typing { topic, from_staff } => signal(client, &topic, LiveEvent::Typing { from_staff }),
-        ServerMsg::Presence { topic, count, names } => signal(client, &topic, LiveEvent::Presence { count, names: &names }),
+        ServerMsg::Presence { topic, count, carts, names } => {
+            signal(client, &topic, LiveEvent::Presence(&crate::protocol::PresenceFigure { count, carts, names }))
+        }
         ServerMsg::Error { topic, code, message } => refused(client, topic, code, &message),
         ServerMsg::Pong => {}
     }

@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 
 use super::{LiveClient, LiveEvent};
 use crate::model::{Keyed, ProductId, ProductSummary};
-use crate::protocol::{Snapshot, Topic};
+use crate::protocol::{PresenceFigure, Snapshot, Topic};
 
 fn sorted<T: Keyed>(mut items: Vec<T>) -> Vec<T> {
     items.sort_by_cached_key(|i| (i.sort_key(), i.key()));
@@ -41,7 +41,7 @@ where
             LiveEvent::Removed(key) => {
                 items.try_update(|all| all.retain(|i| i.key() != key));
             }
-            LiveEvent::Typing { .. } | LiveEvent::Presence { .. } => {}
+            LiveEvent::Typing { .. } | LiveEvent::Presence(_) => {}
         });
         on_cleanup(move || live.unsubscribe(id));
     }
@@ -73,7 +73,7 @@ pub fn use_live_cards(snapshot: Snapshot<Vec<ProductSummary>>) -> Signal<Vec<Pro
                 LiveEvent::Removed(_) => {
                     items.try_update(|all| all.retain(|x| x.id != product));
                 }
-                LiveEvent::Typing { .. } | LiveEvent::Presence { .. } => {}
+                LiveEvent::Typing { .. } | LiveEvent::Presence(_) => {}
             });
             on_cleanup(move || live.unsubscribe(id));
         }
@@ -98,32 +98,37 @@ where
             LiveEvent::Removed(_) => {
                 entity.try_set(None);
             }
-            LiveEvent::Typing { .. } | LiveEvent::Presence { .. } => {}
+            LiveEvent::Typing { .. } | LiveEvent::Presence(_) => {}
         });
         on_cleanup(move || live.unsubscribe(id));
     }
     entity.into()
 }
 
-/// Who follows a presence topic now (`presence:{product}`, `staff`): the
-/// count over every instance and, on `staff`, the names. Following it is
-/// being counted. `None` until the first figure arrives.
-pub fn use_presence(topic: Topic) -> Signal<Option<(u64, Vec<String>)>> {
+/// Who follows a presence topic now (`presence:{product}`, `carts:{product}`,
+/// `staff`): the count over every instance and, on `staff`, the names.
+/// Following it is being counted. `None` until the first figure arrives.
+pub fn use_presence(topic: Topic) -> Signal<Option<PresenceFigure>> {
     let figure = RwSignal::new(None);
     if let Some(live) = use_context::<LiveClient>() {
-        let id = live.subscribe(topic, None, move |event| match event {
-            LiveEvent::Snapshot(raw) => match serde_json::from_str::<crate::protocol::PresenceFigure>(raw.get()) {
-                Ok(f) => {
-                    figure.try_set(Some((f.count, f.names)));
-                }
-                Err(err) => leptos::logging::warn!("live feed: bad presence figure: {err}"),
-            },
-            LiveEvent::Presence { count, names } => {
-                figure.try_set(Some((count, names.to_vec())));
-            }
-            _ => {}
-        });
+        let id = live.subscribe(topic, None, move |event| presence_figure(event, figure));
         on_cleanup(move || live.unsubscribe(id));
     }
     figure.into()
+}
+
+/// Keep `figure` at a presence topic's latest figure.
+pub(crate) fn presence_figure(event: LiveEvent<'_>, figure: RwSignal<Option<PresenceFigure>>) {
+    match event {
+        LiveEvent::Snapshot(raw) => match serde_json::from_str::<PresenceFigure>(raw.get()) {
+            Ok(f) => {
+                figure.try_set(Some(f));
+            }
+            Err(err) => leptos::logging::warn!("live feed: bad presence figure: {err}"),
+        },
+        LiveEvent::Presence(f) => {
+            figure.try_set(Some(f.clone()));
+        }
+        _ => {}
+    }
 }
