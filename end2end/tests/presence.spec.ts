@@ -77,9 +77,12 @@ test("a product page says how many carts hold it, and the cart how many others d
   await expect(inCarts).toHaveText("In 2 carts right now");
   await expect(buyers[0].getByTestId("in-carts")).toHaveText("In your cart and 1 other");
 
-  // The cart says how many other carts hold the line.
+  // The cart (reached by a client-side move, which reads its products then)
+  // says how many other carts hold the line.
   await buyers[0].getByTestId("cart-link").click();
   await expect(buyers[0].getByTestId("cart-line")).toHaveCount(1);
+  await expect(buyers[0].getByTestId("cart-line")).toContainText(name);
+  await expect(buyers[0].getByTestId("cart-line")).toContainText("$39.00");
   await expect(buyers[0].getByTestId("in-other-carts")).toHaveText("In 1 other cart");
 
   // The other shopper empties their cart: both figures fall.

@@ -32,7 +32,17 @@ pub fn CartPage() -> impl IntoView {
         ids
     });
     // With the ids asked for: a line added since is still being read, not gone.
-    let products = Resource::new(move || ids.get(), |ids| async move { products_by_id(ids.clone()).await.map(|s| (ids, s)) });
+    // No ids, no request: a page opened by a client-side move reads at once
+    // with the cart's ids, which a pending first request would hold back.
+    let products = Resource::new(
+        move || ids.get(),
+        |ids| async move {
+            if ids.is_empty() {
+                return Ok((ids, crate::protocol::Snapshot { seq: crate::protocol::Seq(0), data: Vec::new() }));
+            }
+            products_by_id(ids.clone()).await.map(|s| (ids, s))
+        },
+    );
     let user = Resource::new(|| (), |()| current_user());
     // The cart kept in the session by form posts (no JavaScript, or a tap
     // before this page's code ran): shown as the server rendered it, then
