@@ -2,14 +2,15 @@
 //! (several instances, one database); callers never match on the backend.
 //!
 //! One file per domain, each an `impl Db` block with its own SQL:
-//! `catalog` (categories, products), `seeding`, `orders` (checkout, the order
-//! lifecycle), `conversations` (messages about an order), `questions` (product Q&A), `accounts` (users, sessions), `tokens`, `media`, and `feed`
+//! `catalog` (categories, products), `seeding`, `checkout` (buying: all
+//! or nothing, in groups on SQLite), `orders` (the order lifecycle), `conversations` (messages about an order), `questions` (product Q&A), `accounts` (users, sessions), `tokens`, `media`, and `feed`
 //! (the change log: its facts, replays, pruning). `core` runs a statement on
 //! either backend; `sqlite` and `postgres` hold what only one of them has;
 //! `wakeups` is what the feed waits on.
 
 mod accounts;
 mod catalog;
+mod checkout;
 mod conversations;
 mod core;
 mod feed;
@@ -57,6 +58,8 @@ pub struct Db {
     commits: Arc<Notify>,
     /// The search index's words and when they were read (typo correction).
     vocabulary: Vocabulary,
+    /// SQLite: purchases waiting to be committed in the next group.
+    checkout: checkout::CheckoutQueue,
 }
 
 /// Words of the search index, read at most once per interval (see `Db::vocabulary`).
@@ -101,7 +104,7 @@ impl Db {
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:// (got '{}')", url.split(':').next().unwrap_or_default());
         };
-        Ok(Db { backend, commits: Arc::new(Notify::new()), vocabulary: Vocabulary::default() })
+        Ok(Db { backend, commits: Arc::new(Notify::new()), vocabulary: Vocabulary::default(), checkout: Default::default() })
     }
 
     /// Whether several instances may share this database (PostgreSQL).

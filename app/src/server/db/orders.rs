@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::Db;
 use super::core::{placeholders, sql};
 use crate::model::{
-    Address, CartLine, ConversationCounts, Currency, CustomerId, Money, Order, OrderId, OrderLine, OrderStatus, OrderSummary, ProductId,
+    Address, ConversationCounts, Currency, CustomerId, Money, Order, OrderId, OrderLine, OrderStatus, OrderSummary, ProductId,
 };
 
 /// What a checkout came to.
@@ -226,122 +226,6 @@ impl Db {
 
     pub async fn order_owner(&self, order: OrderId) -> anyhow::Result<Option<CustomerId>> {
         Ok(sql("SELECT customer_id FROM orders WHERE id = $1").bind(order).scalar_optional(self).await?)
-    }
-
-    /// Buy every line in one transaction, all or nothing. `lines` are merged
-    /// per product and validated by the caller; `save_address` keeps the
-    /// address on the account for next time. On SQLite it runs on the writer
-    /// thread (see `sqlite::on_writer_thread`).
-    pub async fn place_order(
-        &self,
-        customer: CustomerId,
-        lines: &[CartLine],
-        address: &Address,
-        key: &str,
-        save_address: bool,
-    ) -> anyhow::Result<PlaceOutcome> {
-        if self.backend_name() == "sqlite" {
-            let (db, lines, address, key) = (self.clone(), lines.to_vec(), address.clone(), key.to_owned());
-            return super::sqlite::on_writer_thread(async move { db.buy(customer, &lines, &address, &key, save_address).await }).await;
-        }
-        self.buy(customer, lines, address, key, save_address).await
-    }
-
-    /// Few statements on purpose: on SQLite the transaction holds the one write
-    /// turn, and each statement is a round trip to the connection's thread, so
-    /// their number sets the checkout ceiling.
-    async fn buy(
-        &self,
-        customer: CustomerId,
-        lines: &[CartLine],
-        a: &Address,
-        key: &str,
-        save_address: bool,
-    ) -> anyhow::Result<PlaceOutcome> {
-        let mut tx = self.begin().await?;
-        // The order row first: it claims the idempotency key, so a retry (even
-        // a concurrent one, which waits here) finds this order instead of
-        // buying again.
-        let inserted = sql("INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key) \
-                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
-        .bind(customer)
-        .bind(&a.name)
-        .bind(&a.street)
-        .bind(&a.city)
-        .bind(&a.region)
-        .bind(&a.postal_code)
-        .bind(&a.country)
-        .bind(key)
-        .scalar::<OrderId>(&mut tx)
-        .await;
-        let order = match inserted {
-            Ok(id) => id,
-            Err(e) if super::core::is_unique_violation(&e) => {
-                tx.rollback().await?;
-                let existing = sql("SELECT id FROM orders WHERE customer_id = $1 AND idempotency_key = $2")
-                    .bind(customer)
-                    .bind(key)
-                    .scalar_optional::<OrderId>(self)
-                    .await?;
-                return match existing {
-                    Some(id) => Ok(PlaceOutcome::Existing(id)),
-                    None => anyhow::bail!("idempotency key conflict without an order"),
-                };
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let mut sold = Vec::with_capacity(lines.len());
-        let mut total: i64 = 0;
-        for line in lines {
-            let taken = sql("UPDATE products SET stock = stock - $1, units_sold = units_sold + $1 \
-                             WHERE id = $2 AND stock >= $1 AND archived_at IS NULL RETURNING name, price_cents")
-            .bind(line.quantity)
-            .bind(line.product_id)
-            .fetch_optional::<(String, i64)>(&mut tx)
-            .await?;
-            let Some((name, price)) = taken else {
-                let left = sql("SELECT name, stock FROM products WHERE id = $1 AND archived_at IS NULL")
-                    .bind(line.product_id)
-                    .fetch_optional::<(String, i64)>(&mut tx)
-                    .await?;
-                tx.rollback().await?;
-                return Ok(match left {
-                    Some((product, available)) => PlaceOutcome::OutOfStock { product, available },
-                    None => PlaceOutcome::UnknownProduct(line.product_id),
-                });
-            };
-            total = price
-                .checked_mul(line.quantity)
-                .and_then(|t| t.checked_add(total))
-                .ok_or_else(|| anyhow::anyhow!("order total overflows"))?;
-            sold.push((line, name, price));
-        }
-        // Every line in one statement.
-        let rows: Vec<String> = (0..sold.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
-        let mut insert = sql(format!(
-            "INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) VALUES {}",
-            rows.join(", ")
-        ));
-        for (line_no, (line, name, price)) in (1_i64..).zip(&sold) {
-            insert = insert.bind(order).bind(line_no).bind(line.product_id).bind(name.as_str()).bind(*price).bind(line.quantity);
-        }
-        insert.execute(&mut tx).await?;
-        // Setting the total logs the complete order (the orders_updated trigger).
-        sql("UPDATE orders SET total_cents = $1 WHERE id = $2").bind(total).bind(order).execute(&mut tx).await?;
-        if save_address {
-            sql("UPDATE users SET recipient = $1, street = $2, city = $3, region = $4, postal_code = $5, country = $6 WHERE id = $7")
-                .bind(&a.name)
-                .bind(&a.street)
-                .bind(&a.city)
-                .bind(&a.region)
-                .bind(&a.postal_code)
-                .bind(&a.country)
-                .bind(customer)
-                .execute(&mut tx)
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(PlaceOutcome::Placed(order))
     }
 
     /// Move an order to `to`, stamping when, if its current status allows it.

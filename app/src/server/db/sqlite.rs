@@ -29,36 +29,36 @@ fn write_turn(pool: &SqlitePool) -> Arc<Mutex<()>> {
     TURNS.lock().unwrap_or_else(PoisonError::into_inner).entry(file).or_default().clone()
 }
 
-/// Run a write transaction on the SQLite writer thread, a runtime of its own.
+/// Run `work` on the SQLite writer thread, a runtime of its own, for as long
+/// as it runs (on the caller's runtime when that thread could not be made).
 ///
 /// One thread for the process, shared by every database file: it runs write
-/// work and nothing else, and the turn (per file) orders the writers.
+/// work and nothing else (the checkout's group writer), and the turn (per
+/// file) orders the writers.
 ///
 /// Each statement is a round trip to the connection's thread, whose answer wakes
 /// the waiting task from outside the runtime; under load that task then queued
 /// behind every other request before it sent its next statement, all the while
 /// holding the write turn (one buyer: ~0.5 ms per order in the turn; fifty:
 /// ~0.8 ms). A runtime that runs nothing else sends the next statement at once.
-/// The work finishes even if the caller goes away (a purchase is all or nothing
-/// either way).
-pub async fn on_writer_thread<T, F>(work: F) -> anyhow::Result<T>
-where
-    T: Send + 'static,
-    F: Future<Output = anyhow::Result<T>> + Send + 'static,
-{
+pub fn spawn_on_writer_thread(work: impl Future<Output = ()> + Send + 'static) {
+    match writer() {
+        Ok(writer) => drop(writer.spawn(work)),
+        Err(err) => {
+            tracing::warn!(error = %err, "no SQLite writer thread; writing on the caller's");
+            drop(tokio::spawn(work));
+        }
+    }
+}
+
+fn writer() -> Result<&'static Handle, &'static std::io::Error> {
     static WRITER: LazyLock<std::io::Result<Handle>> = LazyLock::new(|| {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let handle = runtime.handle().clone();
         std::thread::Builder::new().name("sqlite-writer".into()).spawn(move || runtime.block_on(std::future::pending::<()>()))?;
         Ok(handle)
     });
-    match &*WRITER {
-        Ok(writer) => writer.spawn(work).await.context("the SQLite writer thread failed")?,
-        Err(err) => {
-            tracing::warn!(error = %err, "no SQLite writer thread; writing on the caller's");
-            work.await
-        }
-    }
+    WRITER.as_ref()
 }
 
 /// A write transaction holding this process' write turn until it ends.
