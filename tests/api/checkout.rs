@@ -102,6 +102,11 @@ async fn the_same_idempotency_key_makes_one_order_however_often_it_is_sent() {
     assert_eq!(ids.len(), 1, "one order: {ids:?}");
     assert_eq!(app.stock_and_sold(4).await, (stock - 2, 2), "bought once");
     assert_eq!(order_count(&app).await, 1);
+    // Sold out since: a resend still finds its order, not "sold out".
+    app.outside_sql("UPDATE products SET stock = 0 WHERE id = 4").await;
+    let resent = ivy.checkout(json!([{ "product_id": 4, "quantity": 2 }]), "same-key-123").await;
+    assert_eq!(resent.status(), 200);
+    assert_eq!(resent.json::<i64>().await.expect("order id"), ids[0]);
 }
 
 #[tokio::test]

@@ -68,8 +68,7 @@ impl Db {
             queue
         });
         let (reply, outcome) = oneshot::channel();
-        let purchase =
-            Purchase { customer, lines: lines.to_vec(), address: address.clone(), key: key.to_owned(), save_address, reply };
+        let purchase = Purchase { customer, lines: lines.to_vec(), address: address.clone(), key: key.to_owned(), save_address, reply };
         queue.send(purchase).await.map_err(|_| anyhow::anyhow!("the checkout queue has stopped"))?;
         outcome.await.context("the checkout queue dropped a purchase")?
     }
@@ -138,10 +137,8 @@ impl Db {
         if let Some(existing) = rows.first().and_then(|r| r.0) {
             return Ok(PlaceOutcome::Existing(existing));
         }
-        let products: HashMap<ProductId, (String, i64, i64)> = rows
-            .into_iter()
-            .filter_map(|(_, id, name, price, stock)| Some((id?, (name?, price?, stock?))))
-            .collect();
+        let products: HashMap<ProductId, (String, i64, i64)> =
+            rows.into_iter().filter_map(|(_, id, name, price, stock)| Some((id?, (name?, price?, stock?)))).collect();
         let mut total: i64 = 0;
         for line in &p.lines {
             let Some((name, price, stock)) = products.get(&line.product_id) else {
@@ -230,9 +227,13 @@ impl Db {
         }
         Ok(())
     }
-    /// One purchase in a transaction of its own (PostgreSQL): the order row
-    /// first, which claims the idempotency key, so a concurrent retry waits
-    /// for it and then finds this order instead of buying again.
+    /// One purchase as one statement (PostgreSQL): it locks the lines'
+    /// products (in id order, so two buyers of the same products never wait
+    /// for each other in a circle), and only when no order has this key and
+    /// every line can be filled takes the stock, inserts the order with its
+    /// total and its lines, and keeps the address. The row locks are held for
+    /// this one statement, its own transaction. A concurrent retry with the
+    /// same key waits on the key's unique index, fails, and finds the order.
     async fn buy(
         &self,
         customer: CustomerId,
@@ -241,68 +242,96 @@ impl Db {
         key: &str,
         save_address: bool,
     ) -> anyhow::Result<PlaceOutcome> {
-        let mut tx = self.begin().await?;
-        // The order row first: it claims the idempotency key, so a retry (even
-        // a concurrent one, which waits here) finds this order instead of
-        // buying again.
-        let inserted = sql("INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key) \
-                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
+        // A refusal that finds every line fits (stock came back in between) is tried again.
+        for _ in 0..3 {
+            if let Some(outcome) = self.buy_once(customer, lines, a, key, save_address).await? {
+                return Ok(outcome);
+            }
+        }
+        self.refusal(lines).await?.context("stock keeps moving under this purchase")
+    }
+
+    /// [`Db::buy`]'s statement; `None`: refused, yet every line fits now.
+    async fn buy_once(
+        &self,
+        customer: CustomerId,
+        lines: &[CartLine],
+        a: &Address,
+        key: &str,
+        save_address: bool,
+    ) -> anyhow::Result<Option<PlaceOutcome>> {
+        let list = |f: fn(&CartLine) -> i64| lines.iter().map(|l| f(l).to_string()).collect::<Vec<_>>().join(",");
+        let bought = sql("WITH line AS ( \
+                 SELECT * FROM unnest(string_to_array($1, ',')::bigint[], string_to_array($2, ',')::bigint[]) \
+                     WITH ORDINALITY AS l(product_id, quantity, line_no)), \
+             existing AS (SELECT id FROM orders WHERE customer_id = $3 AND idempotency_key = $4), \
+             available AS ( \
+                 SELECT p.id, p.name, p.price_cents, l.quantity, l.line_no FROM products p JOIN line l ON l.product_id = p.id \
+                 WHERE p.archived_at IS NULL AND p.stock >= l.quantity AND NOT EXISTS (SELECT 1 FROM existing) \
+                 ORDER BY p.id FOR UPDATE OF p), \
+             go AS (SELECT (SELECT count(*) FROM available) = (SELECT count(*) FROM line) AS ok), \
+             taken AS ( \
+                 UPDATE products p SET stock = p.stock - a.quantity, units_sold = p.units_sold + a.quantity \
+                 FROM available a WHERE p.id = a.id AND (SELECT ok FROM go) RETURNING p.id), \
+             placed AS ( \
+                 INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key, total_cents) \
+                 SELECT $3, $5, $6, $7, $8, $9, $10, $4, (SELECT sum(price_cents * quantity) FROM available) \
+                 WHERE (SELECT ok FROM go) RETURNING id), \
+             added AS ( \
+                 INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) \
+                 SELECT placed.id, a.line_no, a.id, a.name, a.price_cents, a.quantity FROM placed, available a RETURNING 1), \
+             kept AS ( \
+                 UPDATE users SET recipient = $5, street = $6, city = $7, region = $8, postal_code = $9, country = $10 \
+                 WHERE id = $3 AND $11 AND (SELECT ok FROM go) RETURNING 1) \
+             SELECT (SELECT id FROM existing), (SELECT id FROM placed), \
+                 (SELECT count(*) FROM taken) + (SELECT count(*) FROM added) + (SELECT count(*) FROM kept)")
+        .bind(list(|l| l.product_id.0))
+        .bind(list(|l| l.quantity))
         .bind(customer)
+        .bind(key)
         .bind(&a.name)
         .bind(&a.street)
         .bind(&a.city)
         .bind(&a.region)
         .bind(&a.postal_code)
         .bind(&a.country)
-        .bind(key)
-        .scalar::<OrderId>(&mut tx)
+        .bind(save_address)
+        .fetch_optional::<(Option<OrderId>, Option<OrderId>, i64)>(self)
         .await;
-        let order = match inserted {
-            Ok(id) => id,
-            Err(e) if super::core::is_unique_violation(&e) => {
-                tx.rollback().await?;
-                let existing = sql("SELECT id FROM orders WHERE customer_id = $1 AND idempotency_key = $2")
-                    .bind(customer)
-                    .bind(key)
-                    .scalar_optional::<OrderId>(self)
-                    .await?;
-                return match existing {
-                    Some(id) => Ok(PlaceOutcome::Existing(id)),
-                    None => anyhow::bail!("idempotency key conflict without an order"),
-                };
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let mut sold = Vec::with_capacity(lines.len());
-        let mut total: i64 = 0;
-        for line in lines {
-            let taken = sql("UPDATE products SET stock = stock - $1, units_sold = units_sold + $1 \
-                             WHERE id = $2 AND stock >= $1 AND archived_at IS NULL RETURNING name, price_cents")
-            .bind(line.quantity)
-            .bind(line.product_id)
-            .fetch_optional::<(String, i64)>(&mut tx)
-            .await?;
-            let Some((name, price)) = taken else {
-                let left = sql("SELECT name, stock FROM products WHERE id = $1 AND archived_at IS NULL")
-                    .bind(line.product_id)
-                    .fetch_optional::<(String, i64)>(&mut tx)
-                    .await?;
-                tx.rollback().await?;
-                return Ok(match left {
-                    Some((product, available)) => PlaceOutcome::OutOfStock { product, available },
-                    None => PlaceOutcome::UnknownProduct(line.product_id),
-                });
-            };
-            total = price
-                .checked_mul(line.quantity)
-                .and_then(|t| t.checked_add(total))
-                .ok_or_else(|| anyhow::anyhow!("order total overflows"))?;
-            sold.push((line, name, price));
+        match bought {
+            Ok(Some((Some(existing), _, _))) => Ok(Some(PlaceOutcome::Existing(existing))),
+            Ok(Some((None, Some(order), _))) => Ok(Some(PlaceOutcome::Placed(order))),
+            // Nothing was written: say which line could not be filled.
+            Ok(Some((None, None, _))) => self.refusal(lines).await,
+            Ok(None) => anyhow::bail!("the checkout statement returned no row"),
+            Err(e) if super::core::is_unique_violation(&e) => match self.order_for_key(customer, key).await? {
+                Some(id) => Ok(Some(PlaceOutcome::Existing(id))),
+                None => anyhow::bail!("idempotency key conflict without an order"),
+            },
+            Err(e) => Err(e.into()),
         }
-        self.add_lines(&mut tx, order, sold.iter().map(|(line, name, price)| (*line, name.as_str(), *price))).await?;
-        self.finish_order(&mut tx, order, total, customer, save_address.then_some(a)).await?;
-        tx.commit().await?;
-        Ok(PlaceOutcome::Placed(order))
     }
 
+    /// Why a purchase that wrote nothing could not be filled (`None`: every
+    /// line fits now).
+    async fn refusal(&self, lines: &[CartLine]) -> anyhow::Result<Option<PlaceOutcome>> {
+        let products: HashMap<ProductId, (String, i64)> =
+            sql(format!("SELECT id, name, stock FROM products WHERE id IN ({}) AND archived_at IS NULL", placeholders(1, lines.len())))
+                .bind_each(lines.iter().map(|l| l.product_id))
+                .fetch_all::<(ProductId, String, i64)>(self)
+                .await?
+                .into_iter()
+                .map(|(id, name, stock)| (id, (name, stock)))
+                .collect();
+        for line in lines {
+            match products.get(&line.product_id) {
+                None => return Ok(Some(PlaceOutcome::UnknownProduct(line.product_id))),
+                Some((name, stock)) if *stock < line.quantity => {
+                    return Ok(Some(PlaceOutcome::OutOfStock { product: name.clone(), available: *stock }));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(None)
+    }
 }
