@@ -65,6 +65,10 @@ pub async fn ws_handler(
     let limits = state.config.limits.clone();
     let faults = state.faults.clone();
     let drain = state.drain.clone();
+    // Only what the socket needs lives as long as it does (not the whole
+    // state, whose clone carries the site's options: ~0.2 KB a socket).
+    let (db, hub, presence) = (state.db.clone(), state.hub.clone(), state.presence.clone());
+    drop(state);
     ws.max_message_size(limits.ws_hard_message_bytes)
         .max_frame_size(limits.ws_hard_message_bytes)
         // Client frames are small; a small read buffer keeps idle sockets cheap.
@@ -73,10 +77,11 @@ pub async fn ws_handler(
         .on_upgrade(move |socket| async move {
             // Staff are named in the console's presence; shoppers never are.
             let staff_name = match viewer {
-                Viewer::Staff(id) => state.db.user_by_id(id).await.ok().flatten().map(|u| Arc::<str>::from(u.username)),
+                // Boxed: a database read's future would otherwise size the socket's task for its life.
+                Viewer::Staff(id) => Box::pin(db.user_by_id(id)).await.ok().flatten().map(|u| Arc::<str>::from(u.username)),
                 _ => None,
             };
-            let mut session = Session::new(state.db.clone(), state.hub.clone(), state.presence.clone(), viewer, limits, faults);
+            let mut session = Session::new(db, hub, presence, viewer, limits, faults);
             session.staff_name = staff_name;
             session.run(socket, session_key, drain).await;
         })
@@ -149,7 +154,9 @@ impl Session {
                 tokio::select! {
                     incoming = socket.next() => match incoming {
                         Some(Ok(Message::Text(text))) => {
-                            let answers = self.on_text(id, &text).await;
+                            // Boxed, as is `resync`: their futures (database reads) are
+                            // large, and inline they would size every idle socket's task.
+                            let answers = Box::pin(self.on_text(id, &text)).await;
                             send_all(&mut socket, answers).await?;
                         }
                         Some(Ok(Message::Binary(_))) => {
@@ -180,7 +187,7 @@ impl Session {
                         }
                     }
                     Some(()) = overflowed.next() => {
-                        let answers = self.resync(&mut conn.frames).await;
+                        let answers = Box::pin(self.resync(&mut conn.frames)).await;
                         send_all(&mut socket, answers).await?;
                     }
                     Some(()) = signed_out.next() => {
