@@ -120,7 +120,13 @@ async fn questions_are_asked_voted_answered_hidden_and_deleted_live_for_every_vi
     assert_eq!(answer(&boss, first, "Yes\u{1b}[31m").await.0, 422);
     assert_eq!(answer(&boss, 999_999, "Yes.").await.0, 404);
     assert_eq!(answer(&boss, first, "Yes, a hard case in the box.").await.0, 200);
-    let answered = next_question(&mut watcher, &topic).await;
+    // (A vote's fact read after its frame went out may still repeat that state first.)
+    let answered = loop {
+        let q = next_question(&mut watcher, &topic).await;
+        if q.id.0 == first && q.answer.is_some() {
+            break q;
+        }
+    };
     assert_eq!(answered.answer.as_deref(), Some("Yes, a hard case in the box."));
     assert!(answered.answered_at.is_some());
     match next_on(&mut card, &Topic::Card(ProductId(1))).await {
