@@ -156,12 +156,7 @@ impl Db {
         let order = sql("INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
         .bind(p.customer)
-        .bind(&a.name)
-        .bind(&a.street)
-        .bind(&a.city)
-        .bind(&a.region)
-        .bind(&a.postal_code)
-        .bind(&a.country)
+        .bind_each(address_fields(a))
         .bind(p.key.as_str())
         .scalar::<OrderId>(&mut *tx)
         .await?;
@@ -215,18 +210,14 @@ impl Db {
         sql("UPDATE orders SET total_cents = $1 WHERE id = $2").bind(total).bind(order).execute(&mut *tx).await?;
         if let Some(a) = save_address {
             sql("UPDATE users SET recipient = $1, street = $2, city = $3, region = $4, postal_code = $5, country = $6 WHERE id = $7")
-                .bind(&a.name)
-                .bind(&a.street)
-                .bind(&a.city)
-                .bind(&a.region)
-                .bind(&a.postal_code)
-                .bind(&a.country)
+                .bind_each(address_fields(a))
                 .bind(customer)
                 .execute(&mut *tx)
                 .await?;
         }
         Ok(())
     }
+
     /// One purchase as one statement (PostgreSQL): it locks the lines'
     /// products (in id order, so two buyers of the same products never wait
     /// for each other in a circle), and only when no order has this key and
@@ -289,12 +280,7 @@ impl Db {
         .bind(list(|l| l.quantity))
         .bind(customer)
         .bind(key)
-        .bind(&a.name)
-        .bind(&a.street)
-        .bind(&a.city)
-        .bind(&a.region)
-        .bind(&a.postal_code)
-        .bind(&a.country)
+        .bind_each(address_fields(a))
         .bind(save_address)
         .fetch_optional::<(Option<OrderId>, Option<OrderId>, i64)>(self)
         .await;
@@ -334,4 +320,10 @@ impl Db {
         }
         Ok(None)
     }
+}
+
+/// An address's columns in the order every statement here lists them:
+/// recipient, street, city, region, postal code, country.
+fn address_fields(a: &Address) -> [&str; 6] {
+    [&a.name, &a.street, &a.city, &a.region, &a.postal_code, &a.country]
 }
