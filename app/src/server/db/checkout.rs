@@ -33,13 +33,19 @@ const MAX_WAITING: usize = 1024;
 /// The SQLite checkout queue of one `Db` (started at its first purchase).
 pub(super) type CheckoutQueue = Arc<OnceLock<mpsc::Sender<Purchase>>>;
 
-/// One checkout: what to buy, and where its outcome goes.
-pub(super) struct Purchase {
+/// One checkout: who buys what, where it ships, and its idempotency key.
+struct NewOrder {
     customer: CustomerId,
     lines: Vec<CartLine>,
     address: Address,
     key: String,
+    /// Keep the address on the account for next time.
     save_address: bool,
+}
+
+/// A queued checkout and where its outcome goes.
+pub(super) struct Purchase {
+    order: NewOrder,
     reply: oneshot::Sender<anyhow::Result<PlaceOutcome>>,
 }
 
@@ -56,8 +62,9 @@ impl Db {
         key: &str,
         save_address: bool,
     ) -> anyhow::Result<PlaceOutcome> {
+        let order = NewOrder { customer, lines: lines.to_vec(), address: address.clone(), key: key.to_owned(), save_address };
         if self.is_postgres() {
-            return self.buy(customer, lines, address, key, save_address).await;
+            return self.buy(&order).await;
         }
         let queue = self.checkout.get_or_init(|| {
             let (queue, purchases) = mpsc::channel(MAX_WAITING);
@@ -68,8 +75,7 @@ impl Db {
             queue
         });
         let (reply, outcome) = oneshot::channel();
-        let purchase = Purchase { customer, lines: lines.to_vec(), address: address.clone(), key: key.to_owned(), save_address, reply };
-        queue.send(purchase).await.map_err(|_| anyhow::anyhow!("the checkout queue has stopped"))?;
+        queue.send(Purchase { order, reply }).await.map_err(|_| anyhow::anyhow!("the checkout queue has stopped"))?;
         outcome.await.context("the checkout queue dropped a purchase")?
     }
 
@@ -88,7 +94,7 @@ impl Db {
             let mut tx = self.begin().await?;
             let mut outcomes = Vec::with_capacity(group.len());
             for purchase in &group {
-                outcomes.push(self.buy_within(&mut tx, purchase).await?);
+                outcomes.push(self.buy_within(&mut tx, &purchase.order).await?);
             }
             tx.commit().await?;
             anyhow::Ok(outcomes)
@@ -109,7 +115,7 @@ impl Db {
                 for purchase in group {
                     let alone = async {
                         let mut tx = self.begin().await?;
-                        let outcome = self.buy_within(&mut tx, &purchase).await?;
+                        let outcome = self.buy_within(&mut tx, &purchase.order).await?;
                         tx.commit().await?;
                         anyhow::Ok(outcome)
                     }
@@ -122,7 +128,7 @@ impl Db {
 
     /// One purchase inside a group's transaction (SQLite, holding the write
     /// turn). Refusals write nothing.
-    async fn buy_within(&self, tx: &mut Tx, p: &Purchase) -> anyhow::Result<PlaceOutcome> {
+    async fn buy_within(&self, tx: &mut Tx, p: &NewOrder) -> anyhow::Result<PlaceOutcome> {
         // One read: an order already placed with this key, and every line's product.
         let read = sql(format!(
             "SELECT o.id, p.id, p.name, p.price_cents, p.stock FROM (SELECT 1) AS one \
@@ -225,32 +231,19 @@ impl Db {
     /// total and its lines, and keeps the address. The row locks are held for
     /// this one statement, its own transaction. A concurrent retry with the
     /// same key waits on the key's unique index, fails, and finds the order.
-    async fn buy(
-        &self,
-        customer: CustomerId,
-        lines: &[CartLine],
-        a: &Address,
-        key: &str,
-        save_address: bool,
-    ) -> anyhow::Result<PlaceOutcome> {
+    async fn buy(&self, order: &NewOrder) -> anyhow::Result<PlaceOutcome> {
         // A refusal that finds every line fits (stock came back in between) is tried again.
         for _ in 0..3 {
-            if let Some(outcome) = self.buy_once(customer, lines, a, key, save_address).await? {
+            if let Some(outcome) = self.buy_once(order).await? {
                 return Ok(outcome);
             }
         }
-        self.refusal(lines).await?.context("stock keeps moving under this purchase")
+        self.refusal(&order.lines).await?.context("stock keeps moving under this purchase")
     }
 
     /// [`Db::buy`]'s statement; `None`: refused, yet every line fits now.
-    async fn buy_once(
-        &self,
-        customer: CustomerId,
-        lines: &[CartLine],
-        a: &Address,
-        key: &str,
-        save_address: bool,
-    ) -> anyhow::Result<Option<PlaceOutcome>> {
+    async fn buy_once(&self, order: &NewOrder) -> anyhow::Result<Option<PlaceOutcome>> {
+        let NewOrder { customer, ref lines, address: ref a, ref key, save_address } = *order;
         let list = |f: fn(&CartLine) -> i64| lines.iter().map(|l| f(l).to_string()).collect::<Vec<_>>().join(",");
         let bought = sql("WITH line AS ( \
                  SELECT * FROM unnest(string_to_array($1, ',')::bigint[], string_to_array($2, ',')::bigint[]) \
