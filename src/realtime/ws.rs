@@ -310,8 +310,16 @@ impl Session {
         if let Err(code) = may_subscribe(&self.viewer, &topic, owner) {
             return error(code, format!("you may not follow {topic}"));
         }
-        if !self.subs.contains_key(&topic) && self.subs.len() >= self.limits.subscriptions_per_socket {
-            return error(ErrorCode::TooLarge, format!("at most {} subscriptions per socket", self.limits.subscriptions_per_socket));
+        // A page's cart follows one `carts:` topic per line (up to a cart's
+        // lines) beside what the page shows: those are counted apart.
+        let is_cart = |t: &Topic| matches!(t, Topic::Carts(_));
+        let (limit, what) = if is_cart(&topic) {
+            (app::cart::Cart::MAX_LINES, "cart products")
+        } else {
+            (self.limits.subscriptions_per_socket, "subscriptions")
+        };
+        if !self.subs.contains_key(&topic) && self.subs.keys().filter(|t| is_cart(t) == is_cart(&topic)).count() >= limit {
+            return error(ErrorCode::TooLarge, format!("at most {limit} {what} per socket"));
         }
         // A whole-collection topic snapshots every product in it: refused once
         // that is more than a page of results could count, so a subscription's

@@ -139,11 +139,21 @@ async fn carts_holding_a_product_are_counted_for_its_page_and_for_each_other() {
     until_carts(&mut looking_at, &page, 1, Duration::from_secs(3)).await;
     holders.remove(0).close().await;
     until_carts(&mut looking_at, &page, 0, Duration::from_secs(3)).await;
-    // Other products are counted apart; an unknown one is refused.
+    // Other products are counted apart. A cart may hold a product taken off
+    // sale since: still followed (the page must not say it is gone).
     assert_eq!(follow(&mut holders[0], &Topic::Carts(ProductId(2))).await, looking(1));
-    holders[0].send(&ClientMsg::Subscribe { topic: Topic::Carts(ProductId(99_999)), since: None }).await;
-    assert!(matches!(holders[0].next().await, ServerMsg::Error { code: ErrorCode::UnknownTopic, .. }));
-    assert_eq!(app.outside_scalar("SELECT count(*) FROM change_log").await, logged, "carts are counted, never written");
+    app.outside_sql("UPDATE products SET archived_at = CURRENT_TIMESTAMP WHERE id = 3").await;
+    assert_eq!(follow(&mut holders[0], &Topic::Carts(ProductId(3))).await, looking(1));
+    assert_eq!(app.outside_scalar("SELECT count(*) FROM change_log").await, logged + 1, "carts are counted, never written");
+
+    // A full cart (50 products) is followed beside what the page shows, and no more.
+    let mut full = app.ws().await;
+    for id in 1..=50 {
+        follow(&mut full, &Topic::Carts(ProductId(id))).await;
+    }
+    full.send(&ClientMsg::Subscribe { topic: Topic::Carts(ProductId(51)), since: None }).await;
+    assert!(matches!(full.next().await, ServerMsg::Error { code: ErrorCode::TooLarge, .. }));
+    assert_eq!(follow(&mut full, &Topic::Presence(ProductId(1))).await.carts, 1, "the page's own topics still fit");
 }
 
 /// Two instances on one PostgreSQL database count each other's sockets; an

@@ -84,14 +84,29 @@ impl Db {
     async fn commit_in_groups(self, mut queue: mpsc::Receiver<Purchase>) {
         let mut group = Vec::with_capacity(MAX_GROUP);
         while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
-            self.buy_group(std::mem::take(&mut group)).await;
+            // A task per group: a panic fails that group's purchases (their
+            // answers are dropped, the transaction rolled back), never the queue.
+            let (db, purchases) = (self.clone(), std::mem::take(&mut group));
+            if tokio::spawn(async move { db.buy_group(purchases).await }).await.is_err() {
+                tracing::error!("a checkout group panicked; its purchases failed, the queue goes on");
+            }
         }
     }
 
-    /// One transaction for the whole group; if it fails, each purchase alone.
+    /// One transaction for the whole group; if a purchase's statement fails,
+    /// each purchase alone. If no transaction can begin, every purchase hears so.
     async fn buy_group(&self, group: Vec<Purchase>) {
+        let mut tx = match self.begin().await {
+            Ok(tx) => tx,
+            Err(err) => {
+                let why = format!("{err:#}");
+                for purchase in group {
+                    let _ = purchase.reply.send(Err(anyhow::anyhow!("starting the checkout transaction: {why}")));
+                }
+                return;
+            }
+        };
         let together = async {
-            let mut tx = self.begin().await?;
             let mut outcomes = Vec::with_capacity(group.len());
             for purchase in &group {
                 outcomes.push(self.buy_within(&mut tx, &purchase.order).await?);
@@ -279,9 +294,18 @@ impl Db {
         .await;
         match bought {
             Ok(Some((Some(existing), _, _))) => Ok(Some(PlaceOutcome::Existing(existing))),
-            Ok(Some((None, Some(order), _))) => Ok(Some(PlaceOutcome::Placed(order))),
-            // Nothing was written: say which line could not be filled.
-            Ok(Some((None, None, _))) => self.refusal(lines).await,
+            Ok(Some((None, Some(order), _))) => {
+                // Its own transaction, not `Tx::commit`: wake this instance's feed as that does.
+                self.commits.notify_one();
+                Ok(Some(PlaceOutcome::Placed(order)))
+            }
+            // Nothing was written. A twin request with this key may have
+            // placed the order and taken the last units while this one waited
+            // on the row lock: its order, then. Else say which line did not fit.
+            Ok(Some((None, None, _))) => match self.order_for_key(customer, key).await? {
+                Some(id) => Ok(Some(PlaceOutcome::Existing(id))),
+                None => self.refusal(lines).await,
+            },
             Ok(None) => anyhow::bail!("the checkout statement returned no row"),
             Err(e) if super::core::is_unique_violation(&e) => match self.order_for_key(customer, key).await? {
                 Some(id) => Ok(Some(PlaceOutcome::Existing(id))),

@@ -73,7 +73,9 @@ pub async fn topic_snapshot_json(db: &Db, topic: &Topic) -> anyhow::Result<Optio
         Topic::Inbox => json(&super::conversations::inbox(db).await?),
         // Figures that live in the hub: the socket answers these itself.
         Topic::Staff => json(&crate::protocol::PresenceFigure::default()),
-        Topic::Presence(product) | Topic::Carts(product) => match get_product(db, *product).await? {
+        // A cart may hold a product taken off sale since: still counted, never refused.
+        Topic::Carts(_) => json(&crate::protocol::PresenceFigure::default()),
+        Topic::Presence(product) => match get_product(db, *product).await? {
             Some(_) => json(&crate::protocol::PresenceFigure::default()),
             None => Ok(None),
         },
@@ -91,7 +93,8 @@ pub async fn topic_exists(db: &Db, topic: &Topic) -> anyhow::Result<bool> {
         Topic::Orders(customer) => Ok(db.user_by_id(*customer).await?.is_some()),
         Topic::AllOrders => Ok(true),
         Topic::Order(id) => Ok(db.order_owner(*id).await?.is_some()),
-        Topic::Questions(product) | Topic::Presence(product) | Topic::Carts(product) => Ok(get_product(db, *product).await?.is_some()),
+        Topic::Carts(_) => Ok(true),
+        Topic::Questions(product) | Topic::Presence(product) => Ok(get_product(db, *product).await?.is_some()),
         Topic::QuestionQueue | Topic::Inbox | Topic::Staff => Ok(true),
         Topic::Conversation(order) => Ok(db.order_owner(*order).await?.is_some()),
     }
