@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
+use anyhow::{Context as _, bail};
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::json;
 use tokio::sync::Barrier;
@@ -232,23 +232,7 @@ async fn subscriber(
     ready: &Barrier,
     connected: &AtomicUsize,
 ) -> anyhow::Result<Vec<(usize, Instant)>> {
-    let result = async {
-        // tungstenite zero-fills its read buffer (128 KiB by default) before every
-        // read: at 10,000 sockets that memset was a seventh of the machine, taken
-        // from the server being measured. Frames here are a few hundred bytes.
-        let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false).await?;
-        ws.send(Message::text(json!({"type": "subscribe", "topic": topic}).to_string())).await?;
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(t))) if t.contains(r#""type":"snapshot""#) => break,
-                Some(Ok(_)) => {}
-                _ => bail!("socket closed before its snapshot"),
-            }
-        }
-        Ok(ws)
-    }
-    .await;
+    let result = async { subscribed(url, &[topic.to_string()]).await }.await;
     connected.fetch_add(1, Ordering::Relaxed);
     ready.wait().await;
     let mut ws = result?;
@@ -292,6 +276,30 @@ fn marker(text: &str) -> Option<usize> {
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     let price: i64 = digits.parse().ok()?;
     usize::try_from(price - MARK_BASE).ok()
+}
+
+/// A bench socket following `topics`, once each has answered with its snapshot.
+pub async fn subscribed(
+    url: &str,
+    topics: &[String],
+) -> anyhow::Result<tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>> {
+    // tungstenite zero-fills its read buffer (128 KiB by default) before every
+    // read: at 10,000 sockets that memset was a seventh of the machine, taken
+    // from the server being measured. Frames here are a few hundred bytes.
+    let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false).await.context("connecting")?;
+    for topic in topics {
+        ws.send(Message::text(json!({"type": "subscribe", "topic": topic}).to_string())).await?;
+    }
+    let mut snapshots = 0;
+    while snapshots < topics.len() {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.contains(r#""type":"snapshot""#) => snapshots += 1,
+            Some(Ok(_)) => {}
+            _ => bail!("socket closed before its snapshots"),
+        }
+    }
+    Ok(ws)
 }
 
 #[cfg(test)]

@@ -10,11 +10,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use futures::{SinkExt as _, StreamExt as _};
+use futures::StreamExt as _;
 use serde_json::json;
 use tokio::sync::{Barrier, Mutex, watch};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::report::{self, histogram, percentiles};
 use crate::server::{ServerArgs, Target, Writer};
@@ -247,20 +246,7 @@ async fn follower(
     connected: &AtomicUsize,
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<(Seen, HashMap<String, Instant>)> {
-    let opened = async {
-        let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false).await.context("connecting")?;
-        ws.send(Message::text(json!({"type": "subscribe", "topic": topic}).to_string())).await?;
-        loop {
-            match ws.next().await {
-                Some(Ok(Message::Text(t))) if t.contains(r#""type":"snapshot""#) => break,
-                Some(Ok(_)) => {}
-                _ => bail!("socket closed before its snapshot"),
-            }
-        }
-        anyhow::Ok(ws)
-    }
-    .await;
+    let opened = async { crate::fanout::subscribed(url, &[topic.to_string()]).await }.await;
     connected.fetch_add(1, Ordering::Relaxed);
     ready.wait().await;
     let mut ws = opened?;

@@ -9,12 +9,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
-use futures::{SinkExt as _, StreamExt as _};
+use anyhow::bail;
+use futures::StreamExt as _;
 use serde_json::json;
 use tokio::sync::{Barrier, watch};
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::report::{self, histogram, percentiles};
 use crate::server::{ServerArgs, Target, Writer};
@@ -182,20 +181,8 @@ async fn shopper(
     mut stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<(i64, usize, Instant)>> {
     let opened = async {
-        let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
-        let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), false).await.context("connecting")?;
-        for id in cards {
-            ws.send(Message::text(json!({"type": "subscribe", "topic": format!("card:{id}")}).to_string())).await?;
-        }
-        let mut snapshots = 0;
-        while snapshots < cards.len() {
-            match ws.next().await {
-                Some(Ok(Message::Text(t))) if t.contains(r#""type":"snapshot""#) => snapshots += 1,
-                Some(Ok(_)) => {}
-                _ => bail!("socket closed before its snapshots"),
-            }
-        }
-        anyhow::Ok(ws)
+        let topics: Vec<String> = cards.iter().map(|id| format!("card:{id}")).collect();
+        crate::fanout::subscribed(url, &topics).await
     }
     .await;
     connected.fetch_add(1, Ordering::Relaxed);
