@@ -529,3 +529,41 @@ async fn every_response_echoes_a_request_id_the_callers_own_or_a_new_one() {
     let made = r.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
     assert_eq!(made.len(), 36, "a UUID: {made}");
 }
+
+#[tokio::test]
+async fn hostile_questions_answers_display_names_and_messages_are_escaped_on_every_page() {
+    let app = spawn_app().await;
+    let alice = app.signed_up("alice").await;
+    let boss = app.staff("boss").await;
+    let ok = |(status, body): (u16, Value), what: &str| {
+        assert_eq!(status, 200, "{what}: {body}");
+        body
+    };
+    ok(status_json(alice.post_form("/api/set_display_name", &[("display_name", TITLE_BREAKOUT)]).await).await, "display name");
+    let body = format!("{SCRIPT_BREAKOUT} {ATTRIBUTE_BREAKOUT}");
+    let asked = ok(status_json(alice.post_form("/api/ask_question", &[("product", "1"), ("body", &body)]).await).await, "ask");
+    let question = asked.as_i64().expect("question id").to_string();
+    let answer = [("question", question.as_str()), ("answer", TITLE_BREAKOUT)];
+    ok(status_json(boss.post_form("/api/admin/answer_question", &answer).await).await, "answer");
+    let order = alice.buy(2, 1).await.to_string();
+    let hers = format!("{TITLE_BREAKOUT}{ATTRIBUTE_BREAKOUT}");
+    ok(status_json(alice.post_form("/api/send_message", &[("order", &order), ("body", &hers)]).await).await, "her message");
+    ok(status_json(boss.post_form("/api/send_message", &[("order", &order), ("body", SCRIPT_BREAKOUT)]).await).await, "the shop's");
+    let pages = [
+        (&alice, "/products/1".to_string()),
+        (&alice, format!("/orders/{order}")),
+        (&alice, "/orders".to_string()),
+        (&boss, format!("/orders/{order}")),
+        (&boss, "/admin/questions".to_string()),
+        (&boss, "/admin/inbox".to_string()),
+    ];
+    for (who, path) in pages {
+        let r = who.http.get(who.url(&path)).send().await.expect("GET");
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        let html = r.text().await.expect("body");
+        // The lists show no question or message text; the other pages do.
+        let lists = ["/orders", "/admin/inbox"];
+        assert!(lists.contains(&path.as_str()) || html.contains("&lt;/title&gt;"), "{path}: the hostile text is shown, escaped");
+        assert_no_raw_markup(&path, &html);
+    }
+}
