@@ -24,7 +24,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use crate::config::Config;
 use crate::faults::{self, Faults};
 use crate::realtime::{FeedHealth, Hub, Presence, run_feed, run_presence, run_pruner, ws_handler};
-use crate::state::{AppState, Drain};
+use crate::state::{AppState, Drain, Shared};
 use crate::{api, media, metrics, security};
 
 /// A built server, bound to its port, not yet serving.
@@ -69,7 +69,7 @@ impl Application {
         let sessions = db.session_store();
         tokio::spawn(sessions.clone().continuously_delete_expired(std::time::Duration::from_secs(3600)));
         let api_limiter = Arc::new(api::v1::limiter(config.limits.api_requests_per_second));
-        let state = AppState {
+        let state = AppState::new(Shared {
             leptos_options,
             db,
             hub,
@@ -81,7 +81,7 @@ impl Application {
             api_usage: Arc::default(),
             faults,
             drain: Drain::default(),
-        };
+        });
         let router = router(state.clone()).layer(session_layer(sessions, &state.config));
         tracing::info!(%address, database = state.db.backend_name(), "livecart listening");
         Ok(Self { listener, address, router, state })

@@ -9,8 +9,27 @@ use leptos::config::LeptosOptions;
 use crate::config::Config;
 use crate::realtime::{FeedHealth, Hub, Presence};
 
+/// What every handler can reach: one allocation shared by all requests, so
+/// the clones axum makes per request (one per middleware with state, one per
+/// extractor) are one reference count each, not a dozen.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub hub: Arc<Hub>,

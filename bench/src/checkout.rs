@@ -63,6 +63,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let kinds: Arc<Mutex<BTreeMap<String, u64>>> = Arc::default();
     let deadline = Instant::now() + Duration::from_secs(args.duration);
     let started = Instant::now();
+    let (server_cpu0, bench_cpu0) = (target.cpu(), crate::server::cpu_of("/proc/self/stat"));
     let mut tasks = Vec::new();
     for (i, http) in clients.into_iter().enumerate() {
         let (base, products, latency, kinds) = (target.base.clone(), products.clone(), latency.clone(), kinds.clone());
@@ -107,6 +108,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             last_order = last_order.max(t);
         }
     }
+    let answered: u64 = kinds.lock().await.values().sum();
+    let server_cpu_us_per_request = report::cpu_us_per_op(server_cpu0, target.cpu(), answered);
+    let bench_cpu_us_per_request = report::cpu_us_per_op(bench_cpu0, crate::server::cpu_of("/proc/self/stat"), answered);
     report::progress_done();
 
     // Conservation: stock + units sold since the start = stock at the start; never negative.
@@ -132,6 +136,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "orders_per_s": ok as f64 / busy,
         "latency": percentiles(&*latency.lock().await),
         "answers": kinds,
+        // CPU per checkout answered (orders and refusals), server and this client apart.
+        "server_cpu_us_per_request": server_cpu_us_per_request,
+        "bench_cpu_us_per_request": bench_cpu_us_per_request,
         "units_sold": sold_total,
         "stock_conserved": conserved && sold_total == i64::try_from(ok).unwrap_or(-1),
     });

@@ -4,18 +4,20 @@
 //! On SQLite purchases are committed in groups. There is one writer, so a
 //! purchase waits for the write turn anyway; purchases that arrive while one
 //! group is being written queue up and go into the next group: one
-//! transaction (one `BEGIN`, one `COMMIT`, one WAL write) for all of them.
-//! Each purchase in a group first reads its products and any order already
-//! placed with its key, and writes only when every line can be filled, so a
-//! refusal (sold out, unknown product, a key used before) changes nothing and
-//! needs no savepoint: under the write turn nobody else can change stock
-//! between that read and the writes. Should a statement fail all the same,
-//! the group is undone and each of its purchases is tried again alone.
+//! transaction (one `BEGIN`, one `COMMIT`, one WAL write) for all of them,
+//! and a fixed number of statements however many it holds. The group reads
+//! every product its purchases name and every order already placed with their
+//! keys, decides each purchase in memory in queue order (a refusal — sold out,
+//! unknown product, a key used before — takes nothing), then inserts the
+//! placed orders, takes their stock and adds their lines, one statement each:
+//! under the write turn nobody else can change stock between the read and the
+//! writes. Should a statement fail all the same, the group is undone and each
+//! of its purchases is tried again alone.
 //!
 //! On PostgreSQL purchases run side by side in transactions of their own; a
 //! hot product's buyers meet on its row lock.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
@@ -29,6 +31,10 @@ use crate::model::{Address, CartLine, CustomerId, OrderId, ProductId};
 const MAX_GROUP: usize = 64;
 /// Purchases that may wait for the next group; more wait to join the queue.
 const MAX_WAITING: usize = 1024;
+
+/// Order lines one insert may hold (6 values each, well under SQLite's
+/// 32,766 variables a statement).
+const LINES_PER_INSERT: usize = 1000;
 
 /// The SQLite checkout queue of one `Db` (started at its first purchase).
 pub(super) type CheckoutQueue = Arc<OnceLock<mpsc::Sender<Purchase>>>;
@@ -93,149 +99,182 @@ impl Db {
         }
     }
 
-    /// One transaction for the whole group; if a purchase's statement fails,
-    /// each purchase alone. If no transaction can begin, every purchase hears so.
+    /// One transaction for the whole group; if a statement fails, each
+    /// purchase alone. If no transaction can begin, every purchase hears so.
     async fn buy_group(&self, group: Vec<Purchase>) {
-        let mut tx = match self.begin().await {
-            Ok(tx) => tx,
-            Err(err) => {
-                let why = format!("{err:#}");
-                for purchase in group {
-                    let _ = purchase.reply.send(Err(anyhow::anyhow!("starting the checkout transaction: {why}")));
-                }
-                return;
-            }
-        };
-        let together = async {
-            let mut outcomes = Vec::with_capacity(group.len());
-            for purchase in &group {
-                outcomes.push(self.buy_within(&mut tx, &purchase.order).await?);
-            }
-            tx.commit().await?;
-            anyhow::Ok(outcomes)
-        }
-        .await;
-        match together {
+        let orders: Vec<&NewOrder> = group.iter().map(|p| &p.order).collect();
+        match self.buy_in_one_transaction(&orders).await {
             Ok(outcomes) => {
                 for (purchase, outcome) in group.into_iter().zip(outcomes) {
                     // A caller that went away misses its answer; its order stands.
                     let _ = purchase.reply.send(Ok(outcome));
                 }
             }
-            Err(err) if group.len() == 1 => {
-                let _ = group.into_iter().next().map(|p| p.reply.send(Err(err)));
+            Err(err) if group.len() == 1 || err.is::<NoTransaction>() => {
+                let why = format!("{err:#}");
+                for purchase in group {
+                    let _ = purchase.reply.send(Err(anyhow::anyhow!("{why}")));
+                }
             }
             Err(err) => {
                 tracing::warn!(error = ?err, purchases = group.len(), "a checkout group failed; trying each purchase alone");
                 for purchase in group {
-                    let alone = async {
-                        let mut tx = self.begin().await?;
-                        let outcome = self.buy_within(&mut tx, &purchase.order).await?;
-                        tx.commit().await?;
-                        anyhow::Ok(outcome)
-                    }
-                    .await;
-                    let _ = purchase.reply.send(alone);
+                    let alone = self.buy_in_one_transaction(&[&purchase.order]).await;
+                    let _ = purchase.reply.send(alone.map(|mut outcomes| outcomes.remove(0)));
                 }
             }
         }
     }
 
-    /// One purchase inside a group's transaction (SQLite, holding the write
-    /// turn). Refusals write nothing.
-    async fn buy_within(&self, tx: &mut Tx, p: &NewOrder) -> anyhow::Result<PlaceOutcome> {
-        // One read: an order already placed with this key, and every line's product.
-        let read = sql(format!(
-            "SELECT o.id, p.id, p.name, p.price_cents, p.stock FROM (SELECT 1) AS one \
-             LEFT JOIN orders o ON o.customer_id = $1 AND o.idempotency_key = $2 \
-             LEFT JOIN products p ON p.id IN ({}) AND p.archived_at IS NULL",
-            placeholders(3, p.lines.len())
-        ))
-        .bind(p.customer)
-        .bind(p.key.as_str())
-        .bind_each(p.lines.iter().map(|l| l.product_id));
-        let rows = read.fetch_all::<(Option<OrderId>, Option<ProductId>, Option<String>, Option<i64>, Option<i64>)>(&mut *tx).await?;
-        if let Some(existing) = rows.first().and_then(|r| r.0) {
-            return Ok(PlaceOutcome::Existing(existing));
-        }
-        let products: HashMap<ProductId, (String, i64, i64)> =
-            rows.into_iter().filter_map(|(_, id, name, price, stock)| Some((id?, (name?, price?, stock?)))).collect();
-        let mut total: i64 = 0;
-        for line in &p.lines {
-            let Some((name, price, stock)) = products.get(&line.product_id) else {
-                return Ok(PlaceOutcome::UnknownProduct(line.product_id));
-            };
-            if *stock < line.quantity {
-                return Ok(PlaceOutcome::OutOfStock { product: name.clone(), available: *stock });
-            }
-            total = price
-                .checked_mul(line.quantity)
-                .and_then(|t| t.checked_add(total))
-                .ok_or_else(|| anyhow::anyhow!("order total overflows"))?;
-        }
-        let a = &p.address;
-        let order = sql("INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id")
-        .bind(p.customer)
-        .bind_each(address_fields(a))
-        .bind(p.key.as_str())
-        .scalar::<OrderId>(&mut *tx)
-        .await?;
-        for line in &p.lines {
-            let taken = sql("UPDATE products SET stock = stock - $1, units_sold = units_sold + $1 \
-                             WHERE id = $2 AND stock >= $1 AND archived_at IS NULL")
-            .bind(line.quantity)
-            .bind(line.product_id)
-            .execute(&mut *tx)
-            .await?;
-            anyhow::ensure!(taken == 1, "product {} changed under the write turn", line.product_id);
-        }
-        let sold = p.lines.iter().map(|l| {
-            let (name, price, _) = &products[&l.product_id];
-            (l, name.as_str(), *price)
-        });
-        self.add_lines(tx, order, sold).await?;
-        self.finish_order(tx, order, total, p.customer, p.save_address.then_some(a)).await?;
-        Ok(PlaceOutcome::Placed(order))
+    /// Decide and write `orders` in one transaction (SQLite, holding the
+    /// write turn), in a fixed number of statements whatever their number:
+    /// one read of every product they name and one of the orders already
+    /// placed with their keys; each purchase is then decided in memory, in
+    /// queue order, against the stock the earlier ones left; then one insert
+    /// of the placed orders, one update of the stock, one insert of their
+    /// lines. Refusals write nothing.
+    async fn buy_in_one_transaction(&self, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
+        let mut tx = self.begin().await.map_err(|err| anyhow::Error::new(NoTransaction(err)))?;
+        let outcomes = self.buy_within(&mut tx, orders).await?;
+        tx.commit().await?;
+        Ok(outcomes)
     }
 
-    /// Every line in one statement.
-    async fn add_lines<'a>(
+    async fn buy_within(&self, tx: &mut Tx, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
+        let ids: BTreeSet<ProductId> = orders.iter().flat_map(|o| o.lines.iter().map(|l| l.product_id)).collect();
+        let mut stock: HashMap<ProductId, Stocked> = sql(format!(
+            "SELECT id, name, price_cents, stock FROM products WHERE id IN ({}) AND archived_at IS NULL",
+            placeholders(1, ids.len())
+        ))
+        .bind_each(ids)
+        .fetch_all::<(ProductId, String, i64, i64)>(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(id, name, price, left)| (id, Stocked { name, price, left, taken: 0 }))
+        .collect();
+        let pairs: Vec<String> = (0..orders.len()).map(|i| format!("({})", placeholders(2 * i + 1, 2))).collect();
+        let mut keys = sql(format!(
+            "SELECT customer_id, idempotency_key, id FROM orders WHERE (customer_id, idempotency_key) IN (VALUES {})",
+            pairs.join(", ")
+        ));
+        for o in orders {
+            keys = keys.bind(o.customer).bind(o.key.as_str());
+        }
+        let mut placed_with: HashMap<(CustomerId, String), OrderId> =
+            keys.fetch_all::<(CustomerId, String, OrderId)>(&mut *tx).await?.into_iter().map(|(c, k, id)| ((c, k), id)).collect();
+
+        // Decide, in queue order. A twin of a purchase placed earlier in this
+        // group (same customer and key) gets that order once it has an id.
+        let mut decided = Vec::with_capacity(orders.len());
+        let mut placing: HashMap<(CustomerId, &str), usize> = HashMap::new();
+        for (i, o) in orders.iter().enumerate() {
+            let key = (o.customer, o.key.as_str());
+            decided.push(if let Some(&id) = placed_with.get(&(o.customer, o.key.clone())) {
+                Decision::Decided(PlaceOutcome::Existing(id))
+            } else if let Some(&first) = placing.get(&key) {
+                Decision::TwinOf(first)
+            } else {
+                match take(&mut stock, &o.lines)? {
+                    Ok(total) => {
+                        placing.insert(key, i);
+                        Decision::Place(total)
+                    }
+                    Err(refused) => Decision::Decided(refused),
+                }
+            });
+        }
+        let to_place: Vec<(&NewOrder, i64)> = orders
+            .iter()
+            .zip(&decided)
+            .filter_map(|(o, d)| if let Decision::Place(total) = d { Some((*o, *total)) } else { None })
+            .collect();
+        if !to_place.is_empty() {
+            self.write_orders(tx, &to_place, &stock, &mut placed_with).await?;
+        }
+        let id_of = |o: &NewOrder| placed_with.get(&(o.customer, o.key.clone())).copied().context("a placed order has no id");
+        decided
+            .into_iter()
+            .enumerate()
+            .map(|(i, d)| match d {
+                Decision::Decided(outcome) => Ok(outcome),
+                Decision::Place(_) => Ok(PlaceOutcome::Placed(id_of(orders[i])?)),
+                Decision::TwinOf(first) => Ok(PlaceOutcome::Existing(id_of(orders[first])?)),
+            })
+            .collect()
+    }
+
+    /// Insert the orders decided on, take their stock and add their lines:
+    /// three statements for the whole group (plus an address kept per order
+    /// that asks). `placed_with` gains each new order's id.
+    async fn write_orders(
         &self,
         tx: &mut Tx,
-        order: OrderId,
-        sold: impl ExactSizeIterator<Item = (&'a CartLine, &'a str, i64)>,
+        to_place: &[(&NewOrder, i64)],
+        stock: &HashMap<ProductId, Stocked>,
+        placed_with: &mut HashMap<(CustomerId, String), OrderId>,
     ) -> anyhow::Result<()> {
-        let rows: Vec<String> = (0..sold.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
+        let rows: Vec<String> = (0..to_place.len()).map(|i| format!("({})", placeholders(i * 9 + 1, 9))).collect();
+        let mut insert = sql(format!(
+            "INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key, total_cents) \
+             VALUES {} RETURNING customer_id, idempotency_key, id",
+            rows.join(", ")
+        ));
+        for (o, total) in to_place {
+            insert = insert.bind(o.customer).bind_each(address_fields(&o.address)).bind(o.key.as_str()).bind(*total);
+        }
+        // Matched by key, not by position: SQLite does not promise RETURNING's row order.
+        placed_with.extend(insert.fetch_all::<(CustomerId, String, OrderId)>(&mut *tx).await?.into_iter().map(|(c, k, id)| ((c, k), id)));
+
+        let taken: Vec<(ProductId, i64)> = stock.iter().filter(|(_, s)| s.taken > 0).map(|(id, s)| (*id, s.taken)).collect();
+        let pairs: Vec<String> = (0..taken.len()).map(|i| format!("({})", placeholders(2 * i + 1, 2))).collect();
+        let mut update = sql(format!(
+            "UPDATE products SET stock = stock - t.quantity, units_sold = units_sold + t.quantity \
+             FROM (SELECT column1 AS id, column2 AS quantity FROM (VALUES {})) AS t \
+             WHERE products.id = t.id AND products.stock >= t.quantity AND products.archived_at IS NULL",
+            pairs.join(", ")
+        ));
+        for (id, quantity) in &taken {
+            update = update.bind(*id).bind(*quantity);
+        }
+        let updated = update.execute(&mut *tx).await?;
+        anyhow::ensure!(updated == taken.len() as u64, "stock changed under the write turn ({updated} of {} products)", taken.len());
+
+        let mut lines = Vec::new();
+        for (o, _) in to_place {
+            let order = placed_with.get(&(o.customer, o.key.clone())).copied().context("an inserted order came back without its key")?;
+            lines.extend((1..).zip(&o.lines).map(|(n, l)| (order, n, l, stock[&l.product_id].name.as_str(), stock[&l.product_id].price)));
+        }
+        for chunk in lines.chunks(LINES_PER_INSERT) {
+            self.add_lines(tx, chunk).await?;
+        }
+        for (o, _) in to_place.iter().filter(|(o, _)| o.save_address) {
+            self.keep_address(tx, o.customer, &o.address).await?;
+        }
+        Ok(())
+    }
+
+    /// Lines of one or more orders in one statement: (order, line number,
+    /// line, name and unit price as sold).
+    async fn add_lines(&self, tx: &mut Tx, lines: &[(OrderId, i64, &CartLine, &str, i64)]) -> anyhow::Result<()> {
+        let rows: Vec<String> = (0..lines.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
         let mut insert = sql(format!(
             "INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) VALUES {}",
             rows.join(", ")
         ));
-        for (line_no, (line, name, price)) in (1_i64..).zip(sold) {
+        for &(order, line_no, line, name, price) in lines {
             insert = insert.bind(order).bind(line_no).bind(line.product_id).bind(name).bind(price).bind(line.quantity);
         }
         insert.execute(&mut *tx).await?;
         Ok(())
     }
 
-    /// Set the total, which logs the complete order (the `orders_updated`
-    /// trigger), and keep the address on the account when asked.
-    async fn finish_order(
-        &self,
-        tx: &mut Tx,
-        order: OrderId,
-        total: i64,
-        customer: CustomerId,
-        save_address: Option<&Address>,
-    ) -> anyhow::Result<()> {
-        sql("UPDATE orders SET total_cents = $1 WHERE id = $2").bind(total).bind(order).execute(&mut *tx).await?;
-        if let Some(a) = save_address {
-            sql("UPDATE users SET recipient = $1, street = $2, city = $3, region = $4, postal_code = $5, country = $6 WHERE id = $7")
-                .bind_each(address_fields(a))
-                .bind(customer)
-                .execute(&mut *tx)
-                .await?;
-        }
+    /// Keep the address on the customer's account for next time.
+    async fn keep_address(&self, tx: &mut Tx, customer: CustomerId, a: &Address) -> anyhow::Result<()> {
+        sql("UPDATE users SET recipient = $1, street = $2, city = $3, region = $4, postal_code = $5, country = $6 WHERE id = $7")
+            .bind_each(address_fields(a))
+            .bind(customer)
+            .execute(&mut *tx)
+            .await?;
         Ok(())
     }
 
@@ -343,4 +382,48 @@ impl Db {
 /// recipient, street, city, region, postal code, country.
 fn address_fields(a: &Address) -> [&str; 6] {
     [&a.name, &a.street, &a.city, &a.region, &a.postal_code, &a.country]
+}
+
+/// A product a group buys from: as read, and what the group's purchases took so far.
+struct Stocked {
+    name: String,
+    price: i64,
+    left: i64,
+    taken: i64,
+}
+
+/// What one purchase of a group comes to.
+enum Decision {
+    Decided(PlaceOutcome),
+    /// Place it, with this total.
+    Place(i64),
+    /// The same customer and key as the purchase at this index, placed earlier in the group.
+    TwinOf(usize),
+}
+
+/// The group's transaction could not begin: every purchase in it fails at once.
+#[derive(Debug, thiserror::Error)]
+#[error("starting the checkout transaction: {0}")]
+struct NoTransaction(sqlx::Error);
+
+/// Take every line of one purchase from what is left, or none: its total, or
+/// why it is refused (the first line that is unknown or does not fit).
+fn take(stock: &mut HashMap<ProductId, Stocked>, lines: &[CartLine]) -> anyhow::Result<Result<i64, PlaceOutcome>> {
+    let mut total: i64 = 0;
+    for line in lines {
+        let Some(s) = stock.get(&line.product_id) else {
+            return Ok(Err(PlaceOutcome::UnknownProduct(line.product_id)));
+        };
+        if s.left < line.quantity {
+            return Ok(Err(PlaceOutcome::OutOfStock { product: s.name.clone(), available: s.left }));
+        }
+        total = s.price.checked_mul(line.quantity).and_then(|t| t.checked_add(total)).context("order total overflows")?;
+    }
+    for line in lines {
+        if let Some(s) = stock.get_mut(&line.product_id) {
+            s.left -= line.quantity;
+            s.taken += line.quantity;
+        }
+    }
+    Ok(Ok(total))
 }
