@@ -12,6 +12,6 @@ mod ws;
 pub use authz::may_subscribe;
 pub use feed::{FeedHealth, GapRule, run_feed, run_pruner};
 pub use frame::{Frame, Published};
-pub use hub::{Flag, Hub};
+pub use hub::{Hub, Signals};
 pub use presence::{Presence, run_presence};
 pub use ws::{origin_allowed, ws_handler};

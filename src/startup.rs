@@ -119,6 +119,7 @@ impl Application {
             let grace = if stop == Stop::Terminate { config.drain_grace } else { std::time::Duration::ZERO };
             tracing::info!(sockets = state.hub.stats().0, ?grace, "draining: /healthz says 503, sockets are told to reconnect elsewhere");
             state.drain.start();
+            state.hub.drain();
             tokio::time::sleep(grace).await;
             let _ = begin.send(());
         };

@@ -5,7 +5,7 @@
 //! no frame of a private topic.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use app::protocol::{Seq, Topic};
@@ -14,30 +14,39 @@ use tokio::sync::{Notify, mpsc};
 
 use super::frame::{Frame, Published};
 
-/// A flag a socket waits on: raised when its queue was full and frames were
-/// skipped (overflow), or when its session signed out.
+/// What a socket is told apart from its frames, as bits one wait delivers
+/// together (one waiter per socket, not one per kind: each costs an idle
+/// socket's task ~110 bytes).
 #[derive(Debug, Default)]
-pub struct Flag {
-    flag: AtomicBool,
+pub struct Signals {
+    bits: AtomicU8,
     notify: Notify,
 }
 
-impl Flag {
-    fn raise(&self) {
-        if !self.flag.swap(true, Ordering::AcqRel) {
+impl Signals {
+    /// Its queue was full and frames were skipped: re-sync from snapshots.
+    pub const OVERFLOW: u8 = 1;
+    /// Its session signed out (its private topics are gone).
+    pub const SIGNED_OUT: u8 = 2;
+    /// The server is shutting down: tell the browser to reconnect elsewhere.
+    pub const DRAINING: u8 = 4;
+
+    fn raise(&self, bit: u8) {
+        if self.bits.fetch_or(bit, Ordering::AcqRel) & bit == 0 {
             self.notify.notify_one();
         }
     }
 
-    fn is_raised(&self) -> bool {
-        self.flag.load(Ordering::Acquire)
+    fn is_raised(&self, bit: u8) -> bool {
+        self.bits.load(Ordering::Acquire) & bit != 0
     }
 
-    /// Wait until raised, then lower it.
-    pub async fn wait(&self) {
+    /// Wait until any is raised, then lower them all: the ones that were raised.
+    pub async fn wait(&self) -> u8 {
         loop {
-            if self.flag.swap(false, Ordering::AcqRel) {
-                return;
+            let bits = self.bits.swap(0, Ordering::AcqRel);
+            if bits != 0 {
+                return bits;
             }
             self.notify.notified().await;
         }
@@ -48,10 +57,9 @@ type ConnId = u64;
 
 struct Conn {
     tx: mpsc::Sender<Arc<Frame>>,
-    overflow: Arc<Flag>,
+    signals: Arc<Signals>,
     /// The `sign_out_key` of the session the socket was opened with.
     session: Option<i64>,
-    signed_out: Arc<Flag>,
     /// Set once the session signed out: private topics are refused from then on.
     anonymous: bool,
     topics: HashSet<Topic>,
@@ -67,6 +75,8 @@ struct Inner {
     topics: HashMap<Topic, HashSet<ConnId>>,
     conns: HashMap<ConnId, Conn>,
     next_id: ConnId,
+    /// The server is shutting down: sockets opened from now on hear it at once.
+    draining: bool,
 }
 
 pub struct Hub {
@@ -90,9 +100,7 @@ pub struct Counts {
 pub struct Connection {
     pub id: ConnId,
     pub frames: mpsc::Receiver<Arc<Frame>>,
-    pub overflow: Arc<Flag>,
-    /// Raised when the socket's session signed out (its private topics are gone).
-    pub signed_out: Arc<Flag>,
+    pub signals: Arc<Signals>,
 }
 
 impl Hub {
@@ -129,21 +137,16 @@ impl Hub {
     /// A staff member's socket: its name shows in the console's presence.
     pub fn connect_named(&self, session: Option<i64>, staff_name: Option<Arc<str>>) -> Connection {
         let (tx, frames) = mpsc::channel(self.queue);
-        let (overflow, signed_out) = (Arc::new(Flag::default()), Arc::new(Flag::default()));
+        let signals = Arc::new(Signals::default());
         let mut inner = self.lock();
+        if inner.draining {
+            signals.raise(Signals::DRAINING);
+        }
         inner.next_id += 1;
         let id = inner.next_id;
-        let conn = Conn {
-            tx,
-            overflow: overflow.clone(),
-            session,
-            signed_out: signed_out.clone(),
-            anonymous: false,
-            topics: HashSet::new(),
-            staff_name,
-        };
+        let conn = Conn { tx, signals: signals.clone(), session, anonymous: false, topics: HashSet::new(), staff_name };
         inner.conns.insert(id, conn);
-        Connection { id, frames, overflow, signed_out }
+        Connection { id, frames, signals }
     }
 
     /// Start queueing `topic`'s frames for the socket. Returns the position at that
@@ -170,6 +173,15 @@ impl Hub {
         remove_subscriber(&mut inner.topics, topic, id);
     }
 
+    /// The server is shutting down: tell every socket, now and from now on.
+    pub fn drain(&self) {
+        let mut inner = self.lock();
+        inner.draining = true;
+        for conn in inner.conns.values() {
+            conn.signals.raise(Signals::DRAINING);
+        }
+    }
+
     pub fn disconnect(&self, id: ConnId) {
         let mut inner = self.lock();
         if let Some(conn) = inner.conns.remove(&id) {
@@ -194,11 +206,11 @@ impl Hub {
             let Some(ids) = inner.topics.get(&frame.topic) else { continue };
             for id in ids {
                 let Some(conn) = inner.conns.get(id) else { continue };
-                if conn.overflow.is_raised() {
+                if conn.signals.is_raised(Signals::OVERFLOW) {
                     continue; // it will re-sync from a snapshot
                 }
                 if let Err(mpsc::error::TrySendError::Full(_)) = conn.tx.try_send(frame.clone()) {
-                    conn.overflow.raise();
+                    conn.signals.raise(Signals::OVERFLOW);
                 }
             }
         }
@@ -287,7 +299,7 @@ fn sign_out(inner: &mut Inner, session: i64) {
             }
             keep
         });
-        conn.signed_out.raise();
+        conn.signals.raise(Signals::SIGNED_OUT);
     }
 }
 
@@ -333,8 +345,9 @@ mod tests {
         let frames: Vec<_> = (1..=5).map(|s| frame(Topic::Catalog, s)).collect();
         hub.publish(&frames, Seq(5));
         assert_eq!(conn.frames.len(), 2);
-        tokio::time::timeout(std::time::Duration::from_secs(1), conn.overflow.wait()).await.expect("overflow raised");
-        assert!(!conn.overflow.is_raised(), "waiting lowers the flag");
+        let raised = tokio::time::timeout(std::time::Duration::from_secs(1), conn.signals.wait()).await.expect("overflow raised");
+        assert_eq!(raised, Signals::OVERFLOW);
+        assert!(!conn.signals.is_raised(Signals::OVERFLOW), "waiting lowers the flag");
     }
 
     #[tokio::test]
@@ -361,8 +374,9 @@ mod tests {
         let seqs = |c: &mut Connection| std::iter::from_fn(|| c.frames.try_recv().ok()).map(|f| f.seq.0).collect::<Vec<_>>();
         assert_eq!(seqs(&mut phone), vec![1, 5]);
         assert_eq!(seqs(&mut laptop), vec![1, 3, 4, 5], "the same user's other device keeps its topics");
-        tokio::time::timeout(std::time::Duration::from_secs(1), phone.signed_out.wait()).await.expect("told");
-        assert!(!laptop.signed_out.is_raised());
+        let told = tokio::time::timeout(std::time::Duration::from_secs(1), phone.signals.wait()).await.expect("told");
+        assert_eq!(told, Signals::SIGNED_OUT);
+        assert!(!laptop.signals.is_raised(Signals::SIGNED_OUT));
         assert_eq!(hub.subscribe(phone.id, &order), None, "no private topic after signing out");
         assert!(hub.subscribe(phone.id, &Topic::Catalog).is_some());
     }

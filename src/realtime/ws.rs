@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use app::model::COUNT_CAP;
 use app::protocol::{ClientMsg, ErrorCode, Seq, ServerMsg, Topic};
+use app::server::Viewer;
 use app::server::queries::catalog::{topic_exists, topic_snapshot_json};
 use app::server::sessions::sign_out_key;
-use app::server::{Db, Viewer};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -21,11 +21,7 @@ use serde_json::value::RawValue;
 
 use super::authz::may_subscribe;
 use super::frame::{Frame, encode};
-use super::hub::Hub;
 use super::mapper::replay;
-use super::presence::Presence;
-use crate::config::Limits;
-use crate::faults::Faults;
 use crate::state::AppState;
 
 /// Whether a request's `Origin` (if any) is this site or one explicitly allowed.
@@ -62,15 +58,10 @@ pub async fn ws_handler(
     // Which session this socket belongs to, for sign-outs (read after `viewer`
     // loaded it: an unknown or ended session has no id).
     let session_key = session.id().map(|id| sign_out_key(&id));
-    let limits = state.config.limits.clone();
-    let faults = state.faults.clone();
-    let drain = state.drain.clone();
-    // Only what the socket needs lives as long as it does (not the whole
-    // state, whose clone carries the site's options: ~0.2 KB a socket).
-    let (db, hub, presence) = (state.db.clone(), state.hub.clone(), state.presence.clone());
-    drop(state);
-    ws.max_message_size(limits.ws_hard_message_bytes)
-        .max_frame_size(limits.ws_hard_message_bytes)
+    let hard_limit = state.config.limits.ws_hard_message_bytes;
+    // The state is one shared allocation: holding it costs a socket 8 bytes.
+    ws.max_message_size(hard_limit)
+        .max_frame_size(hard_limit)
         // Client frames are small; a small read buffer keeps idle sockets cheap.
         .read_buffer_size(1024)
         .write_buffer_size(0)
@@ -78,23 +69,20 @@ pub async fn ws_handler(
             // Staff are named in the console's presence; shoppers never are.
             let staff_name = match viewer {
                 // Boxed: a database read's future would otherwise size the socket's task for its life.
-                Viewer::Staff(id) => Box::pin(db.user_by_id(id)).await.ok().flatten().map(|u| Arc::<str>::from(u.username)),
+                Viewer::Staff(id) => Box::pin(state.db.user_by_id(id)).await.ok().flatten().map(|u| Arc::<str>::from(u.username)),
                 _ => None,
             };
-            let mut session = Session::new(db, hub, presence, viewer, limits, faults);
+            let mut session = Session::new(state, viewer);
             session.staff_name = staff_name;
-            session.run(socket, session_key, drain).await;
+            session.run(socket, session_key).await;
         })
 }
 
 /// One socket's state.
 struct Session {
-    db: Db,
-    hub: Arc<Hub>,
-    presence: Arc<Presence>,
+    state: AppState,
     staff_name: Option<Arc<str>>,
     viewer: Viewer,
-    limits: Limits,
     /// Per subscribed topic, the highest seq already sent: queued frames at or
     /// below it are duplicates and dropped.
     subs: HashMap<Topic, Seq>,
@@ -103,52 +91,42 @@ struct Session {
     typed_at: Option<std::time::Instant>,
     limiter: DefaultDirectRateLimiter,
     conn_id: u64,
-    faults: Faults,
 }
 
 /// Why the socket loop stopped.
 struct Closed;
 
 impl Session {
-    fn new(db: Db, hub: Arc<Hub>, presence: Arc<Presence>, viewer: Viewer, limits: Limits, faults: Faults) -> Self {
-        let rate = NonZeroU32::new(limits.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+    fn new(state: AppState, viewer: Viewer) -> Self {
+        let rate = NonZeroU32::new(state.config.limits.frames_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
         let burst = rate.saturating_mul(NonZeroU32::new(2).unwrap_or(NonZeroU32::MIN));
         Self {
-            db,
-            hub,
-            presence,
+            state,
             staff_name: None,
             viewer,
-            limits,
             subs: HashMap::new(),
             typed_at: None,
             limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
             conn_id: 0,
-            faults,
         }
     }
 
-    async fn run(&mut self, socket: WebSocket, session_key: Option<i64>, drain: crate::state::Drain) {
+    async fn run(&mut self, socket: WebSocket, session_key: Option<i64>) {
         // One task owns the whole socket: no split halves (their shared lock cost
         // ~3% of a 5,000-socket fan-out profile). `select!` drops the read future
         // before a branch sends.
         let mut socket = socket;
-        let mut conn = self.hub.connect_named(session_key, self.staff_name.clone());
+        let mut conn = self.state.hub.connect_named(session_key, self.staff_name.clone());
         let id = conn.id;
         self.conn_id = id;
-        // Waiting on these registers a waker. As streams their waits persist
-        // across loop turns instead of being registered and dropped again for
-        // every frame sent.
-        let flag_stream = |flag: Arc<super::hub::Flag>| {
-            futures::stream::unfold(flag, |f| async move {
-                f.wait().await;
-                Some(((), f))
-            })
-        };
-        let mut overflowed = std::pin::pin!(flag_stream(conn.overflow.clone()));
-        let mut signed_out = std::pin::pin!(flag_stream(conn.signed_out.clone()));
-        let mut dropped = std::pin::pin!(self.faults.socket_drops());
-        let mut draining = std::pin::pin!(drain.started());
+        // Waiting registers a waker. As a stream the wait persists across loop
+        // turns instead of being registered and dropped again for every frame
+        // sent. One wait for every kind of signal: each costs an idle socket.
+        let mut signals = std::pin::pin!(futures::stream::unfold(conn.signals.clone(), |s| async move {
+            let bits = s.wait().await;
+            Some((bits, s))
+        }));
+        let mut dropped = self.state.faults.socket_drops();
         let result: Result<(), Closed> = async {
             loop {
                 tokio::select! {
@@ -166,8 +144,9 @@ impl Session {
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
                         Some(Err(err)) if is_too_big(&err) => {
                             // RFC 6455: say why before closing, so the client can tell.
-                            let reason = format!("message over the {} byte limit", self.limits.ws_hard_message_bytes);
-                            let _ = socket.send(Message::Close(Some(CloseFrame { code: close_code::SIZE, reason: reason.into() }))).await;
+                            let reason = format!("message over the {} byte limit", self.state.config.limits.ws_hard_message_bytes);
+                            let close = Message::Close(Some(CloseFrame { code: close_code::SIZE, reason: reason.into() }));
+                            let _ = Box::pin(socket.send(close)).await;
                             return Err(Closed);
                         }
                         Some(Ok(Message::Close(_)) | Err(_)) | None => return Err(Closed),
@@ -181,35 +160,38 @@ impl Session {
                             texts.extend(self.admit(&more));
                         }
                         if !texts.is_empty() {
-                            self.faults.delay_frames().await;
-                            self.hub.count_sent(texts.len());
+                            self.state.faults.delay_frames().await;
+                            self.state.hub.count_sent(texts.len());
                             send_all(&mut socket, texts).await?;
                         }
                     }
-                    Some(()) = overflowed.next() => {
-                        let answers = Box::pin(self.resync(&mut conn.frames)).await;
-                        send_all(&mut socket, answers).await?;
-                    }
-                    Some(()) = signed_out.next() => {
-                        // The hub already took this socket off its private topics, in
-                        // seq order; now tell the browser.
-                        let answers = self.on_signed_out();
+                    Some(bits) = signals.next() => {
+                        use super::hub::Signals;
+                        if bits & Signals::DRAINING != 0 {
+                            // Going away: say so (1012, service restart), so the browser
+                            // reconnects at once, to another instance, and resumes by seq.
+                            let bye = CloseFrame { code: close_code::RESTART, reason: "the server is restarting; reconnect".into() };
+                            let _ = Box::pin(socket.send(Message::Close(Some(bye)))).await;
+                            return Err(Closed);
+                        }
+                        let mut answers = Vec::new();
+                        if bits & Signals::SIGNED_OUT != 0 {
+                            // The hub already took this socket off its private topics, in
+                            // seq order; now tell the browser.
+                            answers = self.on_signed_out();
+                        }
+                        if bits & Signals::OVERFLOW != 0 {
+                            answers.extend(Box::pin(self.resync(&mut conn.frames)).await);
+                        }
                         send_all(&mut socket, answers).await?;
                     }
                     Some(()) = dropped.next() => return Err(Closed), // fault injection: a dead network
-                    () = &mut draining => {
-                        // Going away: say so (1012, service restart), so the browser
-                        // reconnects at once, to another instance, and resumes by seq.
-                        let bye = CloseFrame { code: close_code::RESTART, reason: "the server is restarting; reconnect".into() };
-                        let _ = socket.send(Message::Close(Some(bye))).await;
-                        return Err(Closed);
-                    }
                 }
             }
         }
         .await;
         let _ = result;
-        self.hub.disconnect(id);
+        self.state.hub.disconnect(id);
     }
 
     /// This socket's session signed out: it is anonymous from now on and loses
@@ -224,7 +206,7 @@ impl Session {
         let gone: Vec<Topic> = self.subs.keys().filter(|t| !t.is_public()).cloned().collect();
         gone.into_iter()
             .map(|topic| {
-                self.hub.unsubscribe(self.conn_id, &topic);
+                self.state.hub.unsubscribe(self.conn_id, &topic);
                 self.subs.remove(&topic);
                 encode(&ServerMsg::error(Some(topic.to_string()), ErrorCode::Forbidden, format!("{why}: {topic} is private")))
             })
@@ -247,11 +229,11 @@ impl Session {
 
     async fn on_text(&mut self, id: u64, text: &str) -> Vec<Utf8Bytes> {
         if self.limiter.check().is_err() {
-            self.hub.count_rate_limited();
+            self.state.hub.count_rate_limited();
             return vec![encode(&ServerMsg::error(None, ErrorCode::RateLimited, "too many messages; slow down"))];
         }
-        if text.len() > self.limits.ws_message_bytes {
-            let msg = format!("message of {} bytes is over the {} byte limit", text.len(), self.limits.ws_message_bytes);
+        if text.len() > self.state.config.limits.ws_message_bytes {
+            let msg = format!("message of {} bytes is over the {} byte limit", text.len(), self.state.config.limits.ws_message_bytes);
             return vec![encode(&ServerMsg::error(None, ErrorCode::TooLarge, msg))];
         }
         let msg = match decode(text) {
@@ -261,7 +243,7 @@ impl Session {
         match msg {
             ClientMsg::Ping => vec![encode(&ServerMsg::Pong)],
             ClientMsg::Unsubscribe { topic } => {
-                self.hub.unsubscribe(id, &topic);
+                self.state.hub.unsubscribe(id, &topic);
                 self.subs.remove(&topic);
                 Vec::new()
             }
@@ -287,9 +269,9 @@ impl Session {
         }
         self.typed_at = Some(now);
         let from_staff = matches!(self.viewer, Viewer::Staff(_));
-        self.presence.relay_typing(&self.db, &topic, from_staff);
+        self.state.presence.relay_typing(&self.state.db, &topic, from_staff);
         let text = encode(&ServerMsg::Typing { topic: topic.clone(), from_staff });
-        self.hub.signal(Arc::new(Frame::ephemeral(topic, text)), Some(id));
+        self.state.hub.signal(Arc::new(Frame::ephemeral(topic, text)), Some(id));
         Vec::new()
     }
 
@@ -297,7 +279,7 @@ impl Session {
         let error = |code, message: String| vec![encode(&ServerMsg::error(Some(topic.to_string()), code, message))];
         let owner = match &topic {
             Topic::Order(order) | Topic::Conversation(order) if matches!(self.viewer, Viewer::Customer(_)) => {
-                match self.db.order_owner(*order).await {
+                match self.state.db.order_owner(*order).await {
                     Ok(owner) => owner,
                     Err(err) => {
                         tracing::error!(error = ?err, "looking up an order's owner failed");
@@ -316,7 +298,7 @@ impl Session {
         let (limit, what) = if is_cart(&topic) {
             (app::cart::Cart::MAX_LINES, "cart products")
         } else {
-            (self.limits.subscriptions_per_socket, "subscriptions")
+            (self.state.config.limits.subscriptions_per_socket, "subscriptions")
         };
         if !self.subs.contains_key(&topic) && self.subs.keys().filter(|t| is_cart(t) == is_cart(&topic)).count() >= limit {
             return error(ErrorCode::TooLarge, format!("at most {limit} {what} per socket"));
@@ -329,7 +311,7 @@ impl Session {
                 Topic::Category(slug) => Some(slug.as_str()),
                 _ => None,
             };
-            match self.db.listed_count(category).await {
+            match self.state.db.listed_count(category).await {
                 Ok(n) if n > COUNT_CAP => {
                     return error(
                         ErrorCode::TooLarge,
@@ -347,7 +329,7 @@ impl Session {
             }
         }
         // Register first, then read: anything committed after `position` is queued.
-        let Some(position) = self.hub.subscribe(id, &topic) else {
+        let Some(position) = self.state.hub.subscribe(id, &topic) else {
             // The session signed out after this socket looked at the viewer.
             self.viewer = Viewer::Anonymous;
             return error(ErrorCode::Forbidden, format!("you signed out: {topic} is private"));
@@ -358,13 +340,13 @@ impl Session {
                 frames
             }
             Ok(None) => {
-                self.hub.unsubscribe(id, &topic);
+                self.state.hub.unsubscribe(id, &topic);
                 self.subs.remove(&topic);
                 error(ErrorCode::UnknownTopic, format!("{topic} does not exist"))
             }
             Err(err) => {
                 tracing::error!(error = ?err, %topic, "answering a subscription failed");
-                self.hub.unsubscribe(id, &topic);
+                self.state.hub.unsubscribe(id, &topic);
                 self.subs.remove(&topic);
                 error(ErrorCode::BadRequest, "the shop could not answer this subscription; try again".into())
             }
@@ -376,22 +358,22 @@ impl Session {
     /// the topic names nothing.
     async fn answer(&self, topic: &Topic, since: Option<Seq>, position: Seq) -> anyhow::Result<Option<Vec<Utf8Bytes>>> {
         if let Some(since) = since.filter(|_| !topic.is_presence()) {
-            let floor = self.db.pruned_through().await?;
+            let floor = self.state.db.pruned_through().await?;
             if since.0 >= floor && since <= position {
-                let facts = self.db.facts_for(topic, since.0, position.0).await?;
-                if facts.is_empty() && !topic_exists(&self.db, topic).await? {
+                let facts = self.state.db.facts_for(topic, since.0, position.0).await?;
+                if facts.is_empty() && !topic_exists(&self.state.db, topic).await? {
                     return Ok(None);
                 }
-                return Ok(Some(replay(&self.db, topic, &facts).await?.iter().map(|f| f.text.clone()).collect()));
+                return Ok(Some(replay(&self.state.db, topic, &facts).await?.iter().map(|f| f.text.clone()).collect()));
             }
         }
         self.snapshot(topic, position).await.map(|s| s.map(|text| vec![text]))
     }
 
     async fn snapshot(&self, topic: &Topic, seq: Seq) -> anyhow::Result<Option<Utf8Bytes>> {
-        let Some(json) = topic_snapshot_json(&self.db, topic).await? else { return Ok(None) };
+        let Some(json) = topic_snapshot_json(&self.state.db, topic).await? else { return Ok(None) };
         // A presence figure lives in the hub, not the database (which only said the topic exists).
-        let json = match self.presence.current(topic) {
+        let json = match self.state.presence.current(topic) {
             Some(figure) => serde_json::to_string(&figure)?,
             None => json,
         };
@@ -402,7 +384,7 @@ impl Session {
     /// The queue overflowed: skip what is queued and send a fresh snapshot of
     /// every topic instead, then whatever arrived after it.
     async fn resync(&mut self, queue: &mut tokio::sync::mpsc::Receiver<Arc<Frame>>) -> Vec<Utf8Bytes> {
-        let position = self.hub.position();
+        let position = self.state.hub.position();
         let mut later = Vec::new();
         while let Ok(frame) = queue.try_recv() {
             if frame.seq > position {
@@ -411,7 +393,7 @@ impl Session {
         }
         let topics: Vec<Topic> = self.subs.keys().cloned().collect();
         tracing::debug!(topics = topics.len(), %position, "socket fell behind; re-syncing");
-        self.hub.count_resync();
+        self.state.hub.count_resync();
         let mut out = Vec::with_capacity(topics.len() + later.len());
         for topic in topics {
             match self.snapshot(&topic, position).await {
