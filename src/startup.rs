@@ -118,8 +118,7 @@ impl Application {
             let config = &state.config;
             let grace = if stop == Stop::Terminate { config.drain_grace } else { std::time::Duration::ZERO };
             tracing::info!(sockets = state.hub.stats().0, ?grace, "draining: /healthz says 503, sockets are told to reconnect elsewhere");
-            state.drain.start();
-            state.hub.drain();
+            state.start_drain();
             tokio::time::sleep(grace).await;
             let _ = begin.send(());
         };

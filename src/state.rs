@@ -19,6 +19,13 @@ impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
     }
+
+    /// Start shutting down: `/healthz` says so, and every socket (and any
+    /// opened from now on) is told to reconnect elsewhere.
+    pub fn start_drain(&self) {
+        self.drain.start();
+        self.hub.drain();
+    }
 }
 
 impl std::ops::Deref for AppState {

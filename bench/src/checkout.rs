@@ -136,7 +136,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "orders_per_s": ok as f64 / busy,
         "latency": percentiles(&*latency.lock().await),
         "answers": kinds,
-        // CPU per checkout answered (orders and refusals), server and this client apart.
+        // CPU per checkout answered (orders, refusals and failures), server and this client apart.
         "server_cpu_us_per_request": server_cpu_us_per_request,
         "bench_cpu_us_per_request": bench_cpu_us_per_request,
         "units_sold": sold_total,

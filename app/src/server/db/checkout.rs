@@ -5,11 +5,13 @@
 //! purchase waits for the write turn anyway; purchases that arrive while one
 //! group is being written queue up and go into the next group: one
 //! transaction (one `BEGIN`, one `COMMIT`, one WAL write) for all of them,
-//! and a fixed number of statements however many it holds. The group reads
+//! and a handful of statements however many it holds. The group reads
 //! every product its purchases name and every order already placed with their
 //! keys, decides each purchase in memory in queue order (a refusal — sold out,
 //! unknown product, a key used before — takes nothing), then inserts the
-//! placed orders, takes their stock and adds their lines, one statement each:
+//! placed orders, takes their stock and adds their lines, one statement each
+//! (lines in inserts of up to 1,000; an address kept on an account is one
+//! update per order that asks):
 //! under the write turn nobody else can change stock between the read and the
 //! writes. Should a statement fail all the same, the group is undone and each
 //! of its purchases is tried again alone.
@@ -127,7 +129,7 @@ impl Db {
     }
 
     /// Decide and write `orders` in one transaction (SQLite, holding the
-    /// write turn), in a fixed number of statements whatever their number:
+    /// write turn), in a handful of statements whatever their number:
     /// one read of every product they name and one of the orders already
     /// placed with their keys; each purchase is then decided in memory, in
     /// queue order, against the stock the earlier ones left; then one insert
@@ -204,8 +206,9 @@ impl Db {
     }
 
     /// Insert the orders decided on, take their stock and add their lines:
-    /// three statements for the whole group (plus an address kept per order
-    /// that asks). `placed_with` gains each new order's id.
+    /// three statements for the whole group (lines in inserts of up to
+    /// 1,000, plus an address kept per order that asks). `placed_with` gains
+    /// each new order's id.
     async fn write_orders(
         &self,
         tx: &mut Tx,
