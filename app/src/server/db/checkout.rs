@@ -25,7 +25,7 @@ use std::sync::{Arc, OnceLock};
 use anyhow::Context as _;
 use tokio::sync::{mpsc, oneshot};
 
-use super::core::{Tx, placeholders, sql};
+use super::core::{Runs, Tx, placeholders, sql};
 use super::{Db, PlaceOutcome};
 use crate::model::{Address, CartLine, CustomerId, OrderId, ProductId};
 
@@ -144,16 +144,7 @@ impl Db {
 
     async fn buy_within(&self, tx: &mut Tx, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
         let ids: BTreeSet<ProductId> = orders.iter().flat_map(|o| o.lines.iter().map(|l| l.product_id)).collect();
-        let mut stock: HashMap<ProductId, Stocked> = sql(format!(
-            "SELECT id, name, price_cents, stock FROM products WHERE id IN ({}) AND archived_at IS NULL",
-            placeholders(1, ids.len())
-        ))
-        .bind_each(ids)
-        .fetch_all::<(ProductId, String, i64, i64)>(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|(id, name, price, left)| (id, Stocked { name, price, left, taken: 0 }))
-        .collect();
+        let mut stock = stocked(&mut *tx, ids.into_iter()).await?;
         let pairs: Vec<String> = (0..orders.len()).map(|i| format!("({})", placeholders(2 * i + 1, 2))).collect();
         let mut keys = sql(format!(
             "SELECT customer_id, idempotency_key, id FROM orders WHERE (customer_id, idempotency_key) IN (VALUES {})",
@@ -360,25 +351,23 @@ impl Db {
     /// Why a purchase that wrote nothing could not be filled (`None`: every
     /// line fits now).
     async fn refusal(&self, lines: &[CartLine]) -> anyhow::Result<Option<PlaceOutcome>> {
-        let products: HashMap<ProductId, (String, i64)> =
-            sql(format!("SELECT id, name, stock FROM products WHERE id IN ({}) AND archived_at IS NULL", placeholders(1, lines.len())))
-                .bind_each(lines.iter().map(|l| l.product_id))
-                .fetch_all::<(ProductId, String, i64)>(self)
-                .await?
-                .into_iter()
-                .map(|(id, name, stock)| (id, (name, stock)))
-                .collect();
-        for line in lines {
-            match products.get(&line.product_id) {
-                None => return Ok(Some(PlaceOutcome::UnknownProduct(line.product_id))),
-                Some((name, stock)) if *stock < line.quantity => {
-                    return Ok(Some(PlaceOutcome::OutOfStock { product: name.clone(), available: *stock }));
-                }
-                Some(_) => {}
-            }
-        }
-        Ok(None)
+        let mut stock = stocked(self, lines.iter().map(|l| l.product_id)).await?;
+        Ok(take(&mut stock, lines)?.err())
     }
+}
+
+/// The products `ids` names that are on sale, with what is left of each.
+async fn stocked(on: impl Runs, ids: impl ExactSizeIterator<Item = ProductId>) -> anyhow::Result<HashMap<ProductId, Stocked>> {
+    Ok(sql(format!(
+        "SELECT id, name, price_cents, stock FROM products WHERE id IN ({}) AND archived_at IS NULL",
+        placeholders(1, ids.len())
+    ))
+    .bind_each(ids)
+    .fetch_all::<(ProductId, String, i64, i64)>(on)
+    .await?
+    .into_iter()
+    .map(|(id, name, price, left)| (id, Stocked { name, price, left, taken: 0 }))
+    .collect())
 }
 
 /// An address's columns in the order every statement here lists them:
