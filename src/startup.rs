@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use app::server::sessions::{COOKIE_NAME, SessionBackend};
+use app::server::sessions::{COOKIE_NAME, IDLE_EXPIRY, SessionBackend};
 use app::server::{Db, ServerContext, seed};
 use app::{App, shell};
 use axum::Router;
@@ -17,7 +17,7 @@ use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use tower_sessions::cookie::{SameSite, time};
+use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion as _;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -221,12 +221,14 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Forget sign-in limiter keys whose limits have recovered, so a flood of
-/// made-up usernames or addresses costs memory only while it lasts.
+/// made-up usernames or addresses costs memory only while it lasts, and
+/// identities too old to be used.
 async fn prune_limiters(ctx: ServerContext) {
     let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
     loop {
         every.tick().await;
         ctx.auth.prune();
+        ctx.db.identities().prune(std::time::Instant::now());
     }
 }
 
@@ -237,7 +239,7 @@ fn session_layer(store: SessionBackend, config: &Config) -> SessionManagerLayer<
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies)
-        .with_expiry(Expiry::OnInactivity(time::Duration::days(14)))
+        .with_expiry(Expiry::OnInactivity(IDLE_EXPIRY))
 }
 
 async fn shutdown_signal() -> Stop {

@@ -5,6 +5,7 @@ pub mod catalog_gen;
 pub mod context;
 pub mod db;
 pub mod endpoints;
+pub mod identities;
 pub mod limiter;
 pub mod passwords;
 pub mod placeholder;

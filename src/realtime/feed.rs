@@ -9,6 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use app::protocol::Seq;
 use app::server::{ChangeBatch, Db, InFlight};
 
+use super::frame::Published;
 use super::hub::Hub;
 use super::mapper;
 use crate::faults::Faults;
@@ -162,6 +163,12 @@ pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth,
                     match mapper::published(&db, facts).await {
                         Ok(items) => {
                             last = fact.seq;
+                            for item in &items {
+                                if let Published::SignOut { session, .. } = item {
+                                    // Made on any instance: stop using what this one remembers of it.
+                                    db.identities().forget_signed_out(*session);
+                                }
+                            }
                             hub.publish(&items, Seq(last));
                         }
                         Err(err) => {

@@ -130,3 +130,76 @@ async fn sign_in_works_from_a_plain_html_form_without_wasm() {
     assert_eq!(r.headers()["location"], "/orders");
     assert_eq!(browser.me().await.expect("signed in")["username"], "nora");
 }
+
+/// Days until the session row of `shopper` expires, as the database says.
+async fn session_days_left(app: &crate::helpers::TestApp, shopper: &crate::helpers::Shopper) -> i64 {
+    let cookie = shopper.session_cookie().expect("session cookie");
+    let id = cookie.trim_start_matches("livecart_session=");
+    if app.test_db.is_postgres() {
+        app.outside_scalar(&format!("SELECT EXTRACT(DAY FROM expiry_date - now())::bigint FROM tower_sessions.session WHERE id = '{id}'"))
+            .await
+    } else {
+        app.outside_scalar(&format!(
+            "SELECT CAST(julianday(expiry_date) - julianday('now') AS INTEGER) FROM tower_sessions WHERE id = '{id}'"
+        ))
+        .await
+    }
+}
+
+#[tokio::test]
+async fn a_session_in_use_is_renewed_once_a_day_so_an_active_shopper_stays_signed_in() {
+    let app = spawn_app().await;
+    let ann = app.signed_up("ann").await;
+    assert_eq!(session_days_left(&app, &ann).await, 13, "a new session lives 14 days");
+
+    // Twelve days of shopping later (the row was last saved at sign-in), the
+    // session has two days left, though ann used it all along. (Written through
+    // the store: the record carries its expiry inside as well as in a column.)
+    let cookie = ann.session_cookie().expect("session cookie");
+    let id = cookie.trim_start_matches("livecart_session=").to_string();
+    {
+        use tower_sessions::SessionStore as _;
+        let store = app.db.session_store();
+        let sid = id.parse().expect("a session id");
+        let mut record = store.load(&sid).await.expect("load").expect("the session row");
+        record.expiry_date = tower_sessions::cookie::time::OffsetDateTime::now_utc() + tower_sessions::cookie::time::Duration::days(2);
+        store.save(&record).await.expect("save");
+    }
+    assert_eq!(session_days_left(&app, &ann).await, 1);
+
+    // Her next request renews both the row and the cookie.
+    let r = ann.http.post(ann.url("/api/me")).send().await.expect("POST /api/me");
+    assert!(r.status().is_success(), "{}", r.status());
+    let renewed = r.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).find(|c| c.starts_with("livecart_session="));
+    let renewed = renewed.expect("the cookie is sent again").to_string();
+    assert!(renewed.contains(&format!("livecart_session={id}")), "the same session: {renewed}");
+    let max_age = renewed.split("; ").find_map(|a| a.strip_prefix("Max-Age=")).and_then(|a| a.parse::<i64>().ok());
+    assert!(max_age.is_some_and(|s| s > 13 * 86_400), "a 14-day cookie: {renewed}");
+    assert_eq!(session_days_left(&app, &ann).await, 13, "the row lives 14 days again");
+    assert_eq!(ann.me().await.map(|u| u["username"].clone()), Some(serde_json::json!("ann")));
+
+    // Renewed once: the requests right after it do not write the session again.
+    let r = ann.http.post(ann.url("/api/me")).send().await.expect("POST /api/me");
+    assert!(r.headers().get_all("set-cookie").iter().all(|v| !v.to_str().unwrap_or_default().starts_with("livecart_session=")));
+}
+
+#[tokio::test]
+async fn an_address_saved_at_checkout_is_offered_at_once_and_sign_out_ends_the_session_at_once() {
+    let app = spawn_app().await;
+    let ann = app.signed_up("ann").await;
+    // Seen (and remembered) without an address...
+    assert_eq!(ann.me().await.expect("signed in")["address"], serde_json::Value::Null);
+    let r = ann.checkout(serde_json::json!([{ "product_id": 1, "quantity": 1 }]), "renew-test-0001").await;
+    assert!(r.status().is_success(), "{}", r.status());
+    // ...and with it right after the purchase that saved it.
+    assert_eq!(ann.me().await.expect("signed in")["address"]["street"], "1 Main St");
+
+    // Remembered a moment ago, yet dead the moment ann signs out, for any client holding it.
+    let cookie = ann.session_cookie().expect("session cookie");
+    let thief = app.shopper("thief");
+    thief.jar.add_cookie_str(&cookie, &ann.url("/").parse().expect("url"));
+    assert!(thief.me().await.is_some());
+    let r = ann.post_form("/api/logout", &[]).await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    assert!(thief.me().await.is_none(), "a signed-out session id is dead at once");
+}

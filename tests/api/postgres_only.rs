@@ -158,6 +158,8 @@ async fn postgres_only_two_instances_work_as_one_shop_through_a_lost_listener() 
         }
         other => panic!("B should drop alice's private topic, got {other:?}"),
     }
+    // By then B has also stopped using what it remembered of the session.
+    assert!(on_b.me().await.is_none(), "a session signed out on A is dead on B");
 }
 
 #[tokio::test]

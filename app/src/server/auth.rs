@@ -211,9 +211,23 @@ pub async fn session_user(session: &Session) -> anyhow::Result<Option<CustomerId
     session.get::<CustomerId>(USER_KEY).await.map_err(|e| anyhow::anyhow!("reading the session: {e}"))
 }
 
-/// The user behind a session, loaded fresh (a deleted user is signed out).
+/// The user behind a session (a deleted user is signed out). Read from the
+/// database at most once a second per session (see [`Identities`]); the read
+/// also renews a session in use whose expiry is a day or more old.
+///
+/// [`Identities`]: super::identities::Identities
 pub async fn current_user(db: &Db, session: &Session) -> anyhow::Result<Option<User>> {
+    let now = Instant::now();
+    let lookup = match session.id().map(|id| (id, db.identities().get(&id, now))) {
+        Some((_, Ok(user))) => return Ok(Some(user)),
+        Some((id, Err(lookup))) => Some((id, lookup)),
+        None => None,
+    };
     let Some(id) = session_user(session).await? else { return Ok(None) };
+    if super::sessions::renewal_due(session).await {
+        // Saved (with a fresh expiry and cookie) when the response goes out.
+        session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(super::sessions::IDLE_EXPIRY)));
+    }
     let Some(row) = db.user_by_id(id).await? else { return Ok(None) };
     let address = match (row.street, row.city, row.region, row.postal_code) {
         (Some(street), Some(city), Some(region), Some(postal_code)) => Some(Address {
@@ -226,7 +240,11 @@ pub async fn current_user(db: &Db, session: &Session) -> anyhow::Result<Option<U
         }),
         _ => None,
     };
-    Ok(Some(User { id: row.id, username: row.username, is_staff: row.role == "staff", address }))
+    let user = User { id: row.id, username: row.username, is_staff: row.role == "staff", address };
+    if let Some((id, lookup)) = lookup {
+        db.identities().remember(lookup, id, &user, now);
+    }
+    Ok(Some(user))
 }
 
 /// Who a session belongs to, for authorisation. An error when the session or

@@ -42,6 +42,8 @@ pub use seeding::{SeedCategory, SeedProduct};
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 pub use tokens::TokenRow;
+
+use super::identities::Identities;
 use tokio::sync::Notify;
 pub use wakeups::{DataVersion, FileWatch, Wakeups};
 
@@ -60,6 +62,9 @@ pub struct Db {
     vocabulary: Vocabulary,
     /// SQLite: purchases waiting to be committed in the next group.
     checkout: checkout::CheckoutQueue,
+    /// Who recently seen sessions belong to (told of this handle's own
+    /// writes to sessions and accounts).
+    identities: Arc<Identities>,
 }
 
 /// Words of the search index, read at most once per interval (see `Db::vocabulary`).
@@ -104,7 +109,18 @@ impl Db {
         } else {
             anyhow::bail!("DATABASE_URL must start with sqlite: or postgres:// (got '{}')", url.split(':').next().unwrap_or_default());
         };
-        Ok(Db { backend, commits: Arc::new(Notify::new()), vocabulary: Vocabulary::default(), checkout: Default::default() })
+        Ok(Db {
+            backend,
+            commits: Arc::new(Notify::new()),
+            vocabulary: Vocabulary::default(),
+            checkout: Default::default(),
+            identities: Arc::default(),
+        })
+    }
+
+    /// Who recently seen sessions belong to: see [`Identities`].
+    pub fn identities(&self) -> &Identities {
+        &self.identities
     }
 
     /// Whether several instances may share this database (PostgreSQL).

@@ -1,10 +1,15 @@
 //! Sessions in the database (any instance can serve any request), through
 //! tower-sessions' sqlx stores on whichever backend is in use.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tower_sessions::cookie::time;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{ExpiredDeletion, Result, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
+
+use super::identities::Identities;
 
 /// The session key holding the signed-in user's id.
 pub const USER_KEY: &str = "user_id";
@@ -23,39 +28,85 @@ pub fn sign_out_key(id: &Id) -> i64 {
     i64::from_be_bytes(first)
 }
 
+/// How long a session lives without being used. Its row and its cookie are
+/// renewed (see [`renewal_due`]) at most once a day while it is in use.
+pub const IDLE_EXPIRY: time::Duration = time::Duration::days(14);
+
+/// How long after its last renewal a session in use is renewed again.
+const RENEW_EVERY: time::Duration = time::Duration::days(1);
+
+/// The session key under which [`SessionBackend::load`] puts when the row was
+/// going to expire (unix seconds). Written back with the record, overwritten
+/// at every load: it only tells a request how old its session's row is.
+const ROW_EXPIRES_KEY: &str = "row_expires";
+
+/// Whether this session should be saved now to push its expiry (and its
+/// cookie's) back to [`IDLE_EXPIRY`] from now. tower-sessions saves only a
+/// modified session, so without this a shopper who kept shopping would be
+/// signed out [`IDLE_EXPIRY`] after signing in. Loads the session's record.
+pub async fn renewal_due(session: &tower_sessions::Session) -> bool {
+    let Ok(Some(expires)) = session.get::<i64>(ROW_EXPIRES_KEY).await else { return false };
+    let renewed_by = time::OffsetDateTime::now_utc() + IDLE_EXPIRY - RENEW_EVERY;
+    expires < renewed_by.unix_timestamp()
+}
+
+/// The sessions table of either backend, telling [`Identities`] when a
+/// session's record changes or ends.
 #[derive(Debug, Clone)]
-pub enum SessionBackend {
+pub struct SessionBackend {
+    store: Store,
+    identities: Arc<Identities>,
+}
+
+#[derive(Debug, Clone)]
+enum Store {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),
+}
+
+impl SessionBackend {
+    pub(crate) fn sqlite(store: SqliteStore, identities: Arc<Identities>) -> Self {
+        Self { store: Store::Sqlite(store), identities }
+    }
+
+    pub(crate) fn postgres(store: PostgresStore, identities: Arc<Identities>) -> Self {
+        Self { store: Store::Postgres(store), identities }
+    }
 }
 
 #[async_trait]
 impl SessionStore for SessionBackend {
     async fn create(&self, record: &mut Record) -> Result<()> {
-        match self {
-            SessionBackend::Sqlite(s) => s.create(record).await,
-            SessionBackend::Postgres(s) => s.create(record).await,
+        match &self.store {
+            Store::Sqlite(s) => s.create(record).await,
+            Store::Postgres(s) => s.create(record).await,
         }
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
-        match self {
-            SessionBackend::Sqlite(s) => s.save(record).await,
-            SessionBackend::Postgres(s) => s.save(record).await,
+        self.identities.forget_session(&record.id);
+        match &self.store {
+            Store::Sqlite(s) => s.save(record).await,
+            Store::Postgres(s) => s.save(record).await,
         }
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        match self {
-            SessionBackend::Sqlite(s) => s.load(id).await,
-            SessionBackend::Postgres(s) => s.load(id).await,
+        let mut record = match &self.store {
+            Store::Sqlite(s) => s.load(id).await?,
+            Store::Postgres(s) => s.load(id).await?,
+        };
+        if let Some(record) = &mut record {
+            record.data.insert(ROW_EXPIRES_KEY.to_owned(), record.expiry_date.unix_timestamp().into());
         }
+        Ok(record)
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        match self {
-            SessionBackend::Sqlite(s) => s.delete(id).await,
-            SessionBackend::Postgres(s) => s.delete(id).await,
+        self.identities.forget_session(id);
+        match &self.store {
+            Store::Sqlite(s) => s.delete(id).await,
+            Store::Postgres(s) => s.delete(id).await,
         }
     }
 }
@@ -63,9 +114,9 @@ impl SessionStore for SessionBackend {
 #[async_trait]
 impl ExpiredDeletion for SessionBackend {
     async fn delete_expired(&self) -> Result<()> {
-        match self {
-            SessionBackend::Sqlite(s) => s.delete_expired().await,
-            SessionBackend::Postgres(s) => s.delete_expired().await,
+        match &self.store {
+            Store::Sqlite(s) => s.delete_expired().await,
+            Store::Postgres(s) => s.delete_expired().await,
         }
     }
 }

@@ -64,8 +64,8 @@ impl Db {
 
         use crate::server::sessions::SessionBackend;
         match &self.backend {
-            Backend::Sqlite(pool) => SessionBackend::Sqlite(SqliteStore::new(pool.clone())),
-            Backend::Postgres(pool) => SessionBackend::Postgres(PostgresStore::new(pool.clone())),
+            Backend::Sqlite(pool) => SessionBackend::sqlite(SqliteStore::new(pool.clone()), self.identities.clone()),
+            Backend::Postgres(pool) => SessionBackend::postgres(PostgresStore::new(pool.clone()), self.identities.clone()),
         }
     }
 }

@@ -71,9 +71,16 @@ impl Db {
         save_address: bool,
     ) -> anyhow::Result<PlaceOutcome> {
         let order = NewOrder { customer, lines: lines.to_vec(), address: address.clone(), key: key.to_owned(), save_address };
-        if self.is_postgres() {
-            return self.buy(&order).await;
+        let outcome = if self.is_postgres() { self.buy(&order).await } else { self.buy_in_group(order).await };
+        if save_address {
+            // Whether or not it was written: the account is read again.
+            self.identities.forget_user(customer);
         }
+        outcome
+    }
+
+    /// SQLite: queue the purchase for the next group and wait for its outcome.
+    async fn buy_in_group(&self, order: NewOrder) -> anyhow::Result<PlaceOutcome> {
         let queue = self.checkout.get_or_init(|| {
             let (queue, purchases) = mpsc::channel(MAX_WAITING);
             // The group writer holds a `Db` without the queue: once every other
