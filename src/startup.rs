@@ -23,7 +23,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::config::Config;
 use crate::faults::{self, Faults};
-use crate::realtime::{FeedHealth, Hub, Presence, run_feed, run_presence, run_pruner, ws_handler};
+use crate::realtime::{FeedHealth, Hub, Presence, run_presence, run_pruner, spawn_feed, ws_handler};
 use crate::state::{AppState, Drain, Shared};
 use crate::{api, media, metrics, security};
 
@@ -59,7 +59,7 @@ impl Application {
         let ctx = ServerContext::new(db.clone(), hub.watermark(), config.limits.sign_in)?;
         tokio::spawn(prune_limiters(ctx.clone()));
         let faults = Faults::new(config.fault_injection);
-        tokio::spawn(run_feed(db.clone(), hub.clone(), config.limits.feed_poll, feed.clone(), faults.clone()));
+        spawn_feed(db.clone(), hub.clone(), config.limits.feed_poll, feed.clone(), faults.clone());
         tokio::spawn(run_pruner(db.clone(), hub.clone(), config.limits.log_retention, config.limits.log_max_rows));
         let presence = Presence::new(hub.clone());
         tokio::spawn(run_presence(presence.clone(), db.clone()));

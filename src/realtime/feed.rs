@@ -127,6 +127,40 @@ impl GapRule {
     }
 }
 
+/// Start the feed ([`run_feed`]) on a thread of its own, running nothing else.
+///
+/// On the server's runtime, a change arriving while the previous one was being
+/// written to 10,000 sockets woke the feed behind those sockets' tasks in the
+/// runtime's queue: it read the change ~100 ms late, often together with the
+/// next one (the first reached no socket on its own). On its own thread the
+/// feed reads each change as it commits, and the operating system shares the
+/// cores between it and the runtime's workers. The thread ends with the
+/// runtime that called this (a task there holds it alive).
+pub fn spawn_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth, faults: Faults) {
+    let (alive, ended) = tokio::sync::oneshot::channel::<()>();
+    let feed = async move {
+        tokio::select! {
+            () = run_feed(db, hub, poll, health, faults) => {}
+            _ = ended => {}
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            tracing::warn!(error = %err, "no runtime for the feed's thread; the feed runs with the requests");
+            tokio::spawn(feed);
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        let _alive = alive;
+        std::future::pending::<()>().await;
+    });
+    if let Err(err) = std::thread::Builder::new().name("feed".into()).spawn(move || runtime.block_on(feed)) {
+        tracing::error!(error = %err, "cannot start the feed's thread: no live updates");
+    }
+}
+
 /// Tail the change log forever, publishing to the hub.
 pub async fn run_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth, faults: Faults) {
     let mut last = loop {

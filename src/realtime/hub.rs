@@ -5,6 +5,8 @@
 //! no frame of a private topic.
 
 use std::collections::{HashMap, HashSet};
+
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -72,8 +74,10 @@ struct Inner {
     /// Every frame with `seq <= position` has been offered to the subscribers
     /// registered when it was published.
     position: Seq,
-    topics: HashMap<Topic, HashSet<ConnId>>,
-    conns: HashMap<ConnId, Conn>,
+    /// Connection ids are this hub's own counter, never a client's choice, so
+    /// the sets and `conns` use a fast hash (a fan-out looks up each one).
+    topics: HashMap<Topic, FxHashSet<ConnId>>,
+    conns: FxHashMap<ConnId, Conn>,
     next_id: ConnId,
     /// The server is shutting down: sockets opened from now on hear it at once.
     draining: bool,
@@ -282,7 +286,7 @@ impl Hub {
     /// (sockets, subscriptions), for health and benchmarks.
     pub fn stats(&self) -> (usize, usize) {
         let inner = self.lock();
-        (inner.conns.len(), inner.topics.values().map(HashSet::len).sum())
+        (inner.conns.len(), inner.topics.values().map(FxHashSet::len).sum())
     }
 }
 
@@ -303,7 +307,7 @@ fn sign_out(inner: &mut Inner, session: i64) {
     }
 }
 
-fn remove_subscriber(topics: &mut HashMap<Topic, HashSet<ConnId>>, topic: &Topic, id: ConnId) {
+fn remove_subscriber(topics: &mut HashMap<Topic, FxHashSet<ConnId>>, topic: &Topic, id: ConnId) {
     if let Some(ids) = topics.get_mut(topic) {
         ids.remove(&id);
         if ids.is_empty() {

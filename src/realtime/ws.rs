@@ -2,7 +2,7 @@
 //! client frames, answers subscriptions from the database and forwards the
 //! hub's frames. The only place frames become bytes and back.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -85,7 +85,9 @@ struct Session {
     viewer: Viewer,
     /// Per subscribed topic, the highest seq already sent: queued frames at or
     /// below it are duplicates and dropped.
-    subs: HashMap<Topic, Seq>,
+    /// At most `max_subscriptions` entries, looked up for every frame: a
+    /// fast hash (a client choosing colliding topics only slows its own socket).
+    subs: FxHashMap<Topic, Seq>,
     /// When this socket last passed "typing" on (one a socket at most every
     /// [`TYPING_EVERY`], whatever a client sends).
     typed_at: Option<std::time::Instant>,
@@ -104,7 +106,7 @@ impl Session {
             state,
             staff_name: None,
             viewer,
-            subs: HashMap::new(),
+            subs: FxHashMap::default(),
             typed_at: None,
             limiter: RateLimiter::direct(Quota::per_second(rate).allow_burst(burst)),
             conn_id: 0,

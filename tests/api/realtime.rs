@@ -253,16 +253,21 @@ async fn a_websocket_from_a_foreign_origin_is_refused_with_403() {
 #[tokio::test]
 async fn a_slow_socket_is_resynced_with_a_snapshot_instead_of_buffering_forever() {
     let limits = livecart::config::Limits { socket_queue: 4, ..Default::default() };
-    let app = crate::helpers::spawn_app_with(limits).await;
+    let app = crate::helpers::spawn_app_configured(crate::helpers::TestDb::new().await, limits, |c| c.fault_injection = true).await;
     let mut ws = app.ws().await;
     app.catalog_snapshot(&mut ws).await;
-    // One transaction, 40 changes: far more than the 4-frame queue holds.
+    // A socket that takes 200 ms to send each batch of frames (the feed runs on
+    // a thread of its own: a socket that keeps up drains its queue as it fills).
+    let r = app.http.post(app.url("/_faults/delay-frames?ms=200")).send().await.expect("fault");
+    assert!(r.status().is_success(), "{}", r.status());
+    // One transaction, a change to every product (27): far more than the 4-frame queue holds.
     app.outside_sql("UPDATE products SET stock = stock + 1 WHERE id <= 40").await;
     let mut frames = Vec::new();
-    while let Some(msg) = ws.next_within(Duration::from_millis(500)).await {
+    while let Some(msg) = ws.next_within(Duration::from_millis(800)).await {
         frames.push(msg);
     }
-    assert!(frames.len() < 40, "the backlog was not delivered frame by frame ({} frames)", frames.len());
+    let changes = frames.iter().filter(|m| matches!(m, ServerMsg::Change { .. })).count();
+    assert!(changes < 27, "the backlog was not delivered frame by frame ({changes} changes)");
     let snapshot = frames.iter().rev().find_map(|m| match m {
         ServerMsg::Snapshot { data, .. } => Some(serde_json::from_str::<Vec<ProductSummary>>(data.get()).expect("summaries")),
         _ => None,
@@ -270,6 +275,7 @@ async fn a_slow_socket_is_resynced_with_a_snapshot_instead_of_buffering_forever(
     let snapshot = snapshot.expect("a re-sync snapshot");
     let expected = app.db.products_json(None).await.expect("catalog");
     let expected: Vec<ProductSummary> = serde_json::from_str(&expected).expect("summaries");
+    assert_eq!(expected.len(), 27, "the demo catalog");
     assert_eq!(snapshot, expected, "the re-sync snapshot is the current catalog");
 }
 
