@@ -127,7 +127,8 @@ impl GapRule {
     }
 }
 
-/// Start the feed ([`run_feed`]) on a thread of its own, running nothing else.
+/// Start the feed ([`run_feed`]): on SQLite, on a thread of its own running
+/// nothing else.
 ///
 /// On the server's runtime, a change arriving while the previous one was being
 /// written to 10,000 sockets woke the feed behind those sockets' tasks in the
@@ -136,28 +137,44 @@ impl GapRule {
 /// feed reads each change as it commits, and the operating system shares the
 /// cores between it and the runtime's workers. The thread ends with the
 /// runtime that called this (a task there holds it alive).
+///
+/// PostgreSQL's feed stays on the server's runtime: a pooled connection is
+/// served by the runtime that opened it, so connections the feed opened on a
+/// thread of its own would serve requests only when that thread is idle.
 pub fn spawn_feed(db: Db, hub: Arc<Hub>, poll: Duration, health: FeedHealth, faults: Faults) {
+    if db.is_postgres() {
+        tokio::spawn(run_feed(db, hub, poll, health, faults));
+        return;
+    }
     let (alive, ended) = tokio::sync::oneshot::channel::<()>();
-    let feed = async move {
-        tokio::select! {
-            () = run_feed(db, hub, poll, health, faults) => {}
-            _ = ended => {}
+    let here = tokio::runtime::Handle::current();
+    let fallback = (db.clone(), hub.clone(), health.clone(), faults.clone());
+    let thread = std::thread::Builder::new().name("feed".into()).spawn(move || {
+        match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            Ok(runtime) => runtime.block_on(async move {
+                tokio::select! {
+                    () = run_feed(db, hub, poll, health, faults) => {}
+                    _ = ended => {}
+                }
+            }),
+            Err(err) => {
+                tracing::warn!(error = %err, "no runtime for the feed's thread; the feed runs with the requests");
+                drop(here.spawn(run_feed(db, hub, poll, health, faults)));
+            }
         }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(err) => {
-            tracing::warn!(error = %err, "no runtime for the feed's thread; the feed runs with the requests");
-            tokio::spawn(feed);
-            return;
-        }
-    };
-    tokio::spawn(async move {
-        let _alive = alive;
-        std::future::pending::<()>().await;
     });
-    if let Err(err) = std::thread::Builder::new().name("feed".into()).spawn(move || runtime.block_on(feed)) {
-        tracing::error!(error = %err, "cannot start the feed's thread: no live updates");
+    match thread {
+        Ok(_) => {
+            tokio::spawn(async move {
+                let _alive = alive;
+                std::future::pending::<()>().await;
+            });
+        }
+        Err(err) => {
+            tracing::warn!(error = %err, "no thread for the feed; it runs with the requests");
+            let (db, hub, health, faults) = fallback;
+            tokio::spawn(run_feed(db, hub, poll, health, faults));
+        }
     }
 }
 

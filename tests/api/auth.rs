@@ -178,7 +178,9 @@ async fn a_session_in_use_is_renewed_once_a_day_so_an_active_shopper_stays_signe
     assert_eq!(session_days_left(&app, &ann).await, 13, "the row lives 14 days again");
     assert_eq!(ann.me().await.map(|u| u["username"].clone()), Some(serde_json::json!("ann")));
 
-    // Renewed once: the requests right after it do not write the session again.
+    // Renewed once: a request after it (and after what the server remembers
+    // of the session has gone stale) does not write the session again.
+    tokio::time::sleep(app::server::identities::FRESH_FOR + std::time::Duration::from_millis(100)).await;
     let r = ann.http.post(ann.url("/api/me")).send().await.expect("POST /api/me");
     assert!(r.headers().get_all("set-cookie").iter().all(|v| !v.to_str().unwrap_or_default().starts_with("livecart_session=")));
 }
@@ -202,4 +204,28 @@ async fn an_address_saved_at_checkout_is_offered_at_once_and_sign_out_ends_the_s
     let r = ann.post_form("/api/logout", &[]).await;
     assert!(r.status().is_success() || r.status().is_redirection());
     assert!(thief.me().await.is_none(), "a signed-out session id is dead at once");
+}
+
+#[tokio::test]
+async fn a_session_signed_out_while_a_request_held_it_is_not_written_back() {
+    use tower_sessions::SessionStore as _;
+
+    let app = spawn_app().await;
+    let ann = app.signed_up("ann").await;
+    let cookie = ann.session_cookie().expect("session cookie");
+    let id = cookie.trim_start_matches("livecart_session=").to_string();
+    // A request has loaded ann's session (to renew it, say)...
+    let store = app.db.session_store();
+    let record = store.load(&id.parse().expect("a session id")).await.expect("load").expect("the session row");
+    // ...she signs out meanwhile...
+    let r = ann.post_form("/api/logout", &[]).await;
+    assert!(r.status().is_success() || r.status().is_redirection());
+    // ...and the request ends by saving what it held.
+    store.save(&record).await.expect("save");
+
+    let table = if app.test_db.is_postgres() { "tower_sessions.session" } else { "tower_sessions" };
+    assert_eq!(app.outside_scalar(&format!("SELECT count(*) FROM {table} WHERE id = '{id}'")).await, 0, "the row stays deleted");
+    let thief = app.shopper("thief");
+    thief.jar.add_cookie_str(&cookie, &ann.url("/").parse().expect("url"));
+    assert!(thief.me().await.is_none(), "the signed-out session id stays dead");
 }

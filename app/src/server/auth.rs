@@ -241,7 +241,8 @@ pub async fn current_user(db: &Db, session: &Session) -> anyhow::Result<Option<U
         _ => None,
     };
     let user = User { id: row.id, username: row.username, is_staff: row.role == "staff", address };
-    if let Some((id, lookup)) = lookup {
+    // Only if the session still has the id it was looked up by.
+    if let Some((id, lookup)) = lookup.filter(|(id, _)| session.id() == Some(*id)) {
         db.identities().remember(lookup, id, &user, now);
     }
     Ok(Some(user))

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
 use tower_sessions::cookie::time;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{ExpiredDeletion, Result, SessionStore};
@@ -58,19 +60,20 @@ pub struct SessionBackend {
     identities: Arc<Identities>,
 }
 
+/// Each backend's store, and its pool for [`SessionBackend::save`]'s update.
 #[derive(Debug, Clone)]
 enum Store {
-    Sqlite(SqliteStore),
-    Postgres(PostgresStore),
+    Sqlite(SqliteStore, SqlitePool),
+    Postgres(PostgresStore, PgPool),
 }
 
 impl SessionBackend {
-    pub(crate) fn sqlite(store: SqliteStore, identities: Arc<Identities>) -> Self {
-        Self { store: Store::Sqlite(store), identities }
+    pub(crate) fn sqlite(pool: SqlitePool, identities: Arc<Identities>) -> Self {
+        Self { store: Store::Sqlite(SqliteStore::new(pool.clone()), pool), identities }
     }
 
-    pub(crate) fn postgres(store: PostgresStore, identities: Arc<Identities>) -> Self {
-        Self { store: Store::Postgres(store), identities }
+    pub(crate) fn postgres(pool: PgPool, identities: Arc<Identities>) -> Self {
+        Self { store: Store::Postgres(PostgresStore::new(pool.clone()), pool), identities }
     }
 }
 
@@ -78,23 +81,52 @@ impl SessionBackend {
 impl SessionStore for SessionBackend {
     async fn create(&self, record: &mut Record) -> Result<()> {
         match &self.store {
-            Store::Sqlite(s) => s.create(record).await,
-            Store::Postgres(s) => s.create(record).await,
+            Store::Sqlite(s, _) => s.create(record).await,
+            Store::Postgres(s, _) => s.create(record).await,
         }
     }
 
+    /// An update, never an insert: tower-sessions saves only a session it
+    /// loaded (a new one is created), so a row that is gone was deleted by a
+    /// sign-out (or a sign-in's new id) while this request ran, and must stay
+    /// gone. The stores' own save would write it back, signed in, for 14 days.
     async fn save(&self, record: &Record) -> Result<()> {
+        use tower_sessions::session_store::Error;
+
         self.identities.forget_session(&record.id);
-        match &self.store {
-            Store::Sqlite(s) => s.save(record).await,
-            Store::Postgres(s) => s.save(record).await,
-        }
+        let data = rmp_serde::to_vec(record).map_err(|e| Error::Encode(e.to_string()))?;
+        let id = record.id.to_string();
+        let updated = match &self.store {
+            Store::Sqlite(_, pool) => {
+                // The table `SqliteStore::new` names.
+                sqlx::query("UPDATE tower_sessions SET data = ?, expiry_date = ? WHERE id = ?")
+                    .bind(data)
+                    .bind(record.expiry_date)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(drop)
+            }
+            Store::Postgres(_, pool) => {
+                // The schema and table `PostgresStore::new` names.
+                sqlx::query(r#"UPDATE "tower_sessions"."session" SET data = $1, expiry_date = $2 WHERE id = $3"#)
+                    .bind(data)
+                    .bind(record.expiry_date)
+                    .bind(id)
+                    .execute(pool)
+                    .await
+                    .map(drop)
+            }
+        };
+        // Again once written: a lookup that began before it may have read the old row.
+        self.identities.forget_session(&record.id);
+        updated.map_err(|e| Error::Backend(e.to_string()))
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
         let mut record = match &self.store {
-            Store::Sqlite(s) => s.load(id).await?,
-            Store::Postgres(s) => s.load(id).await?,
+            Store::Sqlite(s, _) => s.load(id).await?,
+            Store::Postgres(s, _) => s.load(id).await?,
         };
         if let Some(record) = &mut record {
             record.data.insert(ROW_EXPIRES_KEY.to_owned(), record.expiry_date.unix_timestamp().into());
@@ -104,10 +136,13 @@ impl SessionStore for SessionBackend {
 
     async fn delete(&self, id: &Id) -> Result<()> {
         self.identities.forget_session(id);
-        match &self.store {
-            Store::Sqlite(s) => s.delete(id).await,
-            Store::Postgres(s) => s.delete(id).await,
-        }
+        let deleted = match &self.store {
+            Store::Sqlite(s, _) => s.delete(id).await,
+            Store::Postgres(s, _) => s.delete(id).await,
+        };
+        // Again once deleted: a lookup that began before it may have read the row.
+        self.identities.forget_session(id);
+        deleted
     }
 }
 
@@ -115,8 +150,8 @@ impl SessionStore for SessionBackend {
 impl ExpiredDeletion for SessionBackend {
     async fn delete_expired(&self) -> Result<()> {
         match &self.store {
-            Store::Sqlite(s) => s.delete_expired().await,
-            Store::Postgres(s) => s.delete_expired().await,
+            Store::Sqlite(s, _) => s.delete_expired().await,
+            Store::Postgres(s, _) => s.delete_expired().await,
         }
     }
 }

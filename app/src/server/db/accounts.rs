@@ -60,12 +60,10 @@ impl Db {
 
     /// The session store on this database (its table comes with [`Db::migrate`]).
     pub fn session_store(&self) -> crate::server::sessions::SessionBackend {
-        use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
-
         use crate::server::sessions::SessionBackend;
         match &self.backend {
-            Backend::Sqlite(pool) => SessionBackend::sqlite(SqliteStore::new(pool.clone()), self.identities.clone()),
-            Backend::Postgres(pool) => SessionBackend::postgres(PostgresStore::new(pool.clone()), self.identities.clone()),
+            Backend::Sqlite(pool) => SessionBackend::sqlite(pool.clone(), self.identities.clone()),
+            Backend::Postgres(pool) => SessionBackend::postgres(pool.clone(), self.identities.clone()),
         }
     }
 }
