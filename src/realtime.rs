@@ -10,7 +10,7 @@ mod presence;
 mod ws;
 
 pub use authz::may_subscribe;
-pub use feed::{FeedHealth, GapRule, run_feed, run_pruner, spawn_feed};
+pub use feed::{FeedHealth, GapRule, run_pruner, spawn_feed};
 pub use frame::{Frame, Published};
 pub use hub::{Hub, Signals};
 pub use presence::{Presence, run_presence};

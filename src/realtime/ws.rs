@@ -2,7 +2,6 @@
 //! client frames, answers subscriptions from the database and forwards the
 //! hub's frames. The only place frames become bytes and back.
 
-use rustc_hash::FxHashMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -17,6 +16,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt as _, StreamExt as _};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use rustc_hash::FxHashMap;
 use serde_json::value::RawValue;
 
 use super::authz::may_subscribe;

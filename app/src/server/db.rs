@@ -42,10 +42,10 @@ pub use seeding::{SeedCategory, SeedProduct};
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 pub use tokens::TokenRow;
-
-use super::identities::Identities;
 use tokio::sync::Notify;
 pub use wakeups::{DataVersion, FileWatch, Wakeups};
+
+use super::identities::Identities;
 
 #[derive(Clone)]
 enum Backend {

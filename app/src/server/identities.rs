@@ -147,7 +147,7 @@ impl Identities {
         self.inner().prune(now);
     }
 
-    /// Sessions remembered, for tests and metrics.
+    /// Sessions remembered (tests check pruning with it).
     pub fn len(&self) -> usize {
         self.inner().known.len()
     }
