@@ -3,16 +3,20 @@
 /// Pages as lazy routes: built with `cargo leptos ... --split`, each page's code
 /// is a separate wasm file, downloaded when the page is first opened (or, for
 /// the page the server rendered, before hydrating). Without `--split` (see
-/// `build.rs`) they are ordinary routes, because a lazy function's placeholder
-/// import only resolves in a split build. Call it where `leptos::prelude::*`
-/// and the page components are in scope.
+/// `build.rs`) the browser's are ordinary routes, because a lazy function's
+/// placeholder import only resolves in a split build. Call it where
+/// `leptos::prelude::*` and the page components are in scope.
+///
+/// The server's are lazy routes too, and rendering one preloads its wasm
+/// files from the page's `<head>` (see `server::preload`): otherwise a page
+/// opened directly fetched its ~60 files only once the main wasm had run.
 macro_rules! lazy_pages {
     ($($(#[$doc:meta])* $route:ident => $page:ident;)*) => {$(
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $route;
 
-        #[cfg(wasm_split)]
+        #[cfg(any(wasm_split, feature = "ssr"))]
         #[::leptos_router::lazy_route]
         impl ::leptos_router::LazyRoute for $route {
             fn data() -> Self {
@@ -20,12 +24,14 @@ macro_rules! lazy_pages {
             }
 
             fn view(_this: Self) -> AnyView {
+                #[cfg(feature = "ssr")]
+                $crate::server::preload::route(stringify!($route));
                 $crate::live::page_hydrated();
                 view! { <$page/> }.into_any()
             }
         }
 
-        #[cfg(not(wasm_split))]
+        #[cfg(not(any(wasm_split, feature = "ssr")))]
         impl ::leptos_router::LazyRoute for $route {
             fn data() -> Self {
                 Self

@@ -9,6 +9,7 @@ pub mod identities;
 pub mod limiter;
 pub mod passwords;
 pub mod placeholder;
+pub mod preload;
 pub mod queries;
 pub mod seed;
 pub mod sessions;
