@@ -9,7 +9,7 @@
 ///
 /// The server's are lazy routes too, and rendering one preloads its wasm
 /// files from the page's `<head>` (see `server::preload`): otherwise a page
-/// opened directly fetched its ~60 files only once the main wasm had run.
+/// opened directly fetched its files (up to ~60) only once the main wasm had run.
 macro_rules! lazy_pages {
     ($($(#[$doc:meta])* $route:ident => $page:ident;)*) => {$(
         $(#[$doc])*

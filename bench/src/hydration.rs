@@ -68,8 +68,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         "visits": visits.len(),
         "hydrated_ms": { "median": median(column("hydrated_ms")), "max": column("hydrated_ms").into_iter().fold(0.0, f64::max) },
         "first_paint_ms": { "median": median(column("first_paint_ms")) },
+        "largest_paint_ms": { "median": median(column("largest_paint_ms")) },
         "html_ms": { "median": median(column("html_ms")) },
-        // The last wasm file fully downloaded; hydrated minus this is the CPU's share.
+        // The last wasm file fully downloaded; hydrated minus this is what the
+        // code took after the network was done (it may also start earlier).
         "wasm_done_ms": { "median": median(column("wasm_done_ms")) },
         "bytes_on_the_wire": { "median": median(column("bytes")), "wasm": median(column("wasm_bytes")) },
         "each": visits,

@@ -83,6 +83,22 @@ test("every page hydrates under the nonce-only script policy with no violation",
   await staff.context().close();
 });
 
+test("a page opened directly names all its code in its head, so none of it waits for the rest", async ({ page }) => {
+  // A lazy page's code is many files; fetched only once the main file had
+  // run, a product page on a slow phone hydrated a second later.
+  const fetched: string[] = [];
+  page.on("request", (r) => {
+    if (r.url().endsWith(".wasm")) fetched.push(new URL(r.url()).pathname);
+  });
+  await page.goto("/products/1");
+  await expect(page.locator("html")).toHaveAttribute("data-hydrated", "true", { timeout: 15_000 });
+  const preloaded = await page.locator('head link[rel="preload"][href$=".wasm"]').evaluateAll((links) =>
+    links.map((l) => new URL((l as HTMLLinkElement).href).pathname),
+  );
+  expect(preloaded.length, "the main file and the page's own").toBeGreaterThan(2);
+  expect(fetched.filter((path) => !preloaded.includes(path)), "wasm fetched without a preload").toEqual([]);
+});
+
 test("hostile product and category names stay text in the hydrated page and the tab title", async ({ browser }) => {
   const name = `</title><script>alert(2)</script><img src=x onerror=alert(3)> ${Date.now() % 100_000}`;
   const description = "</textarea><script>alert(4)</script>";

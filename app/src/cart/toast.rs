@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// How long a message stays.
 const SHOWN_FOR: Duration = Duration::from_millis(4000);
@@ -46,7 +45,7 @@ pub fn ToastRegion() -> impl IntoView {
                     view! {
                         <div class="toast" data-test-id="toast">
                             <span>{text}</span>
-                            <A href="/cart" attr:class="toast-link">"View cart"</A>
+                            <a href="/cart" class="toast-link">"View cart"</a>
                         </div>
                     }
                 })

@@ -73,12 +73,12 @@ fn CategoryNav(categories: Vec<Category>, selected: String) -> impl IntoView {
     let chip = |active: bool| if active { "chip chip-active" } else { "chip" };
     view! {
         <nav class="categories" aria-label="Categories">
-            <A href="/" attr:class=chip(selected.is_empty())>"All"</A>
+            <a href="/" class=chip(selected.is_empty())>"All"</a>
             {categories
                 .into_iter()
                 .map(|c| {
                     let href = CatalogQuery { category: c.slug.to_string(), ..CatalogQuery::default() }.url(None);
-                    view! { <A href=href attr:class=chip(c.slug.as_str() == selected)>{c.name}</A> }
+                    view! { <a href=href class=chip(c.slug.as_str() == selected)>{c.name}</a> }
                 })
                 .collect_view()}
         </nav>
@@ -229,8 +229,8 @@ fn Results(query: CatalogQuery, snapshot: Snapshot<ProductPage>, refresh: Callba
             .into_any()
         }}
         <nav class="pager" aria-label="Pages">
-            {first.map(|href| view! { <A href=href attr:class="button button-quiet" attr:data-test-id="first-page">"← First page"</A> })}
-            {next.map(|href| view! { <A href=href attr:class="button" attr:data-test-id="next-page">"Next page →"</A> })}
+            {first.map(|href| view! { <a href=href class="button button-quiet" data-test-id="first-page">"← First page"</a> })}
+            {next.map(|href| view! { <a href=href class="button" data-test-id="next-page">"Next page →"</a> })}
         </nav>
     }
 }

@@ -83,7 +83,8 @@ fn LiveProduct(snapshot: Snapshot<Product>, categories: Vec<Category>) -> impl I
                     <A href=category_href>{category_name}</A>
                 </nav>
                 <article class="product" data-test-id="product" data-product-id=summary.id.0>
-                    <img class="product-image" src=summary.image.clone() alt=summary.name.clone() width="400" height="300"/>
+                    // The page's largest paint: ahead of the page's code, which is preloaded too.
+                    <img class="product-image" src=summary.image.clone() alt=summary.name.clone() width="400" height="300" fetchpriority="high"/>
                     <div class="product-info">
                         <h1 data-test-id="product-name">{summary.name.clone()}</h1>
                         <Price amount=summary.price large=true/>

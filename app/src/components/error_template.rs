@@ -1,5 +1,4 @@
 use leptos::prelude::*;
-use leptos_router::components::A;
 
 /// The page for anything that does not exist. Sets the 404 status during SSR.
 #[component]
@@ -16,7 +15,7 @@ pub fn NotFound(#[prop(into, optional)] what: Option<String>) -> impl IntoView {
             <p class="notice-code">"404"</p>
             <h1>{what}" could not be found"</h1>
             <p>"It may have been removed, or the link may be mistyped."</p>
-            <A href="/" attr:class="button">"Back to the shop"</A>
+            <a href="/" class="button">"Back to the shop"</a>
         </section>
     }
 }

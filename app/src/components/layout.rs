@@ -11,10 +11,10 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="site-header">
             <div class="container header-row">
-                <A href="/" attr:class="brand" attr:aria-label="livecart: the shop">
+                <a href="/" class="brand" aria-label="livecart: the shop">
                     <img src="/favicon.svg" alt="" width="28" height="28"/>
                     <span>"livecart"</span>
-                </A>
+                </a>
                 <nav class="header-nav" aria-label="Main">
                     <A href="/">"Shop"</A>
                     <A href="/orders">"Orders"</A>
@@ -81,10 +81,10 @@ fn UnreadLink(customer: crate::model::CustomerId, snapshot: crate::protocol::Sna
 fn CartLink() -> impl IntoView {
     let cart = expect_context::<Cart>();
     view! {
-        <A href="/cart" attr:class="cart-link" attr:data-test-id="cart-link">
+        <a href="/cart" class="cart-link" data-test-id="cart-link">
             "Cart"
             <span class="cart-count needs-js" data-test-id="cart-count">{move || cart.count()}</span>
-        </A>
+        </a>
     }
 }
 
@@ -97,7 +97,7 @@ fn UserMenu() -> impl IntoView {
                 match actions.user.await.ok().flatten() {
                     Some(user) => view! {
                         <div class="user-menu">
-                            {user.is_staff.then(|| view! { <A href="/admin" attr:class="staff-link" attr:data-test-id="staff-link">"Staff console"</A> })}
+                            {user.is_staff.then(|| view! { <a href="/admin" class="staff-link" data-test-id="staff-link">"Staff console"</a> })}
                             <span class="user-name" data-test-id="signed-in-as">{user.username}</span>
                             <ActionForm action=actions.logout attr:class="inline-form">
                                 <button type="submit" class="link-button">"Sign out"</button>
@@ -108,7 +108,7 @@ fn UserMenu() -> impl IntoView {
                     None => view! {
                         <div class="user-menu">
                             <A href="/login">"Sign in"</A>
-                            <A href="/register" attr:class="button button-small">"Register"</A>
+                            <a href="/register" class="button button-small">"Register"</a>
                         </div>
                     }
                     .into_any(),

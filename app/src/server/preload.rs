@@ -2,14 +2,22 @@
 //! page's `<head>` so they download beside the main wasm instead of after it.
 //!
 //! Leptos names a page's files in the split build's manifest
-//! (`__wasm_split_manifest.json`, content-hashed like the other files), under
-//! `__{route}_view_{hash}`. Its own preloading of them (leptos_integration_utils
-//! 0.8.9) looks the manifest up outside the page's reactive owner and finds
-//! nothing, so the server does it here. Without a split build there is no
+//! (`__wasm_split_manifest.{hash}.json`) under the name of its view function:
+//! `__{route type, snake case}_view_{hash of the #[lazy] call site}`. Its own
+//! preloading of them (leptos_integration_utils 0.8.9) looks the manifest up
+//! outside the page's reactive owner and finds nothing, so the server does it
+//! here. If a later Leptos does it itself, every lazy page's `<head>` gets each
+//! link twice: then delete this module. Without a split build there is no
 //! manifest and nothing is preloaded.
+//!
+//! The links are registered before the page's own `<head>` tags, and leptos_meta
+//! hydrates its tags by position: a lazy page that adds a `<Meta>`, `<Link>`,
+//! `<Script>` or `<Stylesheet>` of its own would be hydrated onto a preload
+//! link. (`<Title>` is hydrated apart, and is all the pages use.)
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use leptos::prelude::*;
 use leptos_meta::Link;
@@ -31,44 +39,68 @@ pub fn load(options: &LeptosOptions) {
 }
 
 fn read(options: &LeptosOptions) -> Option<Manifest> {
-    let (mut manifest, mut loader) = ("__wasm_split_manifest.json".to_string(), "__wasm_split.js".to_string());
+    let (mut manifest, mut loader) = (None, "__wasm_split.js".to_string());
     if options.hash_files {
+        // This build's names, beside the binary. No `manifest:` line: not a
+        // split build (an unhashed manifest on disk is an older build's).
         let beside = std::env::current_exe().ok()?.parent()?.join(options.hash_file.as_ref());
         let hashes = std::fs::read_to_string(beside).ok()?;
         for (file, hash) in hashes.lines().filter_map(|line| line.split_once(':')) {
             match file.trim() {
-                "manifest" => manifest = format!("__wasm_split_manifest.{}.json", hash.trim()),
+                "manifest" => manifest = Some(format!("__wasm_split_manifest.{}.json", hash.trim())),
                 "split" => loader = format!("__wasm_split.{}.js", hash.trim()),
                 _ => {}
             }
         }
+    } else {
+        manifest = Some("__wasm_split_manifest.json".to_string());
     }
     let pkg_dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
-    let text = std::fs::read_to_string(pkg_dir.join(&manifest)).ok()?;
+    let text = std::fs::read_to_string(pkg_dir.join(manifest?)).ok()?;
     let files = serde_json::from_str(&text).ok()?;
     Some(Manifest { pkg: format!("/{}", options.site_pkg_dir), loader, files })
 }
 
+/// The manifest's name for the route type `route`'s view, if it is one:
+/// `__{route}_view_` and the digits of a hash.
+fn names_route(name: &str, route: &str) -> bool {
+    name.strip_prefix("__")
+        .and_then(|rest| rest.strip_prefix(route))
+        .and_then(|rest| rest.strip_prefix("_view_"))
+        .is_some_and(|hash| !hash.is_empty() && hash.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Put preloads for the lazy route `route` (its type's name, e.g.
-/// `ProductRoute`) into the page's `<head>`. Nothing goes into the page's body,
-/// so the browser's hydration sees the same view.
+/// `ProductRoute`) into the page's `<head>`. Nothing goes into the page's body.
 pub fn route(route: &str) {
+    static MISSING: AtomicBool = AtomicBool::new(false);
     let Some(Some(manifest)) = MANIFEST.get() else { return };
-    let prefix = format!("__{}_view_", snake_case(route));
-    let Some(files) = manifest.files.iter().find(|(name, _)| name.starts_with(&prefix)).map(|(_, files)| files) else {
+    let route = snake_case(route);
+    let Some(files) = manifest.files.iter().find(|(name, _)| names_route(name, &route)).map(|(_, files)| files) else {
+        if !MISSING.swap(true, Ordering::Relaxed) {
+            tracing::warn!(route, "the wasm split manifest names no files for this page: its files are not preloaded");
+        }
         return;
     };
     let pkg = &manifest.pkg;
     // Rendering a leptos_meta tag on the server registers it for the <head>.
+    // At low priority: over HTTP/1.1's six connections, ~60 files at the
+    // preload's usual high priority kept the page's image waiting behind them.
     for file in files {
         let href = format!("{pkg}/{file}.wasm");
-        _ = view! { <Link rel="preload" href=href as_="fetch" type_="application/wasm" crossorigin="anonymous"/> }.to_html();
+        _ = view! {
+            <Link rel="preload" href=href as_="fetch" type_="application/wasm" crossorigin="anonymous" fetchpriority="low"/>
+        }
+        .to_html();
     }
     let loader = format!("{pkg}/{}", manifest.loader);
+    // No nonce needed: a modulepreload's fetch is not parser-inserted, which
+    // the page policy's 'strict-dynamic' allows (as for Leptos' own).
     _ = view! { <Link rel="modulepreload" href=loader crossorigin="anonymous"/> }.to_html();
 }
 
-/// `ProductFormRoute` -> `product_form_route`, as leptos names the view function.
+/// `ProductFormRoute` -> `product_form_route`, as leptos names the view
+/// function (the routes' names are letters only).
 fn snake_case(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     for (i, c) in name.chars().enumerate() {
@@ -82,10 +114,21 @@ fn snake_case(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn route_types_name_their_view_functions_as_leptos_does() {
-        assert_eq!(super::snake_case("ProductRoute"), "product_route");
-        assert_eq!(super::snake_case("MyOrdersRoute"), "my_orders_route");
-        assert_eq!(super::snake_case("ProductFormRoute"), "product_form_route");
+        assert_eq!(snake_case("ProductRoute"), "product_route");
+        assert_eq!(snake_case("MyOrdersRoute"), "my_orders_route");
+        assert_eq!(snake_case("ProductFormRoute"), "product_form_route");
+    }
+
+    #[test]
+    fn a_route_finds_only_its_own_files() {
+        assert!(names_route("__product_route_view_10756128382279153931", "product_route"));
+        assert!(!names_route("__product_form_route_view_10756128382279153931", "product_route"));
+        assert!(!names_route("__my_orders_route_view_1", "orders_route"));
+        assert!(!names_route("__orders_route_view_1", "order_route"));
+        assert!(!names_route("__product_route_view_", "product_route"));
     }
 }
