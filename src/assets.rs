@@ -80,6 +80,21 @@ fn check_site(options: &mut LeptosOptions, listing: Option<&Path>, said: bool) -
     Ok(())
 }
 
+/// The split build's manifest of lazy pages' wasm files, for their preloads
+/// (`app::server::preload`); `None` without a split build. With hashed names,
+/// only the one this build's `hash.txt` names (an unhashed one is an older build's).
+pub fn split_manifest(options: &LeptosOptions) -> Option<app::server::preload::Manifest> {
+    let (manifest, loader) = if options.hash_files {
+        let listed = std::fs::read_to_string(hash_file(options)?).ok()?;
+        (format!("__wasm_split_manifest.{}.json", hash_of(&listed, "manifest")?), format!("__wasm_split.{}.js", hash_of(&listed, "split")?))
+    } else {
+        ("__wasm_split_manifest.json".to_string(), "__wasm_split.js".to_string())
+    };
+    let pkg = Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let files = serde_json::from_str(&std::fs::read_to_string(pkg.join(manifest)).ok()?).ok()?;
+    Some(app::server::preload::Manifest { pkg: format!("/{}", options.site_pkg_dir), loader, files })
+}
+
 /// Where Leptos reads the hashed names from: `hash.txt` (or
 /// `LEPTOS_HASH_FILE_NAME`) beside the running binary.
 fn hash_file(options: &LeptosOptions) -> Option<PathBuf> {

@@ -166,7 +166,7 @@ pub fn router(state: AppState) -> Router {
     let ctx = state.ctx.clone();
     let page_ctx = ctx.clone();
     let options = state.leptos_options.clone();
-    app::server::preload::load(&options);
+    app::server::preload::install(crate::assets::split_manifest(&options));
     let api_limit = state.config.limits.api_body_bytes;
     // Uploads get their own body limit; everything else the API's.
     let uploads = Router::new()

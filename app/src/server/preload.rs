@@ -22,43 +22,22 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use leptos::prelude::*;
 use leptos_meta::Link;
 
-struct Manifest {
+/// A split build's manifest, as the server read it at startup
+/// (`assets::split_manifest` in the server crate, beside its other `hash.txt` reading).
+pub struct Manifest {
     /// `/pkg`, as the browser asks for the files.
-    pkg: String,
+    pub pkg: String,
     /// `__wasm_split.{hash}.js`: the loader the files go through.
-    loader: String,
-    files: HashMap<String, Vec<String>>,
+    pub loader: String,
+    pub files: HashMap<String, Vec<String>>,
 }
 
 static MANIFEST: OnceLock<Option<Manifest>> = OnceLock::new();
 
-/// Read the split build's manifest, once at startup (a missing one is no error:
+/// Keep the split build's manifest, once at startup (none is no error:
 /// `cargo leptos watch` builds without `--split`).
-pub fn load(options: &LeptosOptions) {
-    MANIFEST.get_or_init(|| read(options));
-}
-
-fn read(options: &LeptosOptions) -> Option<Manifest> {
-    let (mut manifest, mut loader) = (None, "__wasm_split.js".to_string());
-    if options.hash_files {
-        // This build's names, beside the binary. No `manifest:` line: not a
-        // split build (an unhashed manifest on disk is an older build's).
-        let beside = std::env::current_exe().ok()?.parent()?.join(options.hash_file.as_ref());
-        let hashes = std::fs::read_to_string(beside).ok()?;
-        for (file, hash) in hashes.lines().filter_map(|line| line.split_once(':')) {
-            match file.trim() {
-                "manifest" => manifest = Some(format!("__wasm_split_manifest.{}.json", hash.trim())),
-                "split" => loader = format!("__wasm_split.{}.js", hash.trim()),
-                _ => {}
-            }
-        }
-    } else {
-        manifest = Some("__wasm_split_manifest.json".to_string());
-    }
-    let pkg_dir = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
-    let text = std::fs::read_to_string(pkg_dir.join(manifest?)).ok()?;
-    let files = serde_json::from_str(&text).ok()?;
-    Some(Manifest { pkg: format!("/{}", options.site_pkg_dir), loader, files })
+pub fn install(manifest: Option<Manifest>) {
+    let _ = MANIFEST.set(manifest);
 }
 
 /// The manifest's name for the route type `route`'s view, if it is one:
