@@ -20,23 +20,25 @@
 //! hot product's buyers meet on its row lock.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
 use tokio::sync::{mpsc, oneshot};
 
-use super::core::{Runs, Tx, placeholders, sql};
-use super::{Db, PlaceOutcome};
+use sqlx::sqlite::SqliteConnection;
+
+use super::core::{Arg, Runs, Step, placeholders, sql};
+use super::{Backend, Db, PlaceOutcome};
 use crate::model::{Address, CartLine, CustomerId, OrderId, ProductId};
 
 /// Purchases one group may hold (one transaction).
 const MAX_GROUP: usize = 64;
+/// Groups written between checkpoints of the write-ahead log (a group adds
+/// ~40 pages to it).
+const GROUPS_PER_CHECKPOINT: u32 = 16;
 /// Purchases that may wait for the next group; more wait to join the queue.
 const MAX_WAITING: usize = 1024;
-
-/// Order lines one insert may hold (6 values each, well under SQLite's
-/// 32,766 variables a statement).
-const LINES_PER_INSERT: usize = 1000;
 
 /// The SQLite checkout queue of one `Db` (started at its first purchase).
 pub(super) type CheckoutQueue = Arc<OnceLock<mpsc::Sender<Purchase>>>;
@@ -95,24 +97,38 @@ impl Db {
     }
 
     /// Write queued purchases in groups until the queue closes (SQLite, on
-    /// the writer thread).
+    /// the writer thread), on a connection of the writer's own.
     async fn commit_in_groups(self, mut queue: mpsc::Receiver<Purchase>) {
         let mut group = Vec::with_capacity(MAX_GROUP);
+        let mut conn = None;
+        let mut since_checkpoint = 0;
         while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
             // A task per group: a panic fails that group's purchases (their
-            // answers are dropped, the transaction rolled back), never the queue.
+            // answers are dropped, the connection closed, which rolls its
+            // transaction back), never the queue.
             let (db, purchases) = (self.clone(), std::mem::take(&mut group));
-            if tokio::spawn(async move { db.buy_group(purchases).await }).await.is_err() {
-                tracing::error!("a checkout group panicked; its purchases failed, the queue goes on");
+            let mut taken = conn.take();
+            conn = match tokio::spawn(async move { db.buy_group(&mut taken, purchases).await.then_some(taken).flatten() }).await {
+                Ok(conn) => conn,
+                Err(_) => {
+                    tracing::error!("a checkout group panicked; its purchases failed, the queue goes on");
+                    None
+                }
+            };
+            since_checkpoint += 1;
+            if since_checkpoint >= GROUPS_PER_CHECKPOINT {
+                since_checkpoint = 0;
+                self.checkpoint_soon();
             }
         }
     }
 
     /// One transaction for the whole group; if a statement fails, each
     /// purchase alone. If no transaction can begin, every purchase hears so.
-    async fn buy_group(&self, group: Vec<Purchase>) {
+    /// `false`: the connection may be left inside a transaction (it is closed).
+    async fn buy_group(&self, conn: &mut Option<GroupConnection>, group: Vec<Purchase>) -> bool {
         let orders: Vec<&NewOrder> = group.iter().map(|p| &p.order).collect();
-        match self.buy_in_one_transaction(&orders).await {
+        match self.buy_in_one_transaction(conn, &orders).await {
             Ok(outcomes) => {
                 for (purchase, outcome) in group.into_iter().zip(outcomes) {
                     // A caller that went away misses its answer; its order stands.
@@ -128,40 +144,60 @@ impl Db {
             Err(err) => {
                 tracing::warn!(error = ?err, purchases = group.len(), "a checkout group failed; trying each purchase alone");
                 for purchase in group {
-                    let alone = self.buy_in_one_transaction(&[&purchase.order]).await;
+                    let alone = self.buy_in_one_transaction(conn, &[&purchase.order]).await;
                     let _ = purchase.reply.send(alone.map(|mut outcomes| outcomes.remove(0)));
                 }
             }
         }
+        conn.is_some()
     }
 
     /// Decide and write `orders` in one transaction (SQLite, holding the
-    /// write turn), in a handful of statements whatever their number:
-    /// one read of every product they name and one of the orders already
-    /// placed with their keys; each purchase is then decided in memory, in
-    /// queue order, against the stock the earlier ones left; then one insert
-    /// of the placed orders, one update of the stock, one insert of their
-    /// lines. Refusals write nothing.
-    async fn buy_in_one_transaction(&self, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
-        let mut tx = self.begin().await.map_err(|err| anyhow::Error::new(NoTransaction(err)))?;
-        let outcomes = self.buy_within(&mut tx, orders).await?;
-        tx.commit().await?;
-        Ok(outcomes)
+    /// write turn) in two round trips to SQLite whatever their number: the
+    /// transaction's start with one read of every product they name and one
+    /// of the orders already placed with their keys; each purchase is then
+    /// decided in memory, in queue order, against the stock the earlier ones
+    /// left; then one insert of the placed orders, one update of the stock,
+    /// one insert of their lines, and the commit. Refusals write nothing.
+    ///
+    /// The transaction is begun and committed by statements sent with the
+    /// reads and the writes, not by sqlx (whose `BEGIN` and `COMMIT` are a
+    /// round trip each): each round trip is a hand-over to the connection's
+    /// thread and back, ~1–2 ms on two busy cores, all of it spent holding
+    /// the write turn. After any failure the connection is closed, which
+    /// rolls back whatever it had begun, before the turn passes on.
+    async fn buy_in_one_transaction(&self, conn: &mut Option<GroupConnection>, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
+        let Backend::Sqlite(pool) = &self.backend else { anyhow::bail!("checkout groups are for SQLite") };
+        let _turn = super::sqlite::write_turn(pool).lock_owned().await;
+        if conn.is_none() {
+            *conn = Some(GroupConnection::open(pool).await.map_err(|err| anyhow::Error::new(NoTransaction(err)))?);
+        }
+        let Some(open) = conn.as_mut() else { unreachable!("opened above") };
+        let outcomes = self.buy_within(&mut open.0, orders).await;
+        if outcomes.is_err() {
+            if let Some(broken) = conn.take() {
+                let _ = sqlx::Connection::close(broken.0).await;
+            }
+        } else {
+            self.commits.notify_one();
+        }
+        outcomes
     }
 
-    async fn buy_within(&self, tx: &mut Tx, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
+    async fn buy_within(&self, conn: &mut SqliteConnection, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
         let ids: BTreeSet<ProductId> = orders.iter().flat_map(|o| o.lines.iter().map(|l| l.product_id)).collect();
-        let mut stock = stocked(&mut *tx, ids.into_iter()).await?;
-        let pairs: Vec<String> = (0..orders.len()).map(|i| format!("({})", placeholders(2 * i + 1, 2))).collect();
-        let mut keys = sql(format!(
-            "SELECT customer_id, idempotency_key, id FROM orders WHERE (customer_id, idempotency_key) IN (VALUES {})",
-            pairs.join(", ")
-        ));
-        for o in orders {
-            keys = keys.bind(o.customer).bind(o.key.as_str());
-        }
+        let keys: Vec<(CustomerId, &str)> = orders.iter().map(|o| (o.customer, o.key.as_str())).collect();
+        let steps = sql(GROUP_READS)
+            .bind(json(&ids)?)
+            .bind(json(&keys)?)
+            .batch(&mut *conn)
+            .await
+            .map_err(|err| anyhow::Error::new(NoTransaction(err)))?;
+        let [_begun, products, placed] =
+            <[Step; 3]>::try_from(steps).ok().context("the checkout's reads gave the wrong number of answers")?;
+        let mut stock = stocked_from(products.decode()?);
         let mut placed_with: HashMap<(CustomerId, String), OrderId> =
-            keys.fetch_all::<(CustomerId, String, OrderId)>(&mut *tx).await?.into_iter().map(|(c, k, id)| ((c, k), id)).collect();
+            placed.decode::<(CustomerId, String, OrderId)>()?.into_iter().map(|(c, k, id)| ((c, k), id)).collect();
 
         // Decide, in queue order. A twin of a purchase placed earlier in this
         // group (same customer and key) gets that order once it has an id.
@@ -188,8 +224,10 @@ impl Db {
             .zip(&decided)
             .filter_map(|(o, d)| if let Decision::Place(total) = d { Some((*o, *total)) } else { None })
             .collect();
-        if !to_place.is_empty() {
-            self.write_orders(tx, &to_place, &stock, &mut placed_with).await?;
+        if to_place.is_empty() {
+            sql("COMMIT").execute(&mut *conn).await?;
+        } else {
+            write_orders(conn, &to_place, &stock, &mut placed_with).await?;
         }
         let id_of = |o: &NewOrder| placed_with.get(&(o.customer, o.key.clone())).copied().context("a placed order has no id");
         decided
@@ -203,82 +241,90 @@ impl Db {
             .collect()
     }
 
-    /// Insert the orders decided on, take their stock and add their lines:
-    /// three statements for the whole group (lines in inserts of up to
-    /// 1,000, plus an address kept per order that asks). `placed_with` gains
-    /// each new order's id.
-    async fn write_orders(
-        &self,
-        tx: &mut Tx,
-        to_place: &[(&NewOrder, i64)],
-        stock: &HashMap<ProductId, Stocked>,
-        placed_with: &mut HashMap<(CustomerId, String), OrderId>,
-    ) -> anyhow::Result<()> {
-        let rows: Vec<String> = (0..to_place.len()).map(|i| format!("({})", placeholders(i * 9 + 1, 9))).collect();
-        let mut insert = sql(format!(
-            "INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key, total_cents) \
-             VALUES {} RETURNING customer_id, idempotency_key, id",
-            rows.join(", ")
-        ));
-        for (o, total) in to_place {
-            insert = insert.bind(o.customer).bind_each(address_fields(&o.address)).bind(o.key.as_str()).bind(*total);
+    /// Ask for a checkpoint of the write-ahead log, off the write turn (the
+    /// group writer's connection never checkpoints in its commits: a
+    /// checkpoint copies and syncs ~1,000 pages, 10–30 ms during which no
+    /// purchase could be written). A passive checkpoint runs beside the
+    /// writer; one at a time.
+    fn checkpoint_soon(&self) {
+        static RUNNING: AtomicBool = AtomicBool::new(false);
+        let Backend::Sqlite(pool) = &self.backend else { return };
+        if RUNNING.swap(true, Ordering::AcqRel) {
+            return;
         }
-        // Matched by key, not by position: SQLite does not promise RETURNING's row order.
-        placed_with.extend(insert.fetch_all::<(CustomerId, String, OrderId)>(&mut *tx).await?.into_iter().map(|(c, k, id)| ((c, k), id)));
-
-        let taken: Vec<(ProductId, i64)> = stock.iter().filter(|(_, s)| s.taken > 0).map(|(id, s)| (*id, s.taken)).collect();
-        let pairs: Vec<String> = (0..taken.len()).map(|i| format!("({})", placeholders(2 * i + 1, 2))).collect();
-        let mut update = sql(format!(
-            "UPDATE products SET stock = stock - t.quantity, units_sold = units_sold + t.quantity \
-             FROM (SELECT column1 AS id, column2 AS quantity FROM (VALUES {})) AS t \
-             WHERE products.id = t.id AND products.stock >= t.quantity AND products.archived_at IS NULL",
-            pairs.join(", ")
-        ));
-        for (id, quantity) in &taken {
-            update = update.bind(*id).bind(*quantity);
-        }
-        let updated = update.execute(&mut *tx).await?;
-        anyhow::ensure!(updated == taken.len() as u64, "stock changed under the write turn ({updated} of {} products)", taken.len());
-
-        let mut lines = Vec::new();
-        for (o, _) in to_place {
-            let order = placed_with.get(&(o.customer, o.key.clone())).copied().context("an inserted order came back without its key")?;
-            lines.extend((1..).zip(&o.lines).map(|(n, l)| (order, n, l, stock[&l.product_id].name.as_str(), stock[&l.product_id].price)));
-        }
-        for chunk in lines.chunks(LINES_PER_INSERT) {
-            self.add_lines(tx, chunk).await?;
-        }
-        for (o, _) in to_place.iter().filter(|(o, _)| o.save_address) {
-            self.keep_address(tx, o.customer, &o.address).await?;
-        }
-        Ok(())
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+                tracing::warn!(error = %err, "checkpointing the write-ahead log failed; the next group tries again");
+            }
+            RUNNING.store(false, Ordering::Release);
+        });
     }
+}
 
-    /// Lines of one or more orders in one statement: (order, line number,
-    /// line, name and unit price as sold).
-    async fn add_lines(&self, tx: &mut Tx, lines: &[(OrderId, i64, &CartLine, &str, i64)]) -> anyhow::Result<()> {
-        let rows: Vec<String> = (0..lines.len()).map(|i| format!("({})", placeholders(i * 6 + 1, 6))).collect();
-        let mut insert = sql(format!(
-            "INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) VALUES {}",
-            rows.join(", ")
-        ));
-        for &(order, line_no, line, name, price) in lines {
-            insert = insert.bind(order).bind(line_no).bind(line.product_id).bind(name).bind(price).bind(line.quantity);
-        }
-        insert.execute(&mut *tx).await?;
-        Ok(())
+/// The group writer's own connection, which leaves checkpoints to
+/// [`Db::checkpoint_soon`].
+struct GroupConnection(SqliteConnection);
+
+impl GroupConnection {
+    async fn open(pool: &sqlx::SqlitePool) -> sqlx::Result<Self> {
+        let mut conn = pool.acquire().await?.detach();
+        sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut conn).await?;
+        Ok(Self(conn))
     }
+}
 
-    /// Keep the address on the customer's account for next time.
-    async fn keep_address(&self, tx: &mut Tx, customer: CustomerId, a: &Address) -> anyhow::Result<()> {
-        sql("UPDATE users SET recipient = $1, street = $2, city = $3, region = $4, postal_code = $5, country = $6 WHERE id = $7")
-            .bind_each(address_fields(a))
-            .bind(customer)
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
-    }
+/// Insert the orders decided on, take their stock, add their lines, keep the
+/// addresses asked for and commit: [`GROUP_WRITES`], one batch whatever the
+/// group's size. `placed_with` gains each new order's id.
+async fn write_orders(
+    conn: &mut SqliteConnection,
+    to_place: &[(&NewOrder, i64)],
+    stock: &HashMap<ProductId, Stocked>,
+    placed_with: &mut HashMap<(CustomerId, String), OrderId>,
+) -> anyhow::Result<()> {
+    let orders: Vec<_> = to_place
+        .iter()
+        .map(|(o, total)| {
+            let [recipient, street, city, region, postal_code, country] = address_fields(&o.address);
+            (o.customer, recipient, street, city, region, postal_code, country, o.key.as_str(), *total)
+        })
+        .collect();
+    let taken: Vec<(ProductId, i64)> = stock.iter().filter(|(_, s)| s.taken > 0).map(|(id, s)| (*id, s.taken)).collect();
+    let lines: Vec<_> = to_place
+        .iter()
+        .flat_map(|(o, _)| {
+            (1_i64..).zip(&o.lines).map(|(n, l)| {
+                let product = &stock[&l.product_id];
+                (o.customer, o.key.as_str(), n, l.product_id, product.name.as_str(), product.price, l.quantity)
+            })
+        })
+        .collect();
+    let addresses: Vec<_> = to_place
+        .iter()
+        .filter(|(o, _)| o.save_address)
+        .map(|(o, _)| {
+            let [recipient, street, city, region, postal_code, country] = address_fields(&o.address);
+            (o.customer, recipient, street, city, region, postal_code, country)
+        })
+        .collect();
+    let steps = sql(GROUP_WRITES).bind(json(&orders)?).bind(json(&taken)?).bind(json(&lines)?).bind(json(&addresses)?).batch(conn).await?;
+    let [inserted, updated, added, _kept, _committed] =
+        <[Step; 5]>::try_from(steps).ok().context("the checkout's writes gave the wrong number of answers")?;
+    // Matched by key, not by position: SQLite does not promise RETURNING's row order.
+    placed_with.extend(inserted.decode::<(CustomerId, String, OrderId)>()?.into_iter().map(|(c, k, id)| ((c, k), id)));
+    anyhow::ensure!(inserted.rows.len() == to_place.len(), "{} of {} orders were inserted", inserted.rows.len(), to_place.len());
+    anyhow::ensure!(
+        updated.changed == taken.len() as u64,
+        "stock changed under the write turn ({} of {} products)",
+        updated.changed,
+        taken.len()
+    );
+    anyhow::ensure!(added.changed == lines.len() as u64, "{} of {} order lines were added", added.changed, lines.len());
+    Ok(())
+}
 
+impl Db {
     /// One purchase as one statement (PostgreSQL): it locks the lines'
     /// products (in id order, so two buyers of the same products never wait
     /// for each other in a circle), and only when no order has this key and
@@ -365,17 +411,58 @@ impl Db {
 
 /// The products `ids` names that are on sale, with what is left of each.
 async fn stocked(on: impl Runs, ids: impl ExactSizeIterator<Item = ProductId>) -> anyhow::Result<HashMap<ProductId, Stocked>> {
-    Ok(sql(format!(
-        "SELECT id, name, price_cents, stock FROM products WHERE id IN ({}) AND archived_at IS NULL",
-        placeholders(1, ids.len())
-    ))
-    .bind_each(ids)
-    .fetch_all::<(ProductId, String, i64, i64)>(on)
-    .await?
-    .into_iter()
-    .map(|(id, name, price, left)| (id, Stocked { name, price, left, taken: 0 }))
-    .collect())
+    let rows =
+        sql(format!("{STOCKED} WHERE id IN ({}) AND archived_at IS NULL", placeholders(1, ids.len()))).bind_each(ids).fetch_all(on).await?;
+    Ok(stocked_from(rows))
 }
+
+/// The columns [`stocked_from`] reads.
+const STOCKED: &str = "SELECT id, name, price_cents, stock FROM products";
+
+fn stocked_from(rows: Vec<(ProductId, String, i64, i64)>) -> HashMap<ProductId, Stocked> {
+    rows.into_iter().map(|(id, name, price, left)| (id, Stocked { name, price, left, taken: 0 })).collect()
+}
+
+/// A group's values bound as one JSON array (SQLite reads it with
+/// `json_each`): the statement's text is then the same for every group,
+/// prepared once per connection, instead of a new text (and a new
+/// compilation of the tables' triggers) for every group size.
+fn json(values: &impl serde::Serialize) -> anyhow::Result<Arg<'static>> {
+    Ok(Arg::Owned(serde_json::to_string(values)?))
+}
+
+/// A group's transaction begun, and its two reads (SQLite): the products it
+/// names that are on sale (`$1`: their ids), and the orders already placed
+/// with its keys (`$2`: `[customer, key]` pairs).
+const GROUP_READS: &str = "BEGIN IMMEDIATE;
+    SELECT id, name, price_cents, stock FROM products \
+        WHERE id IN (SELECT value FROM json_each($1)) AND archived_at IS NULL;
+    SELECT o.customer_id, o.idempotency_key, o.id FROM json_each($2) AS k \
+        JOIN orders AS o ON o.customer_id = (k.value ->> 0) AND o.idempotency_key = (k.value ->> 1)";
+
+/// A group's writes (SQLite), in one batch: insert its orders (`$1`:
+/// customer, address fields, key, total), take their stock (`$2`: product,
+/// quantity), add their lines (`$3`: customer, key, line number, product,
+/// name and unit price as sold, quantity; each finds its order by customer
+/// and key), keep the addresses asked for (`$4`: customer, address fields),
+/// and commit. Nothing after a failing statement runs, the commit included.
+/// The group was decided against the stock read under this transaction's
+/// write lock, which no one else can move; should a product's stock go below
+/// zero all the same, its `CHECK (stock >= 0)` fails the statement.
+const GROUP_WRITES: &str = "INSERT INTO orders \
+        (customer_id, recipient, street, city, region, postal_code, country, idempotency_key, total_cents) \
+        SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8 \
+        FROM json_each($1) \
+        RETURNING customer_id, idempotency_key, id;
+    UPDATE products SET stock = stock - (t.value ->> 1), units_sold = units_sold + (t.value ->> 1) \
+        FROM json_each($2) AS t WHERE products.id = (t.value ->> 0);
+    INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) \
+        SELECT o.id, l.value ->> 2, l.value ->> 3, l.value ->> 4, l.value ->> 5, l.value ->> 6 FROM json_each($3) AS l \
+        JOIN orders AS o ON o.customer_id = (l.value ->> 0) AND o.idempotency_key = (l.value ->> 1);
+    UPDATE users SET recipient = a.value ->> 1, street = a.value ->> 2, city = a.value ->> 3, region = a.value ->> 4, \
+        postal_code = a.value ->> 5, country = a.value ->> 6 \
+        FROM json_each($4) AS a WHERE users.id = (a.value ->> 0);
+    COMMIT";
 
 /// An address's columns in the order every statement here lists them:
 /// recipient, street, city, region, postal code, country.

@@ -98,6 +98,12 @@ pub trait Runs {
     fn conn(&mut self) -> Conn<'_>;
 }
 
+impl Runs for &mut SqliteConnection {
+    fn conn(&mut self) -> Conn<'_> {
+        Conn::Sqlite(self)
+    }
+}
+
 impl Runs for &Db {
     fn conn(&mut self) -> Conn<'_> {
         match &self.backend {
@@ -186,6 +192,44 @@ impl<'a> Sql<'a> {
     /// The first column of the row, if there is one.
     pub async fn scalar_optional<T: Value>(self, mut on: impl Runs) -> sqlx::Result<Option<T>> {
         on_conn!(self, on, |row| fetch_optional => row.map(|r| r.try_get(0)).transpose())
+    }
+}
+
+/// What one statement of a [`Sql::batch`] gave: its rows and the rows it changed.
+pub struct Step {
+    pub rows: Vec<SqliteRow>,
+    pub changed: u64,
+}
+
+impl Step {
+    pub fn decode<T: for<'r> FromRow<'r, SqliteRow>>(&self) -> sqlx::Result<Vec<T>> {
+        self.rows.iter().map(T::from_row).collect()
+    }
+}
+
+impl Sql<'_> {
+    /// Several `;`-separated statements in one round trip to SQLite's
+    /// connection thread: each
+    /// statement's rows and changes, in order. Each statement sent alone is
+    /// a hand-over to that thread and back, ~0.1–1 ms under load, all of it
+    /// spent holding the write turn.
+    ///
+    /// sqlx 0.8 runs every statement of a SQLite query in turn, binding `$N`
+    /// against the arguments of the whole text, and stops at the first that
+    /// fails; an upgrade that ran only the first would give fewer answers
+    /// than statements, which the caller checks.
+    pub async fn batch(self, conn: &mut SqliteConnection) -> sqlx::Result<Vec<Step>> {
+        use futures::TryStreamExt as _;
+        use sqlx::Executor as _;
+        let mut answers = conn.fetch_many(bind_all(sqlx::query(&self.text), &self.args));
+        let (mut steps, mut rows) = (Vec::new(), Vec::new());
+        while let Some(answer) = answers.try_next().await? {
+            match answer {
+                sqlx::Either::Right(row) => rows.push(row),
+                sqlx::Either::Left(done) => steps.push(Step { rows: std::mem::take(&mut rows), changed: done.rows_affected() }),
+            }
+        }
+        Ok(steps)
     }
 }
 

@@ -23,7 +23,7 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 /// a backup) shares it, and writers to different files (tests that open
 /// several databases in one process) never wait for each other. Other
 /// processes (the CLI, an outside writer) still meet the busy handler.
-fn write_turn(pool: &SqlitePool) -> Arc<Mutex<()>> {
+pub(super) fn write_turn(pool: &SqlitePool) -> Arc<Mutex<()>> {
     static TURNS: LazyLock<std::sync::Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = LazyLock::new(Default::default);
     let file = pool.connect_options().get_filename().to_path_buf();
     TURNS.lock().unwrap_or_else(PoisonError::into_inner).entry(file).or_default().clone()
@@ -124,6 +124,9 @@ pub async fn connect(url: &str, pool: &super::PoolSettings) -> anyhow::Result<Sq
     sqlx::Connection::close(probe).await?;
     Ok(SqlitePoolOptions::new()
         .max_connections(pool.max_connections.unwrap_or(8))
+        // A connection to a local file does not go stale: no ping (a round
+        // trip to its thread) before each use.
+        .test_before_acquire(false)
         .acquire_timeout(pool.acquire_timeout)
         .connect_lazy_with(options))
 }
