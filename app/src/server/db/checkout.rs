@@ -20,7 +20,6 @@
 //! hot product's buyers meet on its row lock.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
@@ -34,9 +33,9 @@ use crate::model::{Address, CartLine, CustomerId, OrderId, ProductId};
 
 /// Purchases one group may hold (one transaction).
 const MAX_GROUP: usize = 64;
-/// Groups written between checkpoints of the write-ahead log (a group adds
-/// ~40 pages to it).
-const GROUPS_PER_CHECKPOINT: u32 = 16;
+/// Groups written between checkpoints of the write-ahead log (a group of 25
+/// purchases adds ~125 pages to it, ~1,000 for eight: SQLite's own default).
+const GROUPS_PER_CHECKPOINT: u32 = 8;
 /// Purchases that may wait for the next group; more wait to join the queue.
 const MAX_WAITING: usize = 1024;
 
@@ -101,7 +100,7 @@ impl Db {
     async fn commit_in_groups(self, mut queue: mpsc::Receiver<Purchase>) {
         let mut group = Vec::with_capacity(MAX_GROUP);
         let mut conn = None;
-        let mut since_checkpoint = 0;
+        let mut checkpoint = Checkpoint::default();
         while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
             // A task per group: a panic fails that group's purchases (their
             // answers are dropped, the connection closed, which rolls its
@@ -115,11 +114,7 @@ impl Db {
                     None
                 }
             };
-            since_checkpoint += 1;
-            if since_checkpoint >= GROUPS_PER_CHECKPOINT {
-                since_checkpoint = 0;
-                self.checkpoint_soon();
-            }
+            checkpoint.after_group(&self, &mut conn).await;
         }
     }
 
@@ -240,30 +235,57 @@ impl Db {
             })
             .collect()
     }
+}
 
-    /// Ask for a checkpoint of the write-ahead log, off the write turn (the
-    /// group writer's connection never checkpoints in its commits: a
-    /// checkpoint copies and syncs ~1,000 pages, 10–30 ms during which no
-    /// purchase could be written). A passive checkpoint runs beside the
-    /// writer; one at a time.
-    fn checkpoint_soon(&self) {
-        static RUNNING: AtomicBool = AtomicBool::new(false);
-        let Backend::Sqlite(pool) = &self.backend else { return };
-        if RUNNING.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        let pool = pool.clone();
-        tokio::spawn(async move {
-            if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-                tracing::warn!(error = %err, "checkpointing the write-ahead log failed; the next group tries again");
+/// Checkpoints of the write-ahead log for the group writer, whose own
+/// connection never checkpoints in its commits: a checkpoint copies and
+/// syncs ~1,000 pages, 10–30 ms during which no purchase could be written.
+///
+/// Every [`GROUPS_PER_CHECKPOINT`] groups a passive checkpoint starts on
+/// another connection and copies what is in the log while the writer goes
+/// on. Once it is done, the writer checkpoints again between two groups:
+/// only what was written meanwhile is left to copy, and with nothing written
+/// during it the log is fully copied, so the next transaction starts it from
+/// the beginning again. (With only the first, the writer never stops adding
+/// to the log, it is never fully copied and it grew by ~70 MB a second.)
+#[derive(Default)]
+struct Checkpoint {
+    groups: u32,
+    copying: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Checkpoint {
+    async fn after_group(&mut self, db: &Db, conn: &mut Option<GroupConnection>) {
+        let Backend::Sqlite(pool) = &db.backend else { return };
+        self.groups += 1;
+        match &self.copying {
+            None if self.groups >= GROUPS_PER_CHECKPOINT => {
+                let pool = pool.clone();
+                self.copying = Some(tokio::spawn(async move {
+                    if let Err(err) = sqlx::query(CHECKPOINT).execute(&pool).await {
+                        tracing::warn!(error = %err, "checkpointing the write-ahead log failed; the writer tries again later");
+                    }
+                }));
             }
-            RUNNING.store(false, Ordering::Release);
-        });
+            Some(copying) if copying.is_finished() => {
+                self.copying = None;
+                self.groups = 0;
+                let _turn = super::sqlite::write_turn(pool).lock_owned().await;
+                if let Some(open) = conn.as_mut()
+                    && let Err(err) = sqlx::query(CHECKPOINT).execute(&mut open.0).await
+                {
+                    tracing::warn!(error = %err, "checkpointing the write-ahead log failed; the writer tries again later");
+                }
+            }
+            _ => {}
+        }
     }
 }
 
+const CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE)";
+
 /// The group writer's own connection, which leaves checkpoints to
-/// [`Db::checkpoint_soon`].
+/// [`Checkpoint`].
 struct GroupConnection(SqliteConnection);
 
 impl GroupConnection {
