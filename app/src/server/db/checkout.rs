@@ -5,21 +5,21 @@
 //! purchase waits for the write turn anyway; purchases that arrive while one
 //! group is being written queue up and go into the next group: one
 //! transaction (one `BEGIN`, one `COMMIT`, one WAL write) for all of them,
-//! and a handful of statements however many it holds. The group reads
+//! in two round trips to SQLite however many it holds. The group reads
 //! every product its purchases name and every order already placed with their
 //! keys, decides each purchase in memory in queue order (a refusal — sold out,
 //! unknown product, a key used before — takes nothing), then inserts the
-//! placed orders, takes their stock and adds their lines, one statement each
-//! (lines in inserts of up to 1,000; an address kept on an account is one
-//! update per order that asks):
+//! placed orders, takes their stock, adds their lines and keeps the addresses
+//! asked for, one statement each, and commits:
 //! under the write turn nobody else can change stock between the read and the
-//! writes. Should a statement fail all the same, the group is undone and each
-//! of its purchases is tried again alone.
+//! writes. Should a statement fail all the same, nothing after it runs, the
+//! group is rolled back and each of its purchases is tried again alone
+//! (unless the transaction could not even begin).
 //!
 //! On PostgreSQL purchases run side by side in transactions of their own; a
 //! hot product's buyers meet on its row lock.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
 
 use anyhow::Context as _;
@@ -103,8 +103,10 @@ impl Db {
         let mut checkpoint = Checkpoint::default();
         while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
             // A task per group: a panic fails that group's purchases (their
-            // answers are dropped, the connection closed, which rolls its
-            // transaction back), never the queue.
+            // answers are dropped, the connection dropped, which closes it and
+            // so rolls its transaction back, though only after the turn has
+            // passed on: the next writer may meet SQLite's busy wait), never
+            // the queue.
             let (db, purchases) = (self.clone(), std::mem::take(&mut group));
             let mut taken = conn.take();
             conn = match tokio::spawn(async move { db.buy_group(&mut taken, purchases).await.then_some(taken).flatten() }).await {
@@ -120,7 +122,7 @@ impl Db {
 
     /// One transaction for the whole group; if a statement fails, each
     /// purchase alone. If no transaction can begin, every purchase hears so.
-    /// `false`: the connection may be left inside a transaction (it is closed).
+    /// `false`: the connection was closed (after a failure).
     async fn buy_group(&self, conn: &mut Option<GroupConnection>, group: Vec<Purchase>) -> bool {
         let orders: Vec<&NewOrder> = group.iter().map(|p| &p.order).collect();
         match self.buy_in_one_transaction(conn, &orders).await {
@@ -187,7 +189,7 @@ impl Db {
             .bind(json(&keys)?)
             .batch(&mut *conn)
             .await
-            .map_err(|err| anyhow::Error::new(NoTransaction(err)))?;
+            .map_err(|err| if super::core::is_busy(&err) { anyhow::Error::new(NoTransaction(err)) } else { err.into() })?;
         let [_begun, products, placed] =
             <[Step; 3]>::try_from(steps).ok().context("the checkout's reads gave the wrong number of answers")?;
         let mut stock = stocked_from(products.decode()?);
@@ -238,20 +240,25 @@ impl Db {
 }
 
 /// Checkpoints of the write-ahead log for the group writer, whose own
-/// connection never checkpoints in its commits: a checkpoint copies and
+/// connection does not checkpoint in its commits: a checkpoint copies and
 /// syncs ~1,000 pages, 10–30 ms during which no purchase could be written.
 ///
 /// Every [`GROUPS_PER_CHECKPOINT`] groups a passive checkpoint starts on
 /// another connection and copies what is in the log while the writer goes
 /// on. Once it is done, the writer checkpoints again between two groups:
 /// only what was written meanwhile is left to copy, and with nothing written
-/// during it the log is fully copied, so the next transaction starts it from
-/// the beginning again. (With only the first, the writer never stops adding
-/// to the log, it is never fully copied and it grew by ~70 MB a second.)
+/// during it the log is fully copied (tried again after each group until it
+/// is: a reader may hold an older part), so the next transaction starts it
+/// from the beginning again. (With only the first, the writer never stops
+/// adding to the log, it is never fully copied and it grew by ~70 MB a
+/// second.)
 #[derive(Default)]
 struct Checkpoint {
     groups: u32,
     copying: Option<tokio::task::JoinHandle<()>>,
+    /// The copy is done: the writer finishes it after each group until the
+    /// whole log is copied (a reader may still hold an older part of it).
+    finishing: bool,
 }
 
 impl Checkpoint {
@@ -269,15 +276,22 @@ impl Checkpoint {
             }
             Some(copying) if copying.is_finished() => {
                 self.copying = None;
-                self.groups = 0;
-                let _turn = super::sqlite::write_turn(pool).lock_owned().await;
-                if let Some(open) = conn.as_mut()
-                    && let Err(err) = sqlx::query(CHECKPOINT).execute(&mut open.0).await
-                {
-                    tracing::warn!(error = %err, "checkpointing the write-ahead log failed; the writer tries again later");
-                }
+                self.finishing = true;
             }
             _ => {}
+        }
+        if self.finishing {
+            let _turn = super::sqlite::write_turn(pool).lock_owned().await;
+            let Some(open) = conn.as_mut() else { return };
+            match sqlx::query_as::<_, (i64, i64, i64)>(CHECKPOINT).fetch_one(&mut open.0).await {
+                // (busy, frames in the log, frames copied)
+                Ok((0, log, copied)) if copied >= log => (self.finishing, self.groups) = (false, 0),
+                Ok(_) => {}
+                Err(err) => {
+                    tracing::warn!(error = %err, "checkpointing the write-ahead log failed; the writer tries again later");
+                    (self.finishing, self.groups) = (false, 0);
+                }
+            }
         }
     }
 }
@@ -285,13 +299,14 @@ impl Checkpoint {
 const CHECKPOINT: &str = "PRAGMA wal_checkpoint(PASSIVE)";
 
 /// The group writer's own connection, which leaves checkpoints to
-/// [`Checkpoint`].
+/// [`Checkpoint`] (its own only past 10,000 pages, ~40 MB: should those
+/// never copy the whole log, the log still stays bounded).
 struct GroupConnection(SqliteConnection);
 
 impl GroupConnection {
     async fn open(pool: &sqlx::SqlitePool) -> sqlx::Result<Self> {
         let mut conn = pool.acquire().await?.detach();
-        sqlx::query("PRAGMA wal_autocheckpoint = 0").execute(&mut conn).await?;
+        sqlx::query("PRAGMA wal_autocheckpoint = 10000").execute(&mut conn).await?;
         Ok(Self(conn))
     }
 }
@@ -322,27 +337,27 @@ async fn write_orders(
             })
         })
         .collect();
-    let addresses: Vec<_> = to_place
+    // One per customer, the last asked for in queue order (`UPDATE … FROM`
+    // would pick any of several rows for one account).
+    let addresses: BTreeMap<CustomerId, _> = to_place
         .iter()
         .filter(|(o, _)| o.save_address)
         .map(|(o, _)| {
             let [recipient, street, city, region, postal_code, country] = address_fields(&o.address);
-            (o.customer, recipient, street, city, region, postal_code, country)
+            (o.customer, (o.customer, recipient, street, city, region, postal_code, country))
         })
         .collect();
-    let steps = sql(GROUP_WRITES).bind(json(&orders)?).bind(json(&taken)?).bind(json(&lines)?).bind(json(&addresses)?).batch(conn).await?;
-    let [inserted, updated, added, _kept, _committed] =
-        <[Step; 5]>::try_from(steps).ok().context("the checkout's writes gave the wrong number of answers")?;
+    let steps = sql(GROUP_WRITES)
+        .bind(json(&orders)?)
+        .bind(json(&taken)?)
+        .bind(json(&lines)?)
+        .bind(json(&addresses.into_values().collect::<Vec<_>>())?)
+        .batch(conn)
+        .await
+        .context("writing the checkout group (a stock or line count that did not add up stops it before its commit)")?;
+    anyhow::ensure!(steps.len() == 7, "the checkout's writes gave {} answers, not 7", steps.len());
     // Matched by key, not by position: SQLite does not promise RETURNING's row order.
-    placed_with.extend(inserted.decode::<(CustomerId, String, OrderId)>()?.into_iter().map(|(c, k, id)| ((c, k), id)));
-    anyhow::ensure!(inserted.rows.len() == to_place.len(), "{} of {} orders were inserted", inserted.rows.len(), to_place.len());
-    anyhow::ensure!(
-        updated.changed == taken.len() as u64,
-        "stock changed under the write turn ({} of {} products)",
-        updated.changed,
-        taken.len()
-    );
-    anyhow::ensure!(added.changed == lines.len() as u64, "{} of {} order lines were added", added.changed, lines.len());
+    placed_with.extend(steps[0].decode::<(CustomerId, String, OrderId)>()?.into_iter().map(|(c, k, id)| ((c, k), id)));
     Ok(())
 }
 
@@ -469,18 +484,23 @@ const GROUP_READS: &str = "BEGIN IMMEDIATE;
 /// and key), keep the addresses asked for (`$4`: customer, address fields),
 /// and commit. Nothing after a failing statement runs, the commit included.
 /// The group was decided against the stock read under this transaction's
-/// write lock, which no one else can move; should a product's stock go below
-/// zero all the same, its `CHECK (stock >= 0)` fails the statement.
+/// write lock, which no one else can move; should the stock update or the
+/// lines insert touch fewer rows than sent all the same, the `SELECT` after
+/// it fails (SQLite has no `RAISE` outside triggers: `json()` of text that is
+/// not JSON is the error) and the group is rolled back.
 const GROUP_WRITES: &str = "INSERT INTO orders \
         (customer_id, recipient, street, city, region, postal_code, country, idempotency_key, total_cents) \
         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, value ->> 8 \
         FROM json_each($1) \
         RETURNING customer_id, idempotency_key, id;
     UPDATE products SET stock = stock - (t.value ->> 1), units_sold = units_sold + (t.value ->> 1) \
-        FROM json_each($2) AS t WHERE products.id = (t.value ->> 0);
+        FROM json_each($2) AS t \
+        WHERE products.id = (t.value ->> 0) AND products.stock >= (t.value ->> 1) AND products.archived_at IS NULL;
+    SELECT json('stock moved under the write turn') WHERE changes() <> json_array_length($2);
     INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) \
         SELECT o.id, l.value ->> 2, l.value ->> 3, l.value ->> 4, l.value ->> 5, l.value ->> 6 FROM json_each($3) AS l \
         JOIN orders AS o ON o.customer_id = (l.value ->> 0) AND o.idempotency_key = (l.value ->> 1);
+    SELECT json('an order line found no order') WHERE changes() <> json_array_length($3);
     UPDATE users SET recipient = a.value ->> 1, street = a.value ->> 2, city = a.value ->> 3, region = a.value ->> 4, \
         postal_code = a.value ->> 5, country = a.value ->> 6 \
         FROM json_each($4) AS a WHERE users.id = (a.value ->> 0);

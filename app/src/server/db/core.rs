@@ -93,7 +93,8 @@ pub enum Conn<'c> {
     Pg(&'c mut PgConnection),
 }
 
-/// Something statements run on: the [`Db`] (a pooled connection each) or a [`Tx`].
+/// Something statements run on: the [`Db`] (a pooled connection each), a
+/// [`Tx`], or a connection of a caller's own.
 pub trait Runs {
     fn conn(&mut self) -> Conn<'_>;
 }
@@ -195,10 +196,9 @@ impl<'a> Sql<'a> {
     }
 }
 
-/// What one statement of a [`Sql::batch`] gave: its rows and the rows it changed.
+/// The rows one statement of a [`Sql::batch`] gave.
 pub struct Step {
     pub rows: Vec<SqliteRow>,
-    pub changed: u64,
 }
 
 impl Step {
@@ -210,7 +210,7 @@ impl Step {
 impl Sql<'_> {
     /// Several `;`-separated statements in one round trip to SQLite's
     /// connection thread: each
-    /// statement's rows and changes, in order. Each statement sent alone is
+    /// statement's rows, in order. Each statement sent alone is
     /// a hand-over to that thread and back, ~0.1–1 ms under load, all of it
     /// spent holding the write turn.
     ///
@@ -226,7 +226,7 @@ impl Sql<'_> {
         while let Some(answer) = answers.try_next().await? {
             match answer {
                 sqlx::Either::Right(row) => rows.push(row),
-                sqlx::Either::Left(done) => steps.push(Step { rows: std::mem::take(&mut rows), changed: done.rows_affected() }),
+                sqlx::Either::Left(_done) => steps.push(Step { rows: std::mem::take(&mut rows) }),
             }
         }
         Ok(steps)
@@ -325,6 +325,12 @@ impl Dialect {
     pub fn time(&self, column: &str) -> String {
         format!("{}{column}{}", self.time_text.0, self.time_text.1)
     }
+}
+
+/// Whether SQLite answered that another connection holds the lock it needed
+/// (after its busy wait).
+pub fn is_busy(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("5" | "6" | "517")))
 }
 
 /// Whether an error is a unique-key violation (a taken name, a used key).
