@@ -555,3 +555,69 @@ fn take(stock: &mut HashMap<ProductId, Stocked>, lines: &[CartLine]) -> anyhow::
     }
     Ok(Ok(total))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh database with one account and one product with one unit left.
+    async fn shop(name: &str) -> anyhow::Result<(Db, sqlx::SqlitePool, std::path::PathBuf)> {
+        let file = std::env::temp_dir().join(format!("livecart-checkout-{name}-{}.db", std::process::id()));
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+        }
+        let db = Db::connect(&format!("sqlite://{}", file.display())).await?;
+        db.migrate().await?;
+        let Backend::Sqlite(pool) = &db.backend else { anyhow::bail!("not SQLite") };
+        let pool = pool.clone();
+        for statement in [
+            "INSERT INTO categories (id, slug, name) VALUES (900, 'guard', 'Guard')",
+            "INSERT INTO products (id, category_id, name, price_cents, stock) VALUES (900, 900, 'Last one', 500, 1)",
+            "INSERT INTO users (id, username, password_hash) VALUES (900, 'guarded', 'x')",
+        ] {
+            sqlx::query(statement).execute(&pool).await?;
+        }
+        Ok((db, pool, file))
+    }
+
+    /// The group's reads and writes, as `buy_within` and `write_orders` send
+    /// them, for one order of `quantity` units of product 900 taking `taken`
+    /// from its stock.
+    async fn write(conn: &mut SqliteConnection, quantity: i64, taken: i64) -> anyhow::Result<Vec<Step>> {
+        sql(GROUP_READS).bind(json(&[900])?).bind(json(&[(900, "k")])?).batch(&mut *conn).await?;
+        let order = [(900, "Ann", "1 St", "Town", "TO", "1000", "Land", "k", 500 * quantity)];
+        let lines = [(900, "k", 1, 900, "Last one", 500, quantity)];
+        Ok(sql(GROUP_WRITES)
+            .bind(json(&order)?)
+            .bind(json(&[(900, taken)])?)
+            .bind(json(&lines)?)
+            .bind(json(&Vec::<()>::new())?)
+            .batch(conn)
+            .await?)
+    }
+
+    async fn left_and_orders(pool: &sqlx::SqlitePool) -> anyhow::Result<(i64, i64)> {
+        Ok(sqlx::query_as("SELECT (SELECT stock FROM products WHERE id = 900), (SELECT count(*) FROM orders)").fetch_one(pool).await?)
+    }
+
+    #[tokio::test]
+    async fn a_group_whose_stock_update_falls_short_commits_nothing() -> anyhow::Result<()> {
+        let (_db, pool, file) = shop("short").await?;
+        let mut conn = GroupConnection::open(&pool).await?;
+        // Two units asked of one left: the update touches no row, and the
+        // guard after it stops the batch before its commit.
+        let Err(err) = write(&mut conn.0, 2, 2).await else { anyhow::bail!("a short stock update must fail the batch") };
+        assert!(format!("{err:#}").contains("malformed JSON"), "{err:#}");
+        sqlx::Connection::close(conn.0).await?;
+        assert_eq!(left_and_orders(&pool).await?, (1, 0), "nothing was committed");
+
+        // The same group when it fits is written and committed whole.
+        let mut conn = GroupConnection::open(&pool).await?;
+        let steps = write(&mut conn.0, 1, 1).await?;
+        assert_eq!(steps.len(), 7);
+        assert_eq!(steps[0].rows.len(), 1, "the order's id comes back");
+        assert_eq!(left_and_orders(&pool).await?, (0, 1));
+        let _ = std::fs::remove_file(file);
+        Ok(())
+    }
+}
