@@ -16,8 +16,13 @@
 //! group is rolled back and each of its purchases is tried again alone
 //! (unless the transaction could not even begin).
 //!
-//! On PostgreSQL purchases run side by side in transactions of their own; a
-//! hot product's buyers meet on its row lock.
+//! On PostgreSQL each instance groups its purchases the same way: one
+//! transaction locks the group's products (in id order) and reads its keys,
+//! decides in memory, and writes everything in one statement; a hot
+//! product's row lock is taken once per group instead of once per purchase,
+//! and PostgreSQL flushes its log once per group. A group that fails
+//! (another instance placed one of its keys meanwhile) is bought purchase by
+//! purchase, each in one statement of its own.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -72,7 +77,7 @@ impl Db {
         save_address: bool,
     ) -> anyhow::Result<PlaceOutcome> {
         let order = NewOrder { customer, lines: lines.to_vec(), address: address.clone(), key: key.to_owned(), save_address };
-        let outcome = if self.is_postgres() { self.buy(&order).await } else { self.buy_in_group(order).await };
+        let outcome = self.buy_in_group(order).await;
         if save_address {
             // Whether or not it was written: the account is read again.
             self.identities.forget_user(customer);
@@ -80,14 +85,20 @@ impl Db {
         outcome
     }
 
-    /// SQLite: queue the purchase for the next group and wait for its outcome.
+    /// Queue the purchase for the next group and wait for its outcome.
     async fn buy_in_group(&self, order: NewOrder) -> anyhow::Result<PlaceOutcome> {
         let queue = self.checkout.get_or_init(|| {
             let (queue, purchases) = mpsc::channel(MAX_WAITING);
             // The group writer holds a `Db` without the queue: once every other
             // handle is gone, the queue closes and the writer ends.
             let writer = Db { checkout: CheckoutQueue::default(), ..self.clone() };
-            super::sqlite::spawn_on_writer_thread(writer.commit_in_groups(purchases));
+            if self.is_postgres() {
+                // Pooled PostgreSQL connections are served by the runtime
+                // that opened them: this one.
+                drop(tokio::spawn(writer.commit_pg_groups(purchases)));
+            } else {
+                super::sqlite::spawn_on_writer_thread(writer.commit_in_groups(purchases));
+            }
             queue
         });
         let (reply, outcome) = oneshot::channel();
@@ -193,49 +204,16 @@ impl Db {
         let [_begun, products, placed] =
             <[Step; 3]>::try_from(steps).ok().context("the checkout's reads gave the wrong number of answers")?;
         let mut stock = stocked_from(products.decode()?);
-        let mut placed_with: HashMap<(CustomerId, String), OrderId> =
+        let mut placed_with: PlacedWith =
             placed.decode::<(CustomerId, String, OrderId)>()?.into_iter().map(|(c, k, id)| ((c, k), id)).collect();
-
-        // Decide, in queue order. A twin of a purchase placed earlier in this
-        // group (same customer and key) gets that order once it has an id.
-        let mut decided = Vec::with_capacity(orders.len());
-        let mut placing: HashMap<(CustomerId, &str), usize> = HashMap::new();
-        for (i, o) in orders.iter().enumerate() {
-            let key = (o.customer, o.key.as_str());
-            decided.push(if let Some(&id) = placed_with.get(&(o.customer, o.key.clone())) {
-                Decision::Decided(PlaceOutcome::Existing(id))
-            } else if let Some(&first) = placing.get(&key) {
-                Decision::TwinOf(first)
-            } else {
-                match take(&mut stock, &o.lines)? {
-                    Ok(total) => {
-                        placing.insert(key, i);
-                        Decision::Place(total)
-                    }
-                    Err(refused) => Decision::Decided(refused),
-                }
-            });
-        }
-        let to_place: Vec<(&NewOrder, i64)> = orders
-            .iter()
-            .zip(&decided)
-            .filter_map(|(o, d)| if let Decision::Place(total) = d { Some((*o, *total)) } else { None })
-            .collect();
+        let decided = decide(orders, &mut stock, &placed_with)?;
+        let to_place = to_place(orders, &decided);
         if to_place.is_empty() {
             sql("COMMIT").execute(&mut *conn).await?;
         } else {
             write_orders(conn, &to_place, &stock, &mut placed_with).await?;
         }
-        let id_of = |o: &NewOrder| placed_with.get(&(o.customer, o.key.clone())).copied().context("a placed order has no id");
-        decided
-            .into_iter()
-            .enumerate()
-            .map(|(i, d)| match d {
-                Decision::Decided(outcome) => Ok(outcome),
-                Decision::Place(_) => Ok(PlaceOutcome::Placed(id_of(orders[i])?)),
-                Decision::TwinOf(first) => Ok(PlaceOutcome::Existing(id_of(orders[first])?)),
-            })
-            .collect()
+        outcomes(orders, decided, &placed_with)
     }
 }
 
@@ -311,15 +289,59 @@ impl GroupConnection {
     }
 }
 
-/// Insert the orders decided on, take their stock, add their lines, keep the
-/// addresses asked for and commit: [`GROUP_WRITES`], one batch whatever the
-/// group's size. `placed_with` gains each new order's id.
-async fn write_orders(
-    conn: &mut SqliteConnection,
-    to_place: &[(&NewOrder, i64)],
-    stock: &HashMap<ProductId, Stocked>,
-    placed_with: &mut HashMap<(CustomerId, String), OrderId>,
-) -> anyhow::Result<()> {
+/// Orders placed, by customer and key.
+type PlacedWith = HashMap<(CustomerId, String), OrderId>;
+
+/// Decide each purchase of a group, in queue order, against `stock` (which
+/// the placed ones take from) and the orders already placed with their keys.
+/// A twin of a purchase placed earlier in the group (same customer and key)
+/// gets that order once it has an id.
+fn decide(orders: &[&NewOrder], stock: &mut HashMap<ProductId, Stocked>, placed_with: &PlacedWith) -> anyhow::Result<Vec<Decision>> {
+    let mut decided = Vec::with_capacity(orders.len());
+    let mut placing: HashMap<(CustomerId, &str), usize> = HashMap::new();
+    for (i, o) in orders.iter().enumerate() {
+        let key = (o.customer, o.key.as_str());
+        decided.push(if let Some(&id) = placed_with.get(&(o.customer, o.key.clone())) {
+            Decision::Decided(PlaceOutcome::Existing(id))
+        } else if let Some(&first) = placing.get(&key) {
+            Decision::TwinOf(first)
+        } else {
+            match take(stock, &o.lines)? {
+                Ok(total) => {
+                    placing.insert(key, i);
+                    Decision::Place(total)
+                }
+                Err(refused) => Decision::Decided(refused),
+            }
+        });
+    }
+    Ok(decided)
+}
+
+/// The purchases of a group decided to be placed, with their totals.
+fn to_place<'o>(orders: &[&'o NewOrder], decided: &[Decision]) -> Vec<(&'o NewOrder, i64)> {
+    orders.iter().zip(decided).filter_map(|(o, d)| if let Decision::Place(total) = d { Some((*o, *total)) } else { None }).collect()
+}
+
+/// Each purchase's outcome once the placed ones have ids.
+fn outcomes(orders: &[&NewOrder], decided: Vec<Decision>, placed_with: &PlacedWith) -> anyhow::Result<Vec<PlaceOutcome>> {
+    let id_of = |o: &NewOrder| placed_with.get(&(o.customer, o.key.clone())).copied().context("a placed order has no id");
+    decided
+        .into_iter()
+        .enumerate()
+        .map(|(i, d)| match d {
+            Decision::Decided(outcome) => Ok(outcome),
+            Decision::Place(_) => Ok(PlaceOutcome::Placed(id_of(orders[i])?)),
+            Decision::TwinOf(first) => Ok(PlaceOutcome::Existing(id_of(orders[first])?)),
+        })
+        .collect()
+}
+
+/// A group's values for [`GROUP_WRITES`] and [`PG_GROUP_WRITES`]: its
+/// orders, the stock taken from each product, its lines, and the addresses
+/// to keep (one per customer, the last asked for in queue order: `UPDATE …
+/// FROM` would pick any of several rows for one account).
+fn group_values(to_place: &[(&NewOrder, i64)], stock: &HashMap<ProductId, Stocked>) -> anyhow::Result<[Arg<'static>; 4]> {
     let orders: Vec<_> = to_place
         .iter()
         .map(|(o, total)| {
@@ -337,8 +359,6 @@ async fn write_orders(
             })
         })
         .collect();
-    // One per customer, the last asked for in queue order (`UPDATE … FROM`
-    // would pick any of several rows for one account).
     let addresses: BTreeMap<CustomerId, _> = to_place
         .iter()
         .filter(|(o, _)| o.save_address)
@@ -347,11 +367,24 @@ async fn write_orders(
             (o.customer, (o.customer, recipient, street, city, region, postal_code, country))
         })
         .collect();
+    Ok([json(&orders)?, json(&taken)?, json(&lines)?, json(&addresses.into_values().collect::<Vec<_>>())?])
+}
+
+/// Insert the orders decided on, take their stock, add their lines, keep the
+/// addresses asked for and commit: [`GROUP_WRITES`], one batch whatever the
+/// group's size. `placed_with` gains each new order's id.
+async fn write_orders(
+    conn: &mut SqliteConnection,
+    to_place: &[(&NewOrder, i64)],
+    stock: &HashMap<ProductId, Stocked>,
+    placed_with: &mut PlacedWith,
+) -> anyhow::Result<()> {
+    let [orders, taken, lines, addresses] = group_values(to_place, stock)?;
     let steps = sql(GROUP_WRITES)
-        .bind(json(&orders)?)
-        .bind(json(&taken)?)
-        .bind(json(&lines)?)
-        .bind(json(&addresses.into_values().collect::<Vec<_>>())?)
+        .bind(orders)
+        .bind(taken)
+        .bind(lines)
+        .bind(addresses)
         .batch(conn)
         .await
         .context("writing the checkout group (a stock or line count that did not add up stops it before its commit)")?;
@@ -362,6 +395,86 @@ async fn write_orders(
 }
 
 impl Db {
+    /// PostgreSQL: write queued purchases in groups until the queue closes,
+    /// each group one transaction (one commit, one flush of PostgreSQL's
+    /// log, a handful of statements for all of them).
+    async fn commit_pg_groups(self, mut queue: mpsc::Receiver<Purchase>) {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
+            // A task per group: a panic fails that group's purchases, never the queue.
+            let (db, purchases) = (self.clone(), std::mem::take(&mut group));
+            if tokio::spawn(async move { db.buy_pg_group(purchases).await }).await.is_err() {
+                tracing::error!("a checkout group panicked; its purchases failed, the queue goes on");
+            }
+        }
+    }
+
+    /// One transaction for the whole group; if it fails (another instance
+    /// placed one of its keys meanwhile, a deadlock on an account's row),
+    /// each purchase is bought alone by [`Db::buy`].
+    async fn buy_pg_group(&self, group: Vec<Purchase>) {
+        let orders: Vec<&NewOrder> = group.iter().map(|p| &p.order).collect();
+        match self.buy_pg_in_one_transaction(&orders).await {
+            Ok(outcomes) => {
+                for (purchase, outcome) in group.into_iter().zip(outcomes) {
+                    let _ = purchase.reply.send(Ok(outcome));
+                }
+            }
+            Err(err) => {
+                if group.len() > 1 {
+                    tracing::warn!(error = ?err, purchases = group.len(), "a checkout group failed; buying each purchase alone");
+                }
+                for purchase in group {
+                    let _ = purchase.reply.send(self.buy(&purchase.order).await);
+                }
+            }
+        }
+    }
+
+    /// Decide and write `orders` in one transaction (PostgreSQL): lock every
+    /// product they name (in id order, as every buyer does, so no two wait
+    /// for each other in a circle) and read the orders already placed with
+    /// their keys; decide each purchase in memory in queue order; then one
+    /// statement inserts the placed orders, takes their stock, adds their
+    /// lines and keeps the addresses; then the commit. The products' row
+    /// locks are held for those four round trips, for the whole group.
+    async fn buy_pg_in_one_transaction(&self, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
+        let ids: BTreeSet<ProductId> = orders.iter().flat_map(|o| o.lines.iter().map(|l| l.product_id)).collect();
+        let keys: Vec<(CustomerId, &str)> = orders.iter().map(|o| (o.customer, o.key.as_str())).collect();
+        let mut tx = self.begin().await?;
+        let mut stock = stocked_from(sql(PG_GROUP_LOCK).bind(json(&ids)?).fetch_all(&mut tx).await?);
+        let mut placed_with: PlacedWith = sql(PG_GROUP_KEYS)
+            .bind(json(&keys)?)
+            .fetch_all::<(CustomerId, String, OrderId)>(&mut tx)
+            .await?
+            .into_iter()
+            .map(|(c, k, id)| ((c, k), id))
+            .collect();
+        let decided = decide(orders, &mut stock, &placed_with)?;
+        let to_place = to_place(orders, &decided);
+        if to_place.is_empty() {
+            tx.rollback().await?;
+        } else {
+            let taken = stock.values().filter(|s| s.taken > 0).count() as i64;
+            let lines = to_place.iter().map(|(o, _)| o.lines.len()).sum::<usize>() as i64;
+            let [placing, taking, adding, keeping] = group_values(&to_place, &stock)?;
+            let placed = sql(PG_GROUP_WRITES)
+                .bind(placing)
+                .bind(taking)
+                .bind(adding)
+                .bind(keeping)
+                .fetch_all::<(CustomerId, String, OrderId, i64, i64)>(&mut tx)
+                .await?;
+            anyhow::ensure!(
+                placed.len() == to_place.len() && placed.iter().all(|p| (p.3, p.4) == (taken, lines)),
+                "the checkout group's writes did not add up"
+            );
+            placed_with.extend(placed.into_iter().map(|(c, k, id, _, _)| ((c, k), id)));
+            tx.commit().await?;
+        }
+        outcomes(orders, decided, &placed_with)
+    }
+
     /// One purchase as one statement (PostgreSQL): it locks the lines'
     /// products (in id order, so two buyers of the same products never wait
     /// for each other in a circle), and only when no order has this key and
@@ -467,6 +580,45 @@ fn stocked_from(rows: Vec<(ProductId, String, i64, i64)>) -> HashMap<ProductId, 
 fn json(values: &impl serde::Serialize) -> anyhow::Result<Arg<'static>> {
     Ok(Arg::Owned(serde_json::to_string(values)?))
 }
+
+/// A group's products locked (PostgreSQL, in id order): those on sale of
+/// `$1`'s ids, with what is left of each.
+const PG_GROUP_LOCK: &str = "SELECT id, name, price_cents, stock FROM products \
+    WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND archived_at IS NULL \
+    ORDER BY id FOR UPDATE";
+
+/// The orders already placed with a group's keys (PostgreSQL; `$1`:
+/// `[customer, key]` pairs).
+const PG_GROUP_KEYS: &str = "SELECT o.customer_id, o.idempotency_key, o.id \
+    FROM jsonb_array_elements($1::jsonb) AS k(e) \
+    JOIN orders AS o ON o.customer_id = (k.e ->> 0)::bigint AND o.idempotency_key = k.e ->> 1";
+
+/// A group's writes as one statement (PostgreSQL), with [`GROUP_WRITES`]'s
+/// values: each placed order's customer, key and id, with the number of
+/// products whose stock was taken and of lines added (checked before the
+/// commit).
+const PG_GROUP_WRITES: &str = "WITH placed AS ( \
+        INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key, total_cents) \
+        SELECT (e ->> 0)::bigint, e ->> 1, e ->> 2, e ->> 3, e ->> 4, e ->> 5, e ->> 6, e ->> 7, (e ->> 8)::bigint \
+        FROM jsonb_array_elements($1::jsonb) AS o(e) \
+        RETURNING customer_id, idempotency_key, id), \
+    taken AS ( \
+        UPDATE products AS p SET stock = p.stock - (t.e ->> 1)::bigint, units_sold = p.units_sold + (t.e ->> 1)::bigint \
+        FROM jsonb_array_elements($2::jsonb) AS t(e) \
+        WHERE p.id = (t.e ->> 0)::bigint AND p.stock >= (t.e ->> 1)::bigint AND p.archived_at IS NULL \
+        RETURNING p.id), \
+    added AS ( \
+        INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) \
+        SELECT placed.id, (l.e ->> 2)::bigint, (l.e ->> 3)::bigint, l.e ->> 4, (l.e ->> 5)::bigint, (l.e ->> 6)::bigint \
+        FROM jsonb_array_elements($3::jsonb) AS l(e) \
+        JOIN placed ON placed.customer_id = (l.e ->> 0)::bigint AND placed.idempotency_key = l.e ->> 1 \
+        RETURNING 1), \
+    kept AS ( \
+        UPDATE users AS u SET recipient = a.e ->> 1, street = a.e ->> 2, city = a.e ->> 3, region = a.e ->> 4, \
+            postal_code = a.e ->> 5, country = a.e ->> 6 \
+        FROM jsonb_array_elements($4::jsonb) AS a(e) WHERE u.id = (a.e ->> 0)::bigint \
+        RETURNING 1) \
+    SELECT customer_id, idempotency_key, id, (SELECT count(*) FROM taken), (SELECT count(*) FROM added) FROM placed";
 
 /// A group's transaction begun, and its two reads (SQLite): the products it
 /// names that are on sale (`$1`: their ids), and the orders already placed
