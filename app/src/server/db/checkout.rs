@@ -20,9 +20,11 @@
 //! transaction locks the group's products (in id order) and reads its keys,
 //! decides in memory, and writes everything in one statement; a hot
 //! product's row lock is taken once per group instead of once per purchase,
-//! and PostgreSQL flushes its log once per group. A group that fails
-//! (another instance placed one of its keys meanwhile) is bought purchase by
-//! purchase, each in one statement of its own.
+//! and PostgreSQL flushes its log once per group. A group that fails (a
+//! unique key met on another instance's order, a deadlock on an account's
+//! row, a lost connection) is rolled back and its purchases bought side by
+//! side, each in one statement of its own; if no transaction can begin at
+//! all, every purchase of the group hears so at once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -32,7 +34,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use sqlx::sqlite::SqliteConnection;
 
-use super::core::{Arg, Runs, Step, placeholders, sql};
+use super::core::{Arg, Runs, Step, Tx, placeholders, sql};
 use super::{Backend, Db, PlaceOutcome};
 use crate::model::{Address, CartLine, CustomerId, OrderId, ProductId};
 
@@ -44,7 +46,7 @@ const GROUPS_PER_CHECKPOINT: u32 = 8;
 /// Purchases that may wait for the next group; more wait to join the queue.
 const MAX_WAITING: usize = 1024;
 
-/// The SQLite checkout queue of one `Db` (started at its first purchase).
+/// The checkout queue of one `Db` (started at its first purchase).
 pub(super) type CheckoutQueue = Arc<OnceLock<mpsc::Sender<Purchase>>>;
 
 /// One checkout: who buys what, where it ships, and its idempotency key.
@@ -342,13 +344,16 @@ fn outcomes(orders: &[&NewOrder], decided: Vec<Decision>, placed_with: &PlacedWi
 /// to keep (one per customer, the last asked for in queue order: `UPDATE …
 /// FROM` would pick any of several rows for one account).
 fn group_values(to_place: &[(&NewOrder, i64)], stock: &HashMap<ProductId, Stocked>) -> anyhow::Result<[Arg<'static>; 4]> {
-    let orders: Vec<_> = to_place
+    // Sorted by customer and key: two PostgreSQL instances inserting orders
+    // meet on the key index in one order, never in a circle.
+    let mut orders: Vec<_> = to_place
         .iter()
         .map(|(o, total)| {
             let [recipient, street, city, region, postal_code, country] = address_fields(&o.address);
             (o.customer, recipient, street, city, region, postal_code, country, o.key.as_str(), *total)
         })
         .collect();
+    orders.sort_by(|a, b| (a.0, a.7).cmp(&(b.0, b.7)));
     let taken: Vec<(ProductId, i64)> = stock.iter().filter(|(_, s)| s.taken > 0).map(|(id, s)| (*id, s.taken)).collect();
     let lines: Vec<_> = to_place
         .iter()
@@ -420,41 +425,64 @@ impl Db {
                     let _ = purchase.reply.send(Ok(outcome));
                 }
             }
+            Err(err) if err.is::<NoTransaction>() => {
+                let why = format!("{err:#}");
+                for purchase in group {
+                    let _ = purchase.reply.send(Err(anyhow::anyhow!("{why}")));
+                }
+            }
             Err(err) => {
                 if group.len() > 1 {
                     tracing::warn!(error = ?err, purchases = group.len(), "a checkout group failed; buying each purchase alone");
                 }
-                for purchase in group {
+                // Side by side, as before groups: each waits only for its own products.
+                futures::future::join_all(group.into_iter().map(|purchase| async move {
                     let _ = purchase.reply.send(self.buy(&purchase.order).await);
-                }
+                }))
+                .await;
             }
         }
     }
 
     /// Decide and write `orders` in one transaction (PostgreSQL): lock every
     /// product they name (in id order, as every buyer does, so no two wait
-    /// for each other in a circle) and read the orders already placed with
-    /// their keys; decide each purchase in memory in queue order; then one
-    /// statement inserts the placed orders, takes their stock, adds their
-    /// lines and keeps the addresses; then the commit. The products' row
-    /// locks are held for those four round trips, for the whole group.
+    /// for each other on products in a circle) and read the orders already
+    /// placed with their keys; decide each purchase in memory in queue order;
+    /// then one statement inserts the placed orders (sorted by customer and
+    /// key), takes their stock, adds their lines and keeps the addresses
+    /// (sorted by account); then the commit. The products' row locks are held
+    /// for those four round trips, for the whole group. A failure rolls back
+    /// before the group's purchases are tried alone.
     async fn buy_pg_in_one_transaction(&self, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
+        let mut tx = self.begin().await.map_err(|err| anyhow::Error::new(NoTransaction(err)))?;
+        let decided = self.pg_group_within(&mut tx, orders).await;
+        match decided {
+            Ok(outcomes) => {
+                tx.commit().await?;
+                Ok(outcomes)
+            }
+            Err(err) => {
+                let _ = tx.rollback().await;
+                Err(err)
+            }
+        }
+    }
+
+    /// [`Db::buy_pg_in_one_transaction`]'s statements, without the commit.
+    async fn pg_group_within(&self, tx: &mut Tx, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
         let ids: BTreeSet<ProductId> = orders.iter().flat_map(|o| o.lines.iter().map(|l| l.product_id)).collect();
         let keys: Vec<(CustomerId, &str)> = orders.iter().map(|o| (o.customer, o.key.as_str())).collect();
-        let mut tx = self.begin().await?;
-        let mut stock = stocked_from(sql(PG_GROUP_LOCK).bind(json(&ids)?).fetch_all(&mut tx).await?);
+        let mut stock = stocked_from(sql(PG_GROUP_LOCK).bind(json(&ids)?).fetch_all(&mut *tx).await?);
         let mut placed_with: PlacedWith = sql(PG_GROUP_KEYS)
             .bind(json(&keys)?)
-            .fetch_all::<(CustomerId, String, OrderId)>(&mut tx)
+            .fetch_all::<(CustomerId, String, OrderId)>(&mut *tx)
             .await?
             .into_iter()
             .map(|(c, k, id)| ((c, k), id))
             .collect();
         let decided = decide(orders, &mut stock, &placed_with)?;
         let to_place = to_place(orders, &decided);
-        if to_place.is_empty() {
-            tx.rollback().await?;
-        } else {
+        if !to_place.is_empty() {
             let taken = stock.values().filter(|s| s.taken > 0).count() as i64;
             let lines = to_place.iter().map(|(o, _)| o.lines.len()).sum::<usize>() as i64;
             let [placing, taking, adding, keeping] = group_values(&to_place, &stock)?;
@@ -463,14 +491,13 @@ impl Db {
                 .bind(taking)
                 .bind(adding)
                 .bind(keeping)
-                .fetch_all::<(CustomerId, String, OrderId, i64, i64)>(&mut tx)
+                .fetch_all::<(CustomerId, String, OrderId, i64, i64)>(&mut *tx)
                 .await?;
             anyhow::ensure!(
                 placed.len() == to_place.len() && placed.iter().all(|p| (p.3, p.4) == (taken, lines)),
                 "the checkout group's writes did not add up"
             );
             placed_with.extend(placed.into_iter().map(|(c, k, id, _, _)| ((c, k), id)));
-            tx.commit().await?;
         }
         outcomes(orders, decided, &placed_with)
     }
