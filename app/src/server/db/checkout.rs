@@ -139,18 +139,8 @@ impl Db {
     async fn buy_group(&self, conn: &mut Option<GroupConnection>, group: Vec<Purchase>) -> bool {
         let orders: Vec<&NewOrder> = group.iter().map(|p| &p.order).collect();
         match self.buy_in_one_transaction(conn, &orders).await {
-            Ok(outcomes) => {
-                for (purchase, outcome) in group.into_iter().zip(outcomes) {
-                    // A caller that went away misses its answer; its order stands.
-                    let _ = purchase.reply.send(Ok(outcome));
-                }
-            }
-            Err(err) if group.len() == 1 || err.is::<NoTransaction>() => {
-                let why = format!("{err:#}");
-                for purchase in group {
-                    let _ = purchase.reply.send(Err(anyhow::anyhow!("{why}")));
-                }
-            }
+            Ok(outcomes) => answer(group, outcomes),
+            Err(err) if group.len() == 1 || err.is::<NoTransaction>() => fail(group, &err),
             Err(err) => {
                 tracing::warn!(error = ?err, purchases = group.len(), "a checkout group failed; trying each purchase alone");
                 for purchase in group {
@@ -291,6 +281,22 @@ impl GroupConnection {
     }
 }
 
+/// Each purchase of a group its outcome, in queue order. (A caller that went
+/// away misses its answer; its order stands.)
+fn answer(group: Vec<Purchase>, outcomes: Vec<PlaceOutcome>) {
+    for (purchase, outcome) in group.into_iter().zip(outcomes) {
+        let _ = purchase.reply.send(Ok(outcome));
+    }
+}
+
+/// Every purchase of a group the same failure.
+fn fail(group: Vec<Purchase>, err: &anyhow::Error) {
+    let why = format!("{err:#}");
+    for purchase in group {
+        let _ = purchase.reply.send(Err(anyhow::anyhow!("{why}")));
+    }
+}
+
 /// Orders placed, by customer and key.
 type PlacedWith = HashMap<(CustomerId, String), OrderId>;
 
@@ -414,23 +420,15 @@ impl Db {
         }
     }
 
-    /// One transaction for the whole group; if it fails (another instance
-    /// placed one of its keys meanwhile, a deadlock on an account's row),
-    /// each purchase is bought alone by [`Db::buy`].
+    /// One transaction for the whole group; if it fails (a key met on
+    /// another instance's order, a deadlock on an account's row), it is
+    /// rolled back and each purchase bought alone by
+    /// [`Db::buy`], side by side; if none can begin, all hear so at once.
     async fn buy_pg_group(&self, group: Vec<Purchase>) {
         let orders: Vec<&NewOrder> = group.iter().map(|p| &p.order).collect();
         match self.buy_pg_in_one_transaction(&orders).await {
-            Ok(outcomes) => {
-                for (purchase, outcome) in group.into_iter().zip(outcomes) {
-                    let _ = purchase.reply.send(Ok(outcome));
-                }
-            }
-            Err(err) if err.is::<NoTransaction>() => {
-                let why = format!("{err:#}");
-                for purchase in group {
-                    let _ = purchase.reply.send(Err(anyhow::anyhow!("{why}")));
-                }
-            }
+            Ok(outcomes) => answer(group, outcomes),
+            Err(err) if err.is::<NoTransaction>() => fail(group, &err),
             Err(err) => {
                 if group.len() > 1 {
                     tracing::warn!(error = ?err, purchases = group.len(), "a checkout group failed; buying each purchase alone");

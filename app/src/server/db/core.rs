@@ -209,10 +209,9 @@ impl Step {
 
 impl Sql<'_> {
     /// Several `;`-separated statements in one round trip to SQLite's
-    /// connection thread: each
-    /// statement's rows, in order. Each statement sent alone is
-    /// a hand-over to that thread and back, ~0.1–1 ms under load, all of it
-    /// spent holding the write turn.
+    /// connection thread: each statement's rows, in order. Each statement
+    /// sent alone is a hand-over to that thread and back, ~0.1–2 ms under
+    /// load, all of it spent holding the write turn.
     ///
     /// sqlx 0.8 runs every statement of a SQLite query in turn, binding `$N`
     /// against the arguments of the whole text, and stops at the first that
