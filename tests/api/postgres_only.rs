@@ -265,3 +265,58 @@ async fn postgres_only_a_feed_started_while_a_writer_is_mid_transaction_publishe
     assert_eq!(shown(2).stock, 77, "the change committed after the start reached the socket");
     assert_eq!(shown(3).price.minor, 5019, "every later change reached it");
 }
+
+/// One purchase of product 2 while an outside writer holds its row with an
+/// uncommitted change: the checkout group reads the product (locking
+/// nothing), decides, and its write waits on the row lock; the change is
+/// committed only once that write waits. The answer to the purchase.
+async fn buy_while_product_2_moves(app: &TestApp, shopper: &crate::helpers::Shopper, change: &str, key: &str) -> reqwest::Response {
+    let mut outside = sqlx::PgConnection::connect(app.test_db.url()).await.expect("outside connection");
+    let mut tx = outside.begin().await.expect("begin");
+    sqlx::raw_sql(change).execute(&mut *tx).await.expect("the outside change");
+    let buying = shopper.checkout(serde_json::json!([{ "product_id": 2, "quantity": 1 }]), key);
+    let moving = async {
+        let waits = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        let mut waited = Duration::ZERO;
+        while app.outside_scalar(waits).await == 0 {
+            assert!(waited < Duration::from_secs(10), "the checkout's write never waited on the product's row lock");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            waited += Duration::from_millis(10);
+        }
+        tx.commit().await.expect("commit the outside change");
+    };
+    let (answer, ()) = tokio::join!(buying, moving);
+    answer
+}
+
+/// A checkout group decides on products it read without locking them, so
+/// its write takes stock only where the product is still as read: a price
+/// raised or the last unit sold in between makes it write nothing, and the
+/// purchase is then bought on its own against what is now true.
+#[tokio::test]
+async fn postgres_only_a_checkout_group_whose_product_moved_after_its_read_writes_nothing_and_buys_what_is_now_true() {
+    let (app, _ws, _outside) = postgres_app().await;
+    app.outside_sql("UPDATE products SET stock = 5, price_cents = 1000 WHERE id = 2").await;
+    let ann = app.signed_up("ann").await;
+
+    // Sold out and repriced while the group's write waited: refused, nothing written.
+    let r = buy_while_product_2_moves(&app, &ann, "UPDATE products SET stock = 0, price_cents = 1200 WHERE id = 2", "moved-key-0001").await;
+    assert_eq!(r.status(), 409, "sold out in between: refused");
+    let err: serde_json::Value = r.json().await.expect("json error");
+    assert_eq!(err["error"]["OutOfStock"]["available"], 0, "{err}");
+    assert_eq!(app.stock_and_sold(2).await, (0, 0), "no stock taken, none sold");
+    assert_eq!(app.outside_scalar("SELECT count(*) FROM orders").await, 0, "no order placed");
+
+    // Repriced only: placed, at the new price, its stock taken once.
+    app.outside_sql("UPDATE products SET stock = 5 WHERE id = 2").await;
+    let r = buy_while_product_2_moves(&app, &ann, "UPDATE products SET price_cents = 1500 WHERE id = 2", "moved-key-0002").await;
+    assert_eq!(r.status(), 200, "still in stock: placed");
+    let id: i64 = r.json().await.expect("order id");
+    let json = app.db.order_json(id).await.expect("read").expect("the order");
+    let order: app::model::Order = serde_json::from_str(&json).expect("order json");
+    assert_eq!(order.lines.len(), 1);
+    assert_eq!(order.lines[0].unit_price.minor, 1500, "bought at the price that holds when it is written, not the one first read");
+    assert_eq!(order.total.minor, 1500);
+    assert_eq!(app.stock_and_sold(2).await, (4, 1), "one unit taken, once");
+    assert_eq!(app.outside_scalar("SELECT count(*) FROM orders").await, 1, "one order");
+}

@@ -17,14 +17,16 @@
 //! (unless the transaction could not even begin).
 //!
 //! On PostgreSQL each instance groups its purchases the same way: one
-//! transaction locks the group's products (in id order) and reads its keys,
-//! decides in memory, and writes everything in one statement; a hot
-//! product's row lock is taken once per group instead of once per purchase,
-//! and PostgreSQL flushes its log once per group. A group that fails (a
-//! unique key met on another instance's order, a deadlock on an account's
-//! row, a lost connection) is rolled back and its purchases bought side by
-//! side, each in one statement of its own; if no transaction can begin at
-//! all, every purchase of the group hears so at once.
+//! statement reads the group's products and keys, the group is decided in
+//! memory, and one more statement, its own transaction, locks the products
+//! (in id order), takes their stock where it still covers the group, and
+//! writes the orders, their lines and the addresses, or nothing at all. A
+//! hot product's row lock is taken once per group and held for one
+//! statement, and PostgreSQL flushes its log once per group. A group that
+//! writes nothing (its products moved since they were read, a unique key met
+//! on another instance's order, a lost connection) has its purchases bought side by side, each in one statement
+//! of its own; if the database cannot be read at all, every purchase of the
+//! group hears so at once.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, OnceLock};
@@ -34,7 +36,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use sqlx::sqlite::SqliteConnection;
 
-use super::core::{Arg, Runs, Step, Tx, placeholders, sql};
+use super::core::{Arg, Runs, Step, placeholders, sql};
 use super::{Backend, Db, PlaceOutcome};
 use crate::model::{Address, CartLine, CustomerId, OrderId, ProductId};
 
@@ -360,7 +362,10 @@ fn group_values(to_place: &[(&NewOrder, i64)], stock: &HashMap<ProductId, Stocke
         })
         .collect();
     orders.sort_by(|a, b| (a.0, a.7).cmp(&(b.0, b.7)));
-    let taken: Vec<(ProductId, i64)> = stock.iter().filter(|(_, s)| s.taken > 0).map(|(id, s)| (*id, s.taken)).collect();
+    // Sorted by product, with the price read (PostgreSQL takes stock only at that price).
+    let taken: BTreeMap<ProductId, (i64, i64)> =
+        stock.iter().filter(|(_, s)| s.taken > 0).map(|(id, s)| (*id, (s.taken, s.price))).collect();
+    let taken: Vec<(ProductId, i64, i64)> = taken.into_iter().map(|(id, (n, price))| (id, n, price)).collect();
     let lines: Vec<_> = to_place
         .iter()
         .flat_map(|(o, _)| {
@@ -407,8 +412,10 @@ async fn write_orders(
 
 impl Db {
     /// PostgreSQL: write queued purchases in groups until the queue closes,
-    /// each group one transaction (one commit, one flush of PostgreSQL's
-    /// log, a handful of statements for all of them).
+    /// each group one read and one write, its own transaction (one commit,
+    /// one flush of PostgreSQL's log for all of them). One writer per
+    /// instance: a second one, measured, added nothing, as a group's write
+    /// waits on the products the one before it holds.
     async fn commit_pg_groups(self, mut queue: mpsc::Receiver<Purchase>) {
         let mut group = Vec::with_capacity(MAX_GROUP);
         while queue.recv_many(&mut group, MAX_GROUP).await > 0 {
@@ -420,13 +427,14 @@ impl Db {
         }
     }
 
-    /// One transaction for the whole group; if it fails (a key met on
-    /// another instance's order, a deadlock on an account's row), it is
-    /// rolled back and each purchase bought alone by
-    /// [`Db::buy`], side by side; if none can begin, all hear so at once.
+    /// One write for the whole group; if it writes nothing (its products
+    /// moved since they were read, a key met on another instance's order),
+    /// each purchase is bought alone by
+    /// [`Db::buy`], side by side; if the database cannot be read at all,
+    /// all hear so at once.
     async fn buy_pg_group(&self, group: Vec<Purchase>) {
         let orders: Vec<&NewOrder> = group.iter().map(|p| &p.order).collect();
-        match self.buy_pg_in_one_transaction(&orders).await {
+        match self.buy_pg_in_one_write(&orders).await {
             Ok(outcomes) => answer(group, outcomes),
             Err(err) if err.is::<NoTransaction>() => fail(group, &err),
             Err(err) => {
@@ -442,42 +450,37 @@ impl Db {
         }
     }
 
-    /// Decide and write `orders` in one transaction (PostgreSQL): lock every
-    /// product they name (in id order, as every buyer does, so no two wait
-    /// for each other on products in a circle) and read the orders already
-    /// placed with their keys; decide each purchase in memory in queue order;
-    /// then one statement inserts the placed orders (sorted by customer and
-    /// key), takes their stock, adds their lines and keeps the addresses
-    /// (sorted by account); then the commit. The products' row locks are held
-    /// for those four round trips, for the whole group. A failure rolls back
-    /// before the group's purchases are tried alone.
-    async fn buy_pg_in_one_transaction(&self, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
-        let mut tx = self.begin().await.map_err(|err| anyhow::Error::new(NoTransaction(err)))?;
-        let decided = self.pg_group_within(&mut tx, orders).await;
-        match decided {
-            Ok(outcomes) => {
-                tx.commit().await?;
-                Ok(outcomes)
-            }
-            Err(err) => {
-                let _ = tx.rollback().await;
-                Err(err)
-            }
-        }
-    }
-
-    /// [`Db::buy_pg_in_one_transaction`]'s statements, without the commit.
-    async fn pg_group_within(&self, tx: &mut Tx, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
+    /// Decide and write `orders` in two statements (PostgreSQL). The first
+    /// reads the products they name and the orders already placed with their
+    /// keys; each purchase is decided in memory in queue order against what
+    /// it read; the second, its own transaction, locks the products in id
+    /// order (as every buyer does, so no two wait for each other in a
+    /// circle), takes the stock only where what is left still covers it at
+    /// the price read, inserts the placed orders (sorted by customer and
+    /// key) with their lines, keeps the addresses (sorted by account), and
+    /// fails as a whole unless every product and every line was written. So
+    /// no lock is held between round trips, and a group whose products moved
+    /// after its read (a staff edit, another instance's sale of the last
+    /// units) writes nothing and is bought purchase by purchase. If the
+    /// database cannot be read at all, every purchase hears so at once.
+    async fn buy_pg_in_one_write(&self, orders: &[&NewOrder]) -> anyhow::Result<Vec<PlaceOutcome>> {
         let ids: BTreeSet<ProductId> = orders.iter().flat_map(|o| o.lines.iter().map(|l| l.product_id)).collect();
         let keys: Vec<(CustomerId, &str)> = orders.iter().map(|o| (o.customer, o.key.as_str())).collect();
-        let mut stock = stocked_from(sql(PG_GROUP_LOCK).bind(json(&ids)?).fetch_all(&mut *tx).await?);
-        let mut placed_with: PlacedWith = sql(PG_GROUP_KEYS)
+        let rows = sql(PG_GROUP_READS)
+            .bind(json(&ids)?)
             .bind(json(&keys)?)
-            .fetch_all::<(CustomerId, String, OrderId)>(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|(c, k, id)| ((c, k), id))
-            .collect();
+            .fetch_all::<(i64, Option<String>, Option<i64>, Option<i64>, Option<CustomerId>, Option<String>)>(self)
+            .await
+            .map_err(|err| anyhow::Error::new(NoTransaction(err)))?;
+        let (mut products, mut placed_with) = (Vec::new(), PlacedWith::new());
+        for row in rows {
+            match row {
+                (id, Some(name), Some(price), Some(left), None, None) => products.push((ProductId(id), name, price, left)),
+                (id, None, None, None, Some(customer), Some(key)) => drop(placed_with.insert((customer, key), OrderId(id))),
+                _ => anyhow::bail!("the checkout group's reads gave a row that is neither a product nor an order"),
+            }
+        }
+        let mut stock = stocked_from(products);
         let decided = decide(orders, &mut stock, &placed_with)?;
         let to_place = to_place(orders, &decided);
         if !to_place.is_empty() {
@@ -489,13 +492,15 @@ impl Db {
                 .bind(taking)
                 .bind(adding)
                 .bind(keeping)
-                .fetch_all::<(CustomerId, String, OrderId, i64, i64)>(&mut *tx)
-                .await?;
-            anyhow::ensure!(
-                placed.len() == to_place.len() && placed.iter().all(|p| (p.3, p.4) == (taken, lines)),
-                "the checkout group's writes did not add up"
-            );
-            placed_with.extend(placed.into_iter().map(|(c, k, id, _, _)| ((c, k), id)));
+                .bind(taken)
+                .bind(lines)
+                .fetch_all::<(CustomerId, String, OrderId)>(self)
+                .await
+                .context("writing the checkout group (it writes nothing if its products moved since they were read)")?;
+            anyhow::ensure!(placed.len() == to_place.len(), "the checkout group placed {} orders, not {}", placed.len(), to_place.len());
+            // Its own transaction, not `Tx::commit`: wake this instance's feed as that does.
+            self.commits.notify_one();
+            placed_with.extend(placed.into_iter().map(|(c, k, id)| ((c, k), id)));
         }
         outcomes(orders, decided, &placed_with)
     }
@@ -606,31 +611,47 @@ fn json(values: &impl serde::Serialize) -> anyhow::Result<Arg<'static>> {
     Ok(Arg::Owned(serde_json::to_string(values)?))
 }
 
-/// A group's products locked (PostgreSQL, in id order): those on sale of
-/// `$1`'s ids, with what is left of each.
-const PG_GROUP_LOCK: &str = "SELECT id, name, price_cents, stock FROM products \
-    WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb)::bigint) AND archived_at IS NULL \
-    ORDER BY id FOR UPDATE";
+/// A group's reads in one statement (PostgreSQL), locking nothing: its
+/// products on sale (`$1`: their ids), each as `id, name, price, stock`,
+/// then the orders already placed with its keys (`$2`: `[customer, key]`
+/// pairs), each as `id, customer, key`. Both are looked up by index, one id
+/// or key at a time, however large the tables: the planner, which guesses
+/// 100 elements for any JSON array, would otherwise read every order to
+/// hash-join a group's 25 keys (2.5 ms a group at 20,000 orders, growing).
+const PG_GROUP_READS: &str = "SELECT id, name, price_cents, stock, NULL::bigint, NULL::text FROM products \
+        WHERE id = ANY (ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::bigint)) AND archived_at IS NULL \
+    UNION ALL \
+    SELECT o.id, NULL, NULL, NULL, o.customer_id, o.idempotency_key FROM jsonb_array_elements($2::jsonb) AS k(e) \
+    CROSS JOIN LATERAL (SELECT id, customer_id, idempotency_key FROM orders \
+        WHERE customer_id = (k.e ->> 0)::bigint AND idempotency_key = k.e ->> 1 LIMIT 1) AS o";
 
-/// The orders already placed with a group's keys (PostgreSQL; `$1`:
-/// `[customer, key]` pairs).
-const PG_GROUP_KEYS: &str = "SELECT o.customer_id, o.idempotency_key, o.id \
-    FROM jsonb_array_elements($1::jsonb) AS k(e) \
-    JOIN orders AS o ON o.customer_id = (k.e ->> 0)::bigint AND o.idempotency_key = k.e ->> 1";
-
-/// A group's writes as one statement (PostgreSQL), with [`GROUP_WRITES`]'s
-/// values: each placed order's customer, key and id, with the number of
-/// products whose stock was taken and of lines added (checked before the
-/// commit).
-const PG_GROUP_WRITES: &str = "WITH placed AS ( \
+/// A group's writes as one statement, its own transaction (PostgreSQL), with
+/// [`GROUP_WRITES`]'s values (`$2` also carries each product's price as
+/// read) and the number of products whose stock is taken (`$5`) and of lines
+/// (`$6`): each placed order's customer, key and id. The products are locked
+/// in id order before their stock is taken (`taken` joins `locked`, which
+/// yields its rows in that order); a product is taken from only if what is
+/// left covers it, it is on sale, and its price is the one the group read.
+/// The accounts whose addresses are kept are locked in id order too, so two
+/// instances' groups never wait for each other's accounts in a circle.
+/// Unless every product and every line was written, the last `SELECT`
+/// divides by zero and the statement, its own transaction, writes nothing.
+/// Products and accounts are found by their ids (`= ANY`), not by a join the
+/// planner might make by reading the whole table.
+const PG_GROUP_WRITES: &str = "WITH locked AS MATERIALIZED ( \
+        SELECT id FROM products \
+        WHERE id = ANY (ARRAY(SELECT (x.e ->> 0)::bigint FROM jsonb_array_elements($2::jsonb) AS x(e))) \
+        ORDER BY id FOR UPDATE), \
+    placed AS ( \
         INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key, total_cents) \
         SELECT (e ->> 0)::bigint, e ->> 1, e ->> 2, e ->> 3, e ->> 4, e ->> 5, e ->> 6, e ->> 7, (e ->> 8)::bigint \
         FROM jsonb_array_elements($1::jsonb) AS o(e) \
         RETURNING customer_id, idempotency_key, id), \
     taken AS ( \
         UPDATE products AS p SET stock = p.stock - (t.e ->> 1)::bigint, units_sold = p.units_sold + (t.e ->> 1)::bigint \
-        FROM jsonb_array_elements($2::jsonb) AS t(e) \
-        WHERE p.id = (t.e ->> 0)::bigint AND p.stock >= (t.e ->> 1)::bigint AND p.archived_at IS NULL \
+        FROM jsonb_array_elements($2::jsonb) AS t(e), locked \
+        WHERE p.id = locked.id AND p.id = (t.e ->> 0)::bigint AND p.stock >= (t.e ->> 1)::bigint \
+            AND p.price_cents = (t.e ->> 2)::bigint AND p.archived_at IS NULL \
         RETURNING p.id), \
     added AS ( \
         INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) \
@@ -638,12 +659,18 @@ const PG_GROUP_WRITES: &str = "WITH placed AS ( \
         FROM jsonb_array_elements($3::jsonb) AS l(e) \
         JOIN placed ON placed.customer_id = (l.e ->> 0)::bigint AND placed.idempotency_key = l.e ->> 1 \
         RETURNING 1), \
+    accounts AS MATERIALIZED ( \
+        SELECT id FROM users \
+        WHERE id = ANY (ARRAY(SELECT (x.e ->> 0)::bigint FROM jsonb_array_elements($4::jsonb) AS x(e))) \
+        ORDER BY id FOR NO KEY UPDATE), \
     kept AS ( \
         UPDATE users AS u SET recipient = a.e ->> 1, street = a.e ->> 2, city = a.e ->> 3, region = a.e ->> 4, \
             postal_code = a.e ->> 5, country = a.e ->> 6 \
-        FROM jsonb_array_elements($4::jsonb) AS a(e) WHERE u.id = (a.e ->> 0)::bigint \
+        FROM jsonb_array_elements($4::jsonb) AS a(e), accounts \
+        WHERE u.id = accounts.id AND u.id = (a.e ->> 0)::bigint \
         RETURNING 1) \
-    SELECT customer_id, idempotency_key, id, (SELECT count(*) FROM taken), (SELECT count(*) FROM added) FROM placed";
+    SELECT customer_id, idempotency_key, id FROM placed \
+    WHERE 1 / ((SELECT count(*) FROM taken) = $5 AND (SELECT count(*) FROM added) = $6)::int = 1";
 
 /// A group's transaction begun, and its two reads (SQLite): the products it
 /// names that are on sale (`$1`: their ids), and the orders already placed
@@ -706,9 +733,10 @@ enum Decision {
     TwinOf(usize),
 }
 
-/// The group's transaction could not begin: every purchase in it fails at once.
+/// The group's transaction could not begin (SQLite) or its reads failed
+/// (PostgreSQL): every purchase in it fails at once.
 #[derive(Debug, thiserror::Error)]
-#[error("starting the checkout transaction: {0}")]
+#[error("starting the checkout: {0}")]
 struct NoTransaction(sqlx::Error);
 
 /// Take every line of one purchase from what is left, or none: its total, or
