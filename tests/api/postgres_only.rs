@@ -276,7 +276,8 @@ async fn buy_while_product_2_moves(app: &TestApp, shopper: &crate::helpers::Shop
     sqlx::raw_sql(change).execute(&mut *tx).await.expect("the outside change");
     let buying = shopper.checkout(serde_json::json!([{ "product_id": 2, "quantity": 1 }]), key);
     let moving = async {
-        let waits = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
+        let waits = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+            AND wait_event = 'transactionid' AND query LIKE '%locked AS MATERIALIZED%'";
         let mut waited = Duration::ZERO;
         while app.outside_scalar(waits).await == 0 {
             assert!(waited < Duration::from_secs(10), "the checkout's write never waited on the product's row lock");
@@ -290,17 +291,18 @@ async fn buy_while_product_2_moves(app: &TestApp, shopper: &crate::helpers::Shop
 }
 
 /// A checkout group decides on products it read without locking them, so
-/// its write takes stock only where the product is still as read: a price
-/// raised or the last unit sold in between makes it write nothing, and the
-/// purchase is then bought on its own against what is now true.
+/// its write takes stock only where the product is still as read: the last
+/// unit sold, a price raised or a new name in between makes it write
+/// nothing, and the purchase is then bought on its own against what is now
+/// true.
 #[tokio::test]
 async fn postgres_only_a_checkout_group_whose_product_moved_after_its_read_writes_nothing_and_buys_what_is_now_true() {
     let (app, _ws, _outside) = postgres_app().await;
     app.outside_sql("UPDATE products SET stock = 5, price_cents = 1000 WHERE id = 2").await;
     let ann = app.signed_up("ann").await;
 
-    // Sold out and repriced while the group's write waited: refused, nothing written.
-    let r = buy_while_product_2_moves(&app, &ann, "UPDATE products SET stock = 0, price_cents = 1200 WHERE id = 2", "moved-key-0001").await;
+    // Sold out while the group's write waited: refused, nothing written.
+    let r = buy_while_product_2_moves(&app, &ann, "UPDATE products SET stock = 0 WHERE id = 2", "moved-key-0001").await;
     assert_eq!(r.status(), 409, "sold out in between: refused");
     let err: serde_json::Value = r.json().await.expect("json error");
     assert_eq!(err["error"]["OutOfStock"]["available"], 0, "{err}");
@@ -319,4 +321,13 @@ async fn postgres_only_a_checkout_group_whose_product_moved_after_its_read_write
     assert_eq!(order.total.minor, 1500);
     assert_eq!(app.stock_and_sold(2).await, (4, 1), "one unit taken, once");
     assert_eq!(app.outside_scalar("SELECT count(*) FROM orders").await, 1, "one order");
+
+    // Renamed only: placed, its line under the new name.
+    let r = buy_while_product_2_moves(&app, &ann, "UPDATE products SET name = 'Renamed while bought' WHERE id = 2", "moved-key-0003").await;
+    assert_eq!(r.status(), 200, "renamed: placed");
+    let id: i64 = r.json().await.expect("order id");
+    let json = app.db.order_json(id).await.expect("read").expect("the order");
+    let order: app::model::Order = serde_json::from_str(&json).expect("order json");
+    assert_eq!(order.lines[0].name, "Renamed while bought", "the line keeps the name it was sold under");
+    assert_eq!(app.stock_and_sold(2).await, (3, 2));
 }

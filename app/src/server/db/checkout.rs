@@ -19,12 +19,13 @@
 //! On PostgreSQL each instance groups its purchases the same way: one
 //! statement reads the group's products and keys, the group is decided in
 //! memory, and one more statement, its own transaction, locks the products
-//! (in id order), takes their stock where it still covers the group, and
-//! writes the orders, their lines and the addresses, or nothing at all. A
-//! hot product's row lock is taken once per group and held for one
-//! statement, and PostgreSQL flushes its log once per group. A group that
-//! writes nothing (its products moved since they were read, a unique key met
-//! on another instance's order, a lost connection) has its purchases bought side by side, each in one statement
+//! (in id order), takes their stock where it still covers the group at the
+//! price and name read, and writes the orders, their lines and the
+//! addresses, or nothing at all. A hot product's row lock is taken once per
+//! group and held for one statement, and PostgreSQL flushes its log once
+//! per group. A group that writes nothing (its products moved since they
+//! were read, a unique key met on another instance's order, a lost
+//! connection) has its purchases bought side by side, each in one statement
 //! of its own; if the database cannot be read at all, every purchase of the
 //! group hears so at once.
 
@@ -362,10 +363,10 @@ fn group_values(to_place: &[(&NewOrder, i64)], stock: &HashMap<ProductId, Stocke
         })
         .collect();
     orders.sort_by(|a, b| (a.0, a.7).cmp(&(b.0, b.7)));
-    // Sorted by product, with the price read (PostgreSQL takes stock only at that price).
-    let taken: BTreeMap<ProductId, (i64, i64)> =
-        stock.iter().filter(|(_, s)| s.taken > 0).map(|(id, s)| (*id, (s.taken, s.price))).collect();
-    let taken: Vec<(ProductId, i64, i64)> = taken.into_iter().map(|(id, (n, price))| (id, n, price)).collect();
+    // Sorted by product, with the price and name read (PostgreSQL takes
+    // stock only from a product still sold under them).
+    let taken: BTreeMap<ProductId, &Stocked> = stock.iter().filter(|(_, s)| s.taken > 0).map(|(id, s)| (*id, s)).collect();
+    let taken: Vec<(ProductId, i64, i64, &str)> = taken.into_iter().map(|(id, s)| (id, s.taken, s.price, s.name.as_str())).collect();
     let lines: Vec<_> = to_place
         .iter()
         .flat_map(|(o, _)| {
@@ -626,22 +627,29 @@ const PG_GROUP_READS: &str = "SELECT id, name, price_cents, stock, NULL::bigint,
         WHERE customer_id = (k.e ->> 0)::bigint AND idempotency_key = k.e ->> 1 LIMIT 1) AS o";
 
 /// A group's writes as one statement, its own transaction (PostgreSQL), with
-/// [`GROUP_WRITES`]'s values (`$2` also carries each product's price as
-/// read) and the number of products whose stock is taken (`$5`) and of lines
-/// (`$6`): each placed order's customer, key and id. The products are locked
-/// in id order before their stock is taken (`taken` joins `locked`, which
-/// yields its rows in that order); a product is taken from only if what is
-/// left covers it, it is on sale, and its price is the one the group read.
-/// The accounts whose addresses are kept are locked in id order too, so two
-/// instances' groups never wait for each other's accounts in a circle.
+/// [`GROUP_WRITES`]'s values (`$2` also carries each product's price and
+/// name as read) and the number of products whose stock is taken (`$5`) and
+/// of lines (`$6`): each placed order's customer, key and id.
+///
+/// The products are locked in id order before their stock is taken (`taken`
+/// joins `locked`, which yields its rows in that order); a product is taken
+/// from only if what is left covers it, it is on sale, and its price and
+/// name are the ones the group read. The accounts whose addresses are kept
+/// are locked in id order too. Products and accounts are found by their ids
+/// (`= ANY`), not by a join the planner might make by reading the whole
+/// table.
+///
 /// Unless every product and every line was written, the last `SELECT`
-/// divides by zero and the statement, its own transaction, writes nothing.
-/// Products and accounts are found by their ids (`= ANY`), not by a join the
-/// planner might make by reading the whole table.
+/// divides by zero and the statement writes nothing. That guard is checked
+/// once, before `placed` is read, and `taken` comes first in it: so the
+/// products are locked (through `taken`) before the orders and their keys
+/// are inserted (through `added`), the order every buyer takes (`Db::buy`
+/// too), and two instances meeting on one key never wait for each other in
+/// a circle. Keep `taken` first.
 const PG_GROUP_WRITES: &str = "WITH locked AS MATERIALIZED ( \
         SELECT id FROM products \
         WHERE id = ANY (ARRAY(SELECT (x.e ->> 0)::bigint FROM jsonb_array_elements($2::jsonb) AS x(e))) \
-        ORDER BY id FOR UPDATE), \
+        ORDER BY id FOR NO KEY UPDATE), \
     placed AS ( \
         INSERT INTO orders (customer_id, recipient, street, city, region, postal_code, country, idempotency_key, total_cents) \
         SELECT (e ->> 0)::bigint, e ->> 1, e ->> 2, e ->> 3, e ->> 4, e ->> 5, e ->> 6, e ->> 7, (e ->> 8)::bigint \
@@ -651,7 +659,7 @@ const PG_GROUP_WRITES: &str = "WITH locked AS MATERIALIZED ( \
         UPDATE products AS p SET stock = p.stock - (t.e ->> 1)::bigint, units_sold = p.units_sold + (t.e ->> 1)::bigint \
         FROM jsonb_array_elements($2::jsonb) AS t(e), locked \
         WHERE p.id = locked.id AND p.id = (t.e ->> 0)::bigint AND p.stock >= (t.e ->> 1)::bigint \
-            AND p.price_cents = (t.e ->> 2)::bigint AND p.archived_at IS NULL \
+            AND p.price_cents = (t.e ->> 2)::bigint AND p.name = t.e ->> 3 AND p.archived_at IS NULL \
         RETURNING p.id), \
     added AS ( \
         INSERT INTO order_lines (order_id, line_no, product_id, name, unit_price_cents, quantity) \
@@ -683,7 +691,7 @@ const GROUP_READS: &str = "BEGIN IMMEDIATE;
 
 /// A group's writes (SQLite), in one batch: insert its orders (`$1`:
 /// customer, address fields, key, total), take their stock (`$2`: product,
-/// quantity), add their lines (`$3`: customer, key, line number, product,
+/// quantity; then price and name as read, which only PostgreSQL checks), add their lines (`$3`: customer, key, line number, product,
 /// name and unit price as sold, quantity; each finds its order by customer
 /// and key), keep the addresses asked for (`$4`: customer, address fields),
 /// and commit. Nothing after a failing statement runs, the commit included.
