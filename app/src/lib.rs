@@ -13,6 +13,7 @@ pub mod cart;
 pub mod catalog;
 pub mod components;
 pub mod error;
+pub mod json;
 pub mod live;
 pub mod model;
 pub mod orders;
@@ -90,7 +91,7 @@ pub struct AuthActions {
     pub login: ServerAction<Login>,
     pub register: ServerAction<Register>,
     pub logout: ServerAction<Logout>,
-    pub user: Resource<Result<Option<User>, AppError>>,
+    pub user: crate::json::Loaded<Result<Option<User>, AppError>>,
 }
 
 #[component]
@@ -133,7 +134,7 @@ fn Site() -> impl IntoView {
     let live = expect_context::<LiveClient>();
     let (login, register, logout) = (ServerAction::<Login>::new(), ServerAction::<Register>::new(), ServerAction::<Logout>::new());
     let versions = move || (login.version().get(), register.version().get(), logout.version().get());
-    let user = Resource::new(versions, |_| current_user());
+    let user = crate::json::load(versions, |_| current_user());
     provide_context(AuthActions { login, register, logout, user });
     // Signing in or out changes what the socket may follow: reconnect with the new session.
     Effect::new(move |previous: Option<(usize, usize, usize)>| {

@@ -9,7 +9,7 @@ use super::{AdminNav, action_error, staff_error};
 pub fn AdminCategoriesPage() -> impl IntoView {
     let create = ServerAction::<CreateCategory>::new();
     let rename = ServerAction::<RenameCategory>::new();
-    let categories = Resource::new(move || (create.version().get(), rename.version().get()), |_| admin_categories());
+    let categories = crate::json::load(move || (create.version().get(), rename.version().get()), |_| admin_categories());
     view! {
         <leptos_meta::Title text="Categories · Staff · livecart"/>
         <AdminNav/>

@@ -12,7 +12,7 @@ use crate::protocol::{Snapshot, Topic};
 /// what no staff member has read yet; live.
 #[component]
 pub fn AdminInboxPage() -> impl IntoView {
-    let inbox = Resource::new(|| (), |()| staff_inbox());
+    let inbox = crate::json::load(|| (), |()| staff_inbox());
     view! {
         <leptos_meta::Title text="Inbox · Staff · livecart"/>
         <AdminNav/>

@@ -11,7 +11,7 @@ use crate::protocol::{Snapshot, Topic};
 /// `/admin`: every order, newest first, live; each moves along its lifecycle from here.
 #[component]
 pub fn AdminOrdersPage() -> impl IntoView {
-    let orders = Resource::new(|| (), |()| admin_orders());
+    let orders = crate::json::load(|| (), |()| admin_orders());
     view! {
         <leptos_meta::Title text="Orders · Staff · livecart"/>
         <AdminNav/>

@@ -13,7 +13,7 @@ use crate::model::{Category, StaffProduct};
 pub fn ProductFormPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<i64>().ok()));
-    let data = Resource::new(
+    let data = crate::json::load(
         move || id.get(),
         |id| async move {
             let categories = admin_categories().await?;
@@ -231,7 +231,7 @@ async fn upload_file(file: web_sys::File) -> Result<String, String> {
         gloo_net::http::Request::post("/api/images").header("Content-Type", &file.type_()).body(file).map_err(|e| e.to_string())?;
     let response = request.send().await.map_err(|e| format!("upload failed: {e}"))?;
     let text = response.text().await.map_err(|e| e.to_string())?;
-    let body: serde_json::Value = serde_json::from_str(&text).map_err(|_| format!("upload failed ({})", response.status()))?;
+    let body: serde_json::Value = crate::json::decode(&text).map_err(|_| format!("upload failed ({})", response.status()))?;
     match body["url"].as_str() {
         Some(url) if response.ok() => Ok(url.to_string()),
         _ => Err(body["message"].as_str().unwrap_or("upload failed").to_string()),

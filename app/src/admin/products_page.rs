@@ -12,7 +12,7 @@ use crate::model::StaffProduct;
 pub fn AdminProductsPage() -> impl IntoView {
     let restock = ServerAction::<Restock>::new();
     let archive = ServerAction::<ArchiveProduct>::new();
-    let products = Resource::new(move || (restock.version().get(), archive.version().get()), |_| admin_products());
+    let products = crate::json::load(move || (restock.version().get(), archive.version().get()), |_| admin_products());
     view! {
         <leptos_meta::Title text="Products · Staff · livecart"/>
         <AdminNav/>

@@ -12,7 +12,7 @@ use crate::questions::api::question_queue;
 /// `/admin/questions`: every product's questions, unanswered first, live.
 #[component]
 pub fn AdminQuestionsPage() -> impl IntoView {
-    let queue = Resource::new(|| (), |()| question_queue());
+    let queue = crate::json::load(|| (), |()| question_queue());
     view! {
         <leptos_meta::Title text="Questions · Staff · livecart"/>
         <AdminNav/>

@@ -10,7 +10,7 @@ use crate::components::LocalTime;
 pub fn AdminTokensPage() -> impl IntoView {
     let create = ServerAction::<CreateApiToken>::new();
     let revoke = ServerAction::<RevokeApiToken>::new();
-    let tokens = Resource::new(move || (create.version().get(), revoke.version().get()), |_| api_tokens());
+    let tokens = crate::json::load(move || (create.version().get(), revoke.version().get()), |_| api_tokens());
     view! {
         <leptos_meta::Title text="API tokens · Staff · livecart"/>
         <AdminNav/>

@@ -44,7 +44,7 @@ impl CartHolders {
                     followed.entry(id).or_insert_with(|| {
                         live.subscribe(Topic::Carts(id), None, move |event| {
                             let count = match event {
-                                LiveEvent::Snapshot(raw) => serde_json::from_str::<PresenceFigure>(raw.get()).ok().map(|f| f.count),
+                                LiveEvent::Snapshot(raw) => crate::json::decode::<PresenceFigure>(raw.get()).ok().map(|f| f.count),
                                 LiveEvent::Presence(f) => Some(f.count),
                                 _ => None,
                             };

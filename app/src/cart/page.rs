@@ -34,7 +34,7 @@ pub fn CartPage() -> impl IntoView {
     // With the ids asked for: a line added since is still being read, not gone.
     // No ids, no request: a page opened by a client-side move reads at once
     // with the cart's ids, which a pending first request would hold back.
-    let products = Resource::new(
+    let products = crate::json::load(
         move || ids.get(),
         |ids| async move {
             if ids.is_empty() {
@@ -43,11 +43,11 @@ pub fn CartPage() -> impl IntoView {
             products_by_id(ids.clone()).await.map(|s| (ids, s))
         },
     );
-    let user = Resource::new(|| (), |()| current_user());
+    let user = crate::json::load(|| (), |()| current_user());
     // The cart kept in the session by form posts (no JavaScript, or a tap
     // before this page's code ran): shown as the server rendered it, then
     // moved into this browser's cart.
-    let session = Resource::new(|| (), |()| session_cart());
+    let session = crate::json::load(|| (), |()| session_cart());
     let merged = RwSignal::new(false);
     let toast = use_context::<super::Toast>();
     Effect::new(move |_| {

@@ -100,7 +100,7 @@ impl Cart {
     /// Set the cart from its saved JSON (anything unreadable or out of
     /// bounds is dropped; a missing key gets a fresh one).
     fn restore(self, json: Option<&str>) {
-        let saved: Saved = json.and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+        let saved: Saved = json.and_then(|s| crate::json::decode(s).ok()).unwrap_or_default();
         let valid = |l: &CartLine| l.product_id.0 > 0 && (1..=CartLine::MAX_QUANTITY).contains(&l.quantity);
         let lines: Vec<CartLine> = saved.lines.into_iter().filter(valid).take(Self::MAX_LINES).collect();
         if self.lines.with_untracked(|current| *current != lines) {

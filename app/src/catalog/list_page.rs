@@ -17,8 +17,8 @@ pub fn CatalogPage() -> impl IntoView {
     crate::live::page_hydrated();
     let params = use_query_map();
     let query = Memo::new(move |_| params.with(|p| CatalogQuery::from_params(|k| p.get(k))));
-    let categories = Resource::new(|| (), |()| list_categories());
-    let page = Resource::new(move || query.get(), catalog_page);
+    let categories = crate::json::load(|| (), |()| list_categories());
+    let page = crate::json::load(move || query.get(), catalog_page);
     // "N new products — show": the same query again, fresh.
     let refresh = Callback::new(move |()| page.refetch());
 
@@ -251,7 +251,7 @@ fn use_joined(topic: Topic, seq: Seq, shown: &[ProductSummary]) -> Signal<usize>
         let shown: Vec<i64> = shown.iter().map(|p| p.id.0).collect();
         let id = live.subscribe(topic, Some(seq), move |event| {
             if let LiveEvent::Change(raw) = event
-                && serde_json::from_str::<ProductSummary>(raw.get()).is_ok_and(|p| !shown.contains(&p.id.0))
+                && crate::json::decode::<ProductSummary>(raw.get()).is_ok_and(|p| !shown.contains(&p.id.0))
             {
                 joined.try_update(|n| *n += 1);
             }

@@ -16,7 +16,7 @@ use crate::questions::QuestionSection;
 pub fn ProductPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<ProductId>().ok()));
-    let product = Resource::new(
+    let product = crate::json::load(
         move || id.get(),
         |id| async move {
             match id {
@@ -26,7 +26,7 @@ pub fn ProductPage() -> impl IntoView {
         },
     );
     // For the breadcrumb's category name (products carry only the slug).
-    let categories = Resource::new(|| (), |()| list_categories());
+    let categories = crate::json::load(|| (), |()| list_categories());
     view! {
         <Suspense fallback=|| view! { <div class="product product-skeleton" aria-busy="true"></div> }>
             {move || Suspend::new(async move {

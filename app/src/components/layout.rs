@@ -1,8 +1,8 @@
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::AuthActions;
+use crate::account::api::Logout;
 use crate::cart::Cart;
 use crate::live::{ConnStatus, LiveClient};
 
@@ -43,14 +43,22 @@ fn UnreadMessages() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match actions.user.await.ok().flatten() {
-                    Some(user) if !user.is_staff => match crate::orders::conversation_api::my_unread().await {
-                        Ok(snapshot) => view! { <UnreadLink customer=user.id snapshot/> }.into_any(),
-                        Err(_) => ().into_any(),
-                    },
+                    Some(user) if !user.is_staff => unread_link(user.id).await,
                     _ => ().into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+/// The link, for a signed-in customer. In a split build its code (the
+/// customer's orders, live) is a file of its own, loaded only when a customer
+/// is signed in: a first visit does not download it.
+#[cfg_attr(wasm_split, leptos::lazy)]
+async fn unread_link(customer: crate::model::CustomerId) -> AnyView {
+    match crate::orders::conversation_api::my_unread().await {
+        Ok(snapshot) => view! { <UnreadLink customer snapshot/> }.into_any(),
+        Err(_) => ().into_any(),
     }
 }
 
@@ -99,9 +107,7 @@ fn UserMenu() -> impl IntoView {
                         <div class="user-menu">
                             {user.is_staff.then(|| view! { <a href="/admin" class="staff-link" data-test-id="staff-link">"Staff console"</a> })}
                             <span class="user-name" data-test-id="signed-in-as">{user.username}</span>
-                            <ActionForm action=actions.logout attr:class="inline-form">
-                                <button type="submit" class="link-button">"Sign out"</button>
-                            </ActionForm>
+                            <SignOutForm logout=actions.logout/>
                         </div>
                     }
                     .into_any(),
@@ -115,6 +121,24 @@ fn UserMenu() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// "Sign out": a form that posts to `logout`, so it works without wasm too;
+/// with wasm the action is dispatched and the form not sent. (Not an
+/// `ActionForm`: that reads its fields into the arguments with serde_qs, a
+/// parser the first visit's wasm would carry only for a form that has none.)
+#[component]
+fn SignOutForm(logout: ServerAction<Logout>) -> impl IntoView {
+    use leptos::server_fn::ServerFn as _;
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        logout.dispatch(Logout {});
+    };
+    view! {
+        <form method="post" action=Logout::url() class="inline-form" on:submit=submit>
+            <button type="submit" class="link-button">"Sign out"</button>
+        </form>
     }
 }
 
@@ -146,9 +170,7 @@ fn PhoneMenu() -> impl IntoView {
                             Some(user) => view! {
                                 {user.is_staff.then(|| view! { <A href="/admin" on:click=close>"Staff console"</A> })}
                                 <p class="phone-menu-user">"Signed in as " <strong>{user.username}</strong></p>
-                                <ActionForm action=actions.logout attr:class="inline-form">
-                                    <button type="submit" class="link-button">"Sign out"</button>
-                                </ActionForm>
+                                <SignOutForm logout=actions.logout/>
                             }
                             .into_any(),
                             None => view! {

@@ -275,7 +275,7 @@ async fn session(client: LiveClient, mut ws: WebSocket) -> End {
 }
 
 fn on_frame(client: LiveClient, text: &str) {
-    let msg = match serde_json::from_str::<ServerMsg>(text) {
+    let msg = match crate::json::decode::<ServerMsg>(text) {
         Ok(msg) => msg,
         Err(err) => {
             leptos::logging::warn!("live feed: unreadable frame ({err})");

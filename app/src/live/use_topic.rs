@@ -26,13 +26,13 @@ where
     let items = RwSignal::new(sorted(snapshot.data));
     if let Some(live) = use_context::<LiveClient>() {
         let id = live.subscribe(topic, Some(snapshot.seq), move |event| match event {
-            LiveEvent::Snapshot(raw) => match serde_json::from_str::<Vec<T>>(raw.get()) {
+            LiveEvent::Snapshot(raw) => match crate::json::decode::<Vec<T>>(raw.get()) {
                 Ok(all) => {
                     items.try_set(sorted(all));
                 }
                 Err(err) => leptos::logging::warn!("live feed: bad snapshot: {err}"),
             },
-            LiveEvent::Change(raw) => match serde_json::from_str::<T>(raw.get()) {
+            LiveEvent::Change(raw) => match crate::json::decode::<T>(raw.get()) {
                 Ok(item) => {
                     items.try_update(|all| upsert(all, item));
                 }
@@ -58,7 +58,7 @@ pub fn use_live_cards(snapshot: Snapshot<Vec<ProductSummary>>) -> Signal<Vec<Pro
     if let Some(live) = use_context::<LiveClient>() {
         for product in ids {
             let id = live.subscribe(Topic::Card(product), Some(seq), move |event| match event {
-                LiveEvent::Snapshot(raw) | LiveEvent::Change(raw) => match serde_json::from_str::<Option<ProductSummary>>(raw.get()) {
+                LiveEvent::Snapshot(raw) | LiveEvent::Change(raw) => match crate::json::decode::<Option<ProductSummary>>(raw.get()) {
                     Ok(Some(p)) => {
                         items.try_update(|all| match all.iter_mut().find(|x| x.id == p.id) {
                             Some(x) => *x = p,
@@ -89,7 +89,7 @@ where
     let entity = RwSignal::new(Some(snapshot.data));
     if let Some(live) = use_context::<LiveClient>() {
         let id = live.subscribe(topic, Some(snapshot.seq), move |event| match event {
-            LiveEvent::Snapshot(raw) | LiveEvent::Change(raw) => match serde_json::from_str::<Option<T>>(raw.get()) {
+            LiveEvent::Snapshot(raw) | LiveEvent::Change(raw) => match crate::json::decode::<Option<T>>(raw.get()) {
                 Ok(value) => {
                     entity.try_set(value);
                 }
@@ -120,7 +120,7 @@ pub fn use_presence(topic: Topic) -> Signal<Option<PresenceFigure>> {
 /// Keep `figure` at a presence topic's latest figure.
 pub(crate) fn presence_figure(event: LiveEvent<'_>, figure: RwSignal<Option<PresenceFigure>>) {
     match event {
-        LiveEvent::Snapshot(raw) => match serde_json::from_str::<PresenceFigure>(raw.get()) {
+        LiveEvent::Snapshot(raw) => match crate::json::decode::<PresenceFigure>(raw.get()) {
             Ok(f) => {
                 figure.try_set(Some(f));
             }

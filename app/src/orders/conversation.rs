@@ -18,7 +18,7 @@ const TYPING_EVERY_MS: f64 = 2000.0;
 /// The "Messages" section of an order page.
 #[component]
 pub fn Conversation(order: OrderId) -> impl IntoView {
-    let view = Resource::new(move || order, |o| order_conversation(o.0));
+    let view = crate::json::load(move || order, |o| order_conversation(o.0));
     view! {
         <section class="conversation" id="conversation" aria-labelledby="conversation-title" data-test-id="conversation">
             <h2 id="conversation-title">"Messages about this order"</h2>

@@ -11,7 +11,7 @@ use crate::protocol::{Snapshot, Topic};
 /// `/orders`: the customer's orders, newest first, live.
 #[component]
 pub fn OrdersPage() -> impl IntoView {
-    let orders = Resource::new(|| (), |()| list_my_orders());
+    let orders = crate::json::load(|| (), |()| list_my_orders());
     view! {
         <leptos_meta::Title text="Your orders · livecart"/>
         <h1 class="page-title">"Your orders"</h1>

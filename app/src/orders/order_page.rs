@@ -19,7 +19,7 @@ pub fn OrderPage() -> impl IntoView {
     let placed = Memo::new(move |_| query.read().get("placed").as_deref() == Some("1"));
     let location = use_location();
     let id = Memo::new(move |_| params.read().get("id").and_then(|s| s.parse::<OrderId>().ok()));
-    let order = Resource::new(
+    let order = crate::json::load(
         move || id.get(),
         |id| async move {
             match id {

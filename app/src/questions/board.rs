@@ -16,7 +16,7 @@ use crate::protocol::{Snapshot, Topic};
 /// The "Questions and answers" section of a product page.
 #[component]
 pub fn QuestionSection(product: ProductId) -> impl IntoView {
-    let board = Resource::new(move || product, |p| product_questions(p.0));
+    let board = crate::json::load(move || product, |p| product_questions(p.0));
     view! {
         <section class="questions" id="questions" aria-labelledby="questions-title" data-test-id="questions">
             <h2 id="questions-title">"Questions and answers"</h2>
