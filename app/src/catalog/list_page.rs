@@ -1,6 +1,6 @@
 use leptos::prelude::*;
-use leptos_router::components::{A, Form};
-use leptos_router::hooks::use_query_map;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::ProductCard;
 use super::api::{catalog_page, list_categories};
@@ -85,12 +85,21 @@ fn CategoryNav(categories: Vec<Category>, selected: String) -> impl IntoView {
     }
 }
 
-/// A plain GET form: works without wasm, and with it navigates in place.
+/// A plain GET form: works without wasm; with it, a search moves in place to
+/// the query's own URL (the router's `<Form>` would carry its POST paths
+/// and serde machinery into the first visit's wasm for this one GET).
 #[component]
 fn SearchForm(query: CatalogQuery, categories: Vec<Category>) -> impl IntoView {
     let searching = query.is_search();
+    let navigate = use_navigate();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        if let Some(asked) = submitted_query(&ev) {
+            ev.prevent_default();
+            navigate(&asked.url(None), Default::default());
+        }
+    };
     view! {
-        <Form method="GET" action="/" attr:class="search" attr:role="search" attr:data-test-id="search-form">
+        <form method="get" action="/" class="search" role="search" data-test-id="search-form" on:submit=submit>
             <label class="search-words">
                 <span class="visually-hidden">"Search products"</span>
                 <input type="search" name="q" value=query.q.clone() placeholder="Search products" maxlength="200"
@@ -131,7 +140,24 @@ fn SearchForm(query: CatalogQuery, categories: Vec<Category>) -> impl IntoView {
                 </select>
             </label>
             <button type="submit" class="button" data-test-id="search-submit">"Search"</button>
-        </Form>
+        </form>
+    }
+}
+
+/// The query a search form's fields ask for, read as the browser would send
+/// them (browser only: `None` on the server).
+fn submitted_query(ev: &leptos::ev::SubmitEvent) -> Option<CatalogQuery> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let form = ev.target()?.dyn_into::<web_sys::HtmlFormElement>().ok()?;
+        let fields = web_sys::FormData::new_with_form(&form).ok()?;
+        Some(CatalogQuery::from_params(|name| fields.get(name).as_string()))
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        None
     }
 }
 
