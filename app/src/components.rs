@@ -3,6 +3,8 @@
 
 mod announcer;
 mod confirm;
+#[cfg(feature = "hydrate")]
+mod crash_notice;
 mod error_template;
 mod fragment;
 mod layout;
@@ -13,6 +15,8 @@ mod stock_badge;
 
 pub use announcer::{Announcer, AnnouncerRegion, announce_changes, stock_change};
 pub use confirm::ConfirmButton;
+#[cfg(feature = "hydrate")]
+pub use crash_notice::show_crash_notice;
 pub use error_template::{ErrorBox, NotFound};
 pub use fragment::scroll_to_fragment;
 pub use layout::{ConnectionBadge, Footer, Header};

@@ -94,6 +94,14 @@ pub struct AuthActions {
     pub user: crate::json::Loaded<Result<Option<User>, AppError>>,
 }
 
+impl AuthActions {
+    /// Changes when the shopper signs in, registers or signs out: the key of
+    /// what is loaded per account (the same on the server and while hydrating).
+    pub fn versions(&self) -> (usize, usize, usize) {
+        (self.login.version().get(), self.register.version().get(), self.logout.version().get())
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -133,12 +141,12 @@ pub fn App() -> impl IntoView {
 fn Site() -> impl IntoView {
     let live = expect_context::<LiveClient>();
     let (login, register, logout) = (ServerAction::<Login>::new(), ServerAction::<Register>::new(), ServerAction::<Logout>::new());
-    let versions = move || (login.version().get(), register.version().get(), logout.version().get());
-    let user = crate::json::load(versions, |_| current_user());
-    provide_context(AuthActions { login, register, logout, user });
+    let user = crate::json::load(move || (login.version().get(), register.version().get(), logout.version().get()), |_| current_user());
+    let actions = AuthActions { login, register, logout, user };
+    provide_context(actions);
     // Signing in or out changes what the socket may follow: reconnect with the new session.
     Effect::new(move |previous: Option<(usize, usize, usize)>| {
-        let now = versions();
+        let now = actions.versions();
         if previous.is_some_and(|p| p != now) {
             live.reconnect();
         }

@@ -13,7 +13,7 @@ mod order;
 mod product;
 mod question;
 
-pub use conversation::{ConversationCounts, ConversationView, InboxEntry, MAX_MESSAGE, MESSAGE_PAGE, Message, check_message};
+pub use conversation::{ConversationCounts, ConversationView, InboxEntry, MAX_MESSAGE, MESSAGE_PAGE, Message, UnreadOrder, check_message};
 pub use ids::{CategorySlug, CustomerId, IdError, MessageId, OrderId, ProductId, QuestionId};
 pub use listing::{COUNT_CAP, CatalogQuery, MAX_SEARCH_CHARS, MAX_SEARCH_WORDS, PAGE_SIZE, ProductPage, Sort};
 pub use money::{Currency, Money};

@@ -179,6 +179,15 @@ test("a customer asks about an order, staff read and answer, and each side sees 
   await expect(unreadLink.locator(".unread-count")).toHaveText("1");
   await expect(unreadLink).toHaveAttribute("href", `/orders/${order}#conversation`);
   await customer.screenshot({ path: `${shots}/conv-header-unread-1280.png` });
+  // A full page load while the message waits: the server renders the link
+  // and the page hydrates around it (one link, no console errors, live).
+  const served = await (await customer.request.get("/")).text();
+  expect(served, "the server renders the link").toContain('data-test-id="unread-messages"');
+  await openLive(customer, "/");
+  await expect(unreadLink).toHaveCount(1);
+  await expect(unreadLink).toHaveAttribute("aria-label", "1 new message from the shop");
+  await expect(customer.getByTestId("cart-link")).toHaveCount(1);
+  await expect(customer.getByTestId("signed-in-as")).toHaveCount(1);
   await unreadLink.click();
   await expect(customer).toHaveURL(new RegExp(`/orders/${order}#conversation$`));
   await expect(messages(customer).filter({ hasText: "1Z999AA10123456784" })).toBeVisible();

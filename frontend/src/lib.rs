@@ -5,6 +5,11 @@
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    // A panic stops the module for good: say so on the page, not only in
+    // the console (see `show_crash_notice`).
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        app::components::show_crash_notice();
+    }));
     leptos::mount::hydrate_lazy(app::App);
 }

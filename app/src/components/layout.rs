@@ -36,14 +36,16 @@ pub fn Header() -> impl IntoView {
 #[component]
 fn UnreadMessages() -> impl IntoView {
     let actions = expect_context::<AuthActions>();
-    // Under the user's resource, so it follows signing in and out. (A
-    // resource keyed by the user lost hydration: on the server the user is
-    // not loaded when the key is first read.)
+    // Both loaded with the page, keyed like the user by signing in and out
+    // (a resource keyed by the user itself lost hydration: on the server the
+    // user is not loaded when the key is first read). So while hydrating,
+    // the link is there at once, as the server rendered it.
+    let unread = crate::json::load(move || actions.versions(), |_| crate::orders::conversation_api::my_unread());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
-                match actions.user.await.ok().flatten() {
-                    Some(user) if !user.is_staff => unread_link(user.id).await,
+                match (actions.user.await, unread.await) {
+                    (Ok(Some(user)), Ok(snapshot)) if !user.is_staff => view! { <UnreadLink customer=user.id snapshot/> }.into_any(),
                     _ => ().into_any(),
                 }
             })}
@@ -51,24 +53,27 @@ fn UnreadMessages() -> impl IntoView {
     }
 }
 
-/// The link, for a signed-in customer. In a split build its code (the
-/// customer's orders, live) is a file of its own, loaded only when a customer
-/// is signed in: a first visit does not download it.
-#[cfg_attr(wasm_split, leptos::lazy)]
-async fn unread_link(customer: crate::model::CustomerId) -> AnyView {
-    match crate::orders::conversation_api::my_unread().await {
-        Ok(snapshot) => view! { <UnreadLink customer snapshot/> }.into_any(),
-        Err(_) => ().into_any(),
-    }
-}
-
 #[component]
-fn UnreadLink(customer: crate::model::CustomerId, snapshot: crate::protocol::Snapshot<Vec<crate::model::OrderSummary>>) -> impl IntoView {
-    let orders = crate::live::use_live_collection(crate::protocol::Topic::Orders(customer), snapshot);
-    let unread = move || orders.with(|os| os.iter().map(|o| o.conversation.unread_by_customer).sum::<i64>());
+fn UnreadLink(customer: crate::model::CustomerId, snapshot: crate::protocol::Snapshot<Vec<crate::model::UnreadOrder>>) -> impl IntoView {
+    let crate::protocol::Snapshot { seq, data } = snapshot;
+    let orders = RwSignal::new(data);
+    #[cfg(feature = "hydrate")]
+    {
+        // The page works before this: following is code of its own, loaded
+        // once the page is up (a first visit, signed out, never loads it).
+        let live = expect_context::<crate::live::LiveClient>();
+        leptos::task::spawn_local_scoped_with_cancellation(async move {
+            let id = follow_unread(live, customer, seq, orders).await;
+            on_cleanup(move || live.unsubscribe(id));
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (customer, seq);
+    let unread = move || orders.with(|os| os.iter().map(|o| o.messages).sum::<i64>());
+    // The newest order with a message waiting.
     let href = move || {
         orders
-            .with(|os| os.iter().find(|o| o.conversation.unread_by_customer > 0).map(|o| format!("/orders/{}#conversation", o.id)))
+            .with(|os| os.iter().map(|o| o.order).max().map(|id| format!("/orders/{id}#conversation")))
             .unwrap_or_else(|| "/orders".to_string())
     };
     move || {
@@ -83,6 +88,42 @@ fn UnreadLink(customer: crate::model::CustomerId, snapshot: crate::protocol::Sna
             }
         })
     }
+}
+
+/// Keeps `orders` current from `orders:{customer}`, from `seq` on. In a split
+/// build a file of its own (it reads the customer's whole order summaries),
+/// loaded only when a customer with unread messages has a page open.
+#[cfg(feature = "hydrate")]
+#[cfg_attr(wasm_split, leptos::lazy)]
+async fn follow_unread(
+    live: crate::live::LiveClient,
+    customer: crate::model::CustomerId,
+    seq: crate::protocol::Seq,
+    orders: RwSignal<Vec<crate::model::UnreadOrder>>,
+) -> crate::live::SubscriptionId {
+    use crate::live::LiveEvent;
+    use crate::model::{OrderSummary, UnreadOrder};
+    live.subscribe(crate::protocol::Topic::Orders(customer), Some(seq), move |event| match event {
+        LiveEvent::Snapshot(raw) => match crate::json::decode::<Vec<OrderSummary>>(raw.get()) {
+            Ok(all) => {
+                orders.try_set(all.iter().filter_map(UnreadOrder::of).collect());
+            }
+            Err(err) => leptos::logging::warn!("live feed: bad snapshot: {err}"),
+        },
+        LiveEvent::Change(raw) => match crate::json::decode::<OrderSummary>(raw.get()) {
+            Ok(order) => {
+                orders.try_update(|os| {
+                    os.retain(|o| o.order != order.id);
+                    os.extend(UnreadOrder::of(&order));
+                });
+            }
+            Err(err) => leptos::logging::warn!("live feed: bad change: {err}"),
+        },
+        LiveEvent::Removed(key) => {
+            orders.try_update(|os| os.retain(|o| o.order.0 != key));
+        }
+        LiveEvent::Typing { .. } | LiveEvent::Presence(_) => {}
+    })
 }
 
 #[component]

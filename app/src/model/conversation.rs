@@ -34,6 +34,24 @@ impl Keyed for Message {
     }
 }
 
+/// One of a customer's orders with messages from the shop they have not read:
+/// all the header's link needs of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UnreadOrder {
+    pub order: OrderId,
+    /// Staff messages the customer has not read (more than 0).
+    pub messages: i64,
+}
+
+impl UnreadOrder {
+    /// What the header shows of an order (as `orders:{customer}` sends it):
+    /// `None` once everything in its conversation is read.
+    pub fn of(order: &OrderSummary) -> Option<Self> {
+        let messages = order.conversation.unread_by_customer;
+        (messages > 0).then_some(Self { order: order.id, messages })
+    }
+}
+
 /// What an order's lists show of its conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{ConversationView, MessageId, OrderSummary};
+use crate::model::{ConversationView, MessageId, OrderSummary, UnreadOrder};
 use crate::protocol::Snapshot;
 
 #[cfg(feature = "ssr")]
@@ -118,11 +118,11 @@ pub async fn staff_inbox() -> Result<Snapshot<Vec<OrderSummary>>, AppError> {
 }
 
 /// The signed-in customer's orders with messages from the shop they have not
-/// read (for the header), as of a seq: follow `orders:{customer}` from there.
+/// read (for the header), newest first, as of a seq: follow `orders:{customer}`
+/// from there. Empty for a visitor or staff.
 #[server(endpoint = "my_unread")]
-pub async fn my_unread() -> Result<Snapshot<Vec<OrderSummary>>, AppError> {
+pub async fn my_unread() -> Result<Snapshot<Vec<UnreadOrder>>, AppError> {
     use crate::server::Viewer;
-    use crate::server::db::OrderRecord;
 
     let run = async {
         let ctx = crate::server::context::server_context()?;
@@ -131,7 +131,10 @@ pub async fn my_unread() -> Result<Snapshot<Vec<OrderSummary>>, AppError> {
         };
         let seq = ctx.watermark.get();
         let rows = ctx.db.orders_with_unread(me).await.map_err(AppError::internal)?;
-        let data = rows.iter().map(OrderRecord::summary).collect::<anyhow::Result<_>>().map_err(AppError::internal)?;
+        let mut data = Vec::with_capacity(rows.len());
+        for row in &rows {
+            data.extend(UnreadOrder::of(&row.summary().map_err(AppError::internal)?));
+        }
         Ok(Snapshot { seq, data })
     };
     run.await.map_err(AppError::respond)
