@@ -59,12 +59,29 @@ fn UnreadLink(customer: crate::model::CustomerId, snapshot: crate::protocol::Sna
     let orders = RwSignal::new(data);
     #[cfg(feature = "hydrate")]
     {
-        // The page works before this: following is code of its own, loaded
-        // once the page is up (a first visit, signed out, never loads it).
+        // The link works without this: following is code of its own, loaded
+        // once the page is up (a visitor or staff never load it). If it
+        // cannot be loaded (the network, or a deploy that replaced it), the
+        // link keeps what the page was served with and the load is tried
+        // again; the page goes on working.
         let live = expect_context::<crate::live::LiveClient>();
         leptos::task::spawn_local_scoped_with_cancellation(async move {
-            let id = follow_unread(live, customer, seq, orders).await;
-            on_cleanup(move || live.unsubscribe(id));
+            let mut wait = std::time::Duration::from_secs(2);
+            loop {
+                #[cfg(wasm_split)]
+                let followed = follow_unread(live, customer, seq, orders).await;
+                #[cfg(not(wasm_split))]
+                let followed = follow_unread(live, customer, seq, orders);
+                match followed {
+                    Ok(id) => {
+                        on_cleanup(move || live.unsubscribe(id));
+                        break;
+                    }
+                    Err(err) => leptos::logging::warn!("unread messages: not following them live yet: {err}"),
+                }
+                gloo_timers::future::sleep(wait).await;
+                wait = (wait * 2).min(std::time::Duration::from_secs(60));
+            }
         });
     }
     #[cfg(not(feature = "hydrate"))]
@@ -92,18 +109,20 @@ fn UnreadLink(customer: crate::model::CustomerId, snapshot: crate::protocol::Sna
 
 /// Keeps `orders` current from `orders:{customer}`, from `seq` on. In a split
 /// build a file of its own (it reads the customer's whole order summaries),
-/// loaded only when a customer with unread messages has a page open.
+/// loaded when a signed-in customer has a page open; `async` there, and
+/// fallible: a file that fails to load is an `Err`, not a panic (Leptos'
+/// `#[lazy]` would panic, which stops the whole page).
 #[cfg(feature = "hydrate")]
-#[cfg_attr(wasm_split, leptos::lazy)]
-async fn follow_unread(
+#[cfg_attr(wasm_split, leptos::wasm_split::wasm_split(follow_unread, wasm_split_path = ::leptos::wasm_split, fallible))]
+fn follow_unread(
     live: crate::live::LiveClient,
     customer: crate::model::CustomerId,
     seq: crate::protocol::Seq,
     orders: RwSignal<Vec<crate::model::UnreadOrder>>,
-) -> crate::live::SubscriptionId {
+) -> Result<crate::live::SubscriptionId, leptos::wasm_split::SplitLoaderError> {
     use crate::live::LiveEvent;
     use crate::model::{OrderSummary, UnreadOrder};
-    live.subscribe(crate::protocol::Topic::Orders(customer), Some(seq), move |event| match event {
+    Ok(live.subscribe(crate::protocol::Topic::Orders(customer), Some(seq), move |event| match event {
         LiveEvent::Snapshot(raw) => match crate::json::decode::<Vec<OrderSummary>>(raw.get()) {
             Ok(all) => {
                 orders.try_set(all.iter().filter_map(UnreadOrder::of).collect());
@@ -123,7 +142,7 @@ async fn follow_unread(
             orders.try_update(|os| os.retain(|o| o.order.0 != key));
         }
         LiveEvent::Typing { .. } | LiveEvent::Presence(_) => {}
-    })
+    }))
 }
 
 #[component]
