@@ -99,6 +99,36 @@ test("a page opened directly names all its code in its head, so none of it waits
   expect(fetched.filter((path) => !preloaded.includes(path)), "wasm fetched without a preload").toEqual([]);
 });
 
+test("once the catalog has hydrated it fetches a product page's and the cart's code, so moving there downloads none", async ({ page }) => {
+  // Each is ~65 small files: fetched only when tapped, the first move to a
+  // product page took ~3 s on a slow phone.
+  const fetched: string[] = [];
+  page.on("requestfinished", (r) => {
+    if (r.url().endsWith(".wasm")) fetched.push(new URL(r.url()).pathname);
+  });
+  await openLive(page, "/");
+  const named = (await page.request.get("/").then((r) => r.text())).match(/<meta name="livecart-next-pages" content="([^"]*)"/);
+  expect(named, "the catalog names the next pages' files").not.toBeNull();
+  const files = named![1].split(" ");
+  expect(files.some((f) => f.includes("split___product_route_view_"))).toBe(true);
+  expect(files.some((f) => f.includes("split___cart_route_view_"))).toBe(true);
+  await expect.poll(() => files.filter((f) => !fetched.includes(f)), { timeout: 15_000, message: "every named file fetched" }).toEqual([]);
+  // Other pages do not name them (a product page preloads its own instead).
+  expect(await page.request.get("/products/1").then((r) => r.text())).not.toContain("livecart-next-pages");
+  // Moving to a product page now fetches no page code from the network.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  const fromNetwork: string[] = [];
+  cdp.on("Network.responseReceived", (e) => {
+    const r = e.response;
+    if (r.url.endsWith(".wasm") && !r.fromDiskCache && !r.fromPrefetchCache && !r.fromMemoryCache) fromNetwork.push(new URL(r.url).pathname);
+  });
+  await page.locator("[data-test-id=product-card] a").first().click();
+  await expect(page.getByTestId("product-name")).toBeVisible();
+  await expect(page).toHaveURL(/\/products\/\d+$/);
+  expect(fromNetwork, "page code fetched again on the move").toEqual([]);
+});
+
 test("hostile product and category names stay text in the hydrated page and the tab title", async ({ browser }) => {
   const name = `</title><script>alert(2)</script><img src=x onerror=alert(3)> ${Date.now() % 100_000}`;
   const description = "</textarea><script>alert(4)</script>";

@@ -78,6 +78,24 @@ pub fn route(route: &str) {
     _ = view! { <Link rel="modulepreload" href=loader crossorigin="anonymous"/> }.to_html();
 }
 
+/// The wasm files of the lazy routes `routes` (their types' names), each
+/// once, as the browser asks for them: what the catalog has the browser
+/// fetch ahead, at idle priority, once it has hydrated (see
+/// `lazy::prefetch_next_pages`). Empty without a split build.
+pub fn files_of(routes: &[&str]) -> Vec<String> {
+    let Some(Some(manifest)) = MANIFEST.get() else { return Vec::new() };
+    let mut hrefs: Vec<String> = Vec::new();
+    for route in routes {
+        let route = snake_case(route);
+        for (_, files) in manifest.files.iter().filter(|(name, _)| names_route(name, &route)) {
+            hrefs.extend(files.iter().map(|file| format!("{}/{file}.wasm", manifest.pkg)));
+        }
+    }
+    hrefs.sort_unstable();
+    hrefs.dedup();
+    hrefs
+}
+
 /// `ProductFormRoute` -> `product_form_route`, as leptos names the view
 /// function (the routes' names are letters only).
 fn snake_case(name: &str) -> String {
