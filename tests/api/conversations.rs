@@ -130,6 +130,9 @@ async fn only_the_customer_and_staff_converse_live_with_read_state_and_typing() 
             break;
         }
     }
+    // What the header's link is served: the order and its count, nothing more.
+    let (status, unread) = status_json(alice.post_form("/api/my_unread", &[]).await).await;
+    assert_eq!((status, unread["data"].clone()), (200, serde_json::json!([{ "order": order, "messages": 1 }])), "{unread}");
     assert_eq!(read(&alice, order).await.0, 200);
     loop {
         let summary: OrderSummary = next_change(&mut customer, &mine).await;
