@@ -45,22 +45,26 @@ macro_rules! lazy_pages {
     )*};
 }
 
-/// Once the page has hydrated and had a moment for its images and socket:
-/// has the browser fetch, at idle priority, the files of the pages the server
-/// named in `<meta name="livecart-next-pages">` (the catalog does), so moving
-/// to one of them needs no download. Only into the HTTP cache (the server
-/// sends them as immutable): a file that fails here costs nothing, and the
-/// page's code is not run until the page is opened.
+/// Once the page has loaded (its images too) and had a moment more: has the
+/// browser fetch, at idle priority, the files of the pages the server named
+/// in `<meta name="livecart-next-pages">` (the catalog does), so moving to one
+/// of them needs no download. Only into the HTTP cache (the server sends them
+/// as immutable): a file that fails here costs nothing, and the page's code
+/// is not run until the page is opened.
 pub fn prefetch_next_pages() {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async {
-        gloo_timers::future::sleep(std::time::Duration::from_millis(1500)).await;
         let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-        let Ok(Some(meta)) = document.query_selector("meta[name=livecart-next-pages]") else { return };
+        while document.ready_state() != "complete" {
+            gloo_timers::future::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        gloo_timers::future::sleep(std::time::Duration::from_millis(1000)).await;
+        let Ok(Some(meta)) = document.query_selector("head > meta[name=livecart-next-pages]") else { return };
         // Once per page load (the effect that calls this may run again).
         meta.remove();
         let (Some(files), Ok(Some(head))) = (meta.get_attribute("content"), document.query_selector("head")) else { return };
-        for href in files.split_whitespace() {
+        // Only the build's own files.
+        for href in files.split_whitespace().filter(|href| href.starts_with("/pkg/") && href.ends_with(".wasm")) {
             let Ok(link) = document.create_element("link") else { return };
             for (name, value) in [("rel", "prefetch"), ("href", href), ("as", "fetch"), ("crossorigin", "anonymous")] {
                 let _ = link.set_attribute(name, value);

@@ -96,7 +96,7 @@ fn next_pages_code() -> impl IntoView {
     #[cfg(feature = "ssr")]
     let files = {
         static FILES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let on_catalog = use_context::<axum::http::request::Parts>().is_some_and(|parts| parts.uri.path() == "/");
+        let on_catalog = with_context::<axum::http::request::Parts, _>(|parts| parts.uri.path() == "/").unwrap_or(false);
         on_catalog.then(|| FILES.get_or_init(|| server::preload::files_of(&["ProductRoute", "CartRoute"]).join(" ")).clone())
     };
     #[cfg(not(feature = "ssr"))]

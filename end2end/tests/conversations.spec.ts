@@ -88,7 +88,7 @@ async function send(page: Page, body: string): Promise<Locator> {
 }
 
 test("a customer asks about an order, staff read and answer, and each side sees it all live", async ({ browser }) => {
-  test.setTimeout(45_000);
+  test.setTimeout(75_000);
   // The customer buys something through the shop.
   const { page: customer, username } = await customerPage(browser, "convbuyer");
   await openLive(customer, `/products/${productId("Gummy Bears")}`);
@@ -188,7 +188,11 @@ test("a customer asks about an order, staff read and answer, and each side sees 
   // the page still works and shows what it was served with; once it loads
   // (tried again), it catches up from the page's position, missing nothing.
   const followFile = /\/pkg\/split_follow_unread[^/]*\.wasm$/;
-  await customer.route(followFile, (route) => route.fulfill({ status: 404, body: "gone" }));
+  let refused = 0;
+  await customer.route(followFile, (route) => {
+    refused += 1;
+    return route.fulfill({ status: 404, body: "gone" });
+  });
   const panics: string[] = [];
   customer.on("pageerror", (err) => panics.push(err.message));
   customer.on("console", (msg) => {
@@ -202,6 +206,7 @@ test("a customer asks about an order, staff read and answer, and each side sees 
   await expect(customer.getByTestId("cart-link")).toHaveCount(1);
   await expect(customer.getByTestId("signed-in-as")).toHaveCount(1);
   await expect(customer.getByTestId("crash-notice")).toHaveCount(0);
+  await expect.poll(() => refused, { message: "the page asked for the follow file and was refused" }).toBeGreaterThan(0);
   await send(staff, "One more thing: it needs a signature.");
   await customer.unroute(followFile);
   await expect(unreadLink).toHaveAttribute("aria-label", "2 new messages from the shop", { timeout: 30_000 });

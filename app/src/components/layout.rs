@@ -63,11 +63,12 @@ fn UnreadLink(customer: crate::model::CustomerId, snapshot: crate::protocol::Sna
         // once the page is up (a visitor or staff never load it). If it
         // cannot be loaded (the network, or a deploy that replaced it), the
         // link keeps what the page was served with and the load is tried
-        // again; the page goes on working.
+        // again a few times (2 s, 4 s, ... apart; a file gone for good is
+        // not asked for forever); the page goes on working.
         let live = expect_context::<crate::live::LiveClient>();
         leptos::task::spawn_local_scoped_with_cancellation(async move {
             let mut wait = std::time::Duration::from_secs(2);
-            loop {
+            for _ in 0..6 {
                 #[cfg(wasm_split)]
                 let followed = follow_unread(live, customer, seq, orders).await;
                 #[cfg(not(wasm_split))]
@@ -80,7 +81,7 @@ fn UnreadLink(customer: crate::model::CustomerId, snapshot: crate::protocol::Sna
                     Err(err) => leptos::logging::warn!("unread messages: not following them live yet: {err}"),
                 }
                 gloo_timers::future::sleep(wait).await;
-                wait = (wait * 2).min(std::time::Duration::from_secs(60));
+                wait *= 2;
             }
         });
     }
