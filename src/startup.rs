@@ -179,6 +179,12 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::scrape))
         .route("/_faults/{action}", post(faults::control))
+        // The build's files, as the build left them (its .br and .gz copies
+        // for browsers that take them); a name that is not there is a plain
+        // 404, not the whole shop rendered as an error page (a tab left open
+        // across a deploy asks for the old build's files), and a revalidated
+        // file that has not changed is a 304.
+        .route_service(&leptos_axum::site_pkg_dir_service_route_path(&options), leptos_axum::site_pkg_dir_service(&options))
         .merge(api::v1::routes())
         .leptos_routes_with_context(
             &state,

@@ -53,11 +53,23 @@ macro_rules! lazy_pages {
 /// is not run until the page is opened.
 pub fn prefetch_next_pages() {
     #[cfg(feature = "hydrate")]
-    leptos::task::spawn_local(async {
-        let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
-        while document.ready_state() != "complete" {
-            gloo_timers::future::sleep(std::time::Duration::from_millis(250)).await;
+    {
+        use wasm_bindgen::JsCast as _;
+        let Some(window) = web_sys::window() else { return };
+        let Some(document) = window.document() else { return };
+        if document.ready_state() == "complete" {
+            prefetch_after_a_moment(document);
+        } else {
+            // The load event fires once per page: the closure is dropped after it.
+            let on_load = wasm_bindgen::closure::Closure::once_into_js(move || prefetch_after_a_moment(document));
+            let _ = window.add_event_listener_with_callback("load", on_load.unchecked_ref());
         }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn prefetch_after_a_moment(document: web_sys::Document) {
+    leptos::task::spawn_local(async move {
         gloo_timers::future::sleep(std::time::Duration::from_millis(1000)).await;
         let Ok(Some(meta)) = document.query_selector("head > meta[name=livecart-next-pages]") else { return };
         // Once per page load (the effect that calls this may run again).

@@ -117,8 +117,12 @@ impl AuthActions {
     /// Changes when the shopper signs in, registers or signs out: the key of
     /// what is loaded per account (the same on the server and while hydrating).
     pub fn versions(&self) -> (usize, usize, usize) {
-        (self.login.version().get(), self.register.version().get(), self.logout.version().get())
+        versions(self.login, self.register, self.logout)
     }
+}
+
+fn versions(login: ServerAction<Login>, register: ServerAction<Register>, logout: ServerAction<Logout>) -> (usize, usize, usize) {
+    (login.version().get(), register.version().get(), logout.version().get())
 }
 
 #[component]
@@ -161,7 +165,7 @@ pub fn App() -> impl IntoView {
 fn Site() -> impl IntoView {
     let live = expect_context::<LiveClient>();
     let (login, register, logout) = (ServerAction::<Login>::new(), ServerAction::<Register>::new(), ServerAction::<Logout>::new());
-    let user = crate::json::load(move || (login.version().get(), register.version().get(), logout.version().get()), |_| current_user());
+    let user = crate::json::load(move || versions(login, register, logout), |_| current_user());
     let actions = AuthActions { login, register, logout, user };
     provide_context(actions);
     // Signing in or out changes what the socket may follow: reconnect with the new session.

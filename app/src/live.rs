@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use serde_json::value::RawValue;
 
 use crate::protocol::{Seq, Topic};
-pub use use_topic::{use_live_cards, use_live_collection, use_live_entity, use_presence};
+pub use use_topic::{follow_collection, use_live_cards, use_live_collection, use_live_entity, use_presence};
 
 /// The socket's state, for the connection indicator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -289,6 +289,87 @@ test("a tab whose session was signed out elsewhere says it stopped updating", as
   await other.getByRole("button", { name: "Sign out" }).click();
   await expect(other.getByRole("link", { name: "Sign in" })).toBeVisible();
   await expect(page.getByTestId("live-notice")).toContainText("You signed out");
+  // The notice is about the orders on screen: gone once the page is left.
+  await page.getByRole("navigation", { name: "Main" }).first().getByRole("link", { name: "Shop" }).click();
+  await expect(page.getByTestId("search-form")).toBeVisible();
+  await expect(page.getByTestId("live-notice")).toHaveCount(0);
+  await page.context().close();
+});
+
+test("a page that follows what the header already follows misses no change made while it opened", async ({ browser }) => {
+  // The header follows a customer's orders (its unread link); the orders page
+  // follows them too, from the seq its list was read at. Changes made while
+  // it opens reach the tab in the worst order: order A's after the list was
+  // read but before the page subscribes (only the header takes it), order
+  // B's while the page's subscribe is on its way (the page takes it live,
+  // before the server's answer replays A's change to it).
+  const page = await register(browser, "race");
+  const buy = async (): Promise<number> => {
+    const response = await page.request.post("/api/checkout", {
+      data: {
+        lines: [{ product_id: productId("Gummy Bears"), quantity: 1 }],
+        idempotency_key: `race-${Date.now()}-${Math.floor(Math.random() * 1e9)}`,
+        address: { name: "Ann Lee", street: "12 Market Street", city: "Springfield", region: "IL", postal_code: "62701", country: "United States" },
+      },
+    });
+    expect(response.status(), await response.text()).toBe(200);
+    return Number(await response.json());
+  };
+  const [a, b] = [await buy(), await buy()];
+
+  // The socket through a relay that can hold the page's subscribe.
+  const followsOrders = (text: string) => text.includes('"subscribe"') && text.includes('"orders:');
+  let subscribes = 0;
+  let hold = false;
+  let held: (() => void) | undefined;
+  const fromServer: string[] = [];
+  await page.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((message) => {
+      const text = String(message);
+      if (followsOrders(text)) {
+        subscribes += 1;
+        if (hold) {
+          hold = false;
+          held = () => server.send(message);
+          return;
+        }
+      }
+      server.send(message);
+    });
+    server.onMessage((message) => {
+      fromServer.push(String(message));
+      ws.send(message);
+    });
+  });
+  // The page's list, read now and handed over when the test says.
+  let read = false;
+  let handOver!: () => void;
+  const handedOver = new Promise<void>((resolve) => (handOver = resolve));
+  await page.route("**/api/my_orders*", async (route) => {
+    const response = await route.fetch();
+    read = true;
+    await handedOver;
+    await route.fulfill({ response });
+  });
+  const changed = (order: number) => fromServer.some((f) => f.includes('"type":"change"') && f.includes('"topic":"orders:') && f.includes(`"id":${order},`));
+  const row = (order: number) => page.locator(`[data-test-id="order-row"][data-order-id="${order}"]`);
+
+  await openLive(page, "/");
+  await expect.poll(() => subscribes, { message: "the header follows the orders" }).toBe(1);
+  await page.getByRole("navigation", { name: "Main" }).first().getByRole("link", { name: "Orders" }).click();
+  await expect.poll(() => read).toBe(true);
+  outsideSql(`UPDATE orders SET status = 'paid' WHERE id = ${a}`);
+  await expect.poll(() => changed(a), { message: "the header hears A's change" }).toBe(true);
+  hold = true;
+  handOver();
+  await expect.poll(() => held !== undefined, { message: "the page subscribes" }).toBe(true);
+  await expect(row(a)).toContainText("Placed"); // as the list was read
+  outsideSql(`UPDATE orders SET status = 'paid' WHERE id = ${b}`);
+  await expect(row(b)).toContainText("Paid");
+  held?.();
+  await expect(row(a), "A's change, replayed after B's, is not taken for a duplicate").toContainText("Paid");
+  await expect(row(b)).toContainText("Paid");
   await page.context().close();
 });
 

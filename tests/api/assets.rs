@@ -56,6 +56,9 @@ async fn hashed_files_are_immutable_precompressed_copies_are_sent_as_built_and_p
     let r = get("/pkg/livecart.Old.wasm", "br").await;
     assert_eq!(r.status(), 404);
     assert_ne!(header(&r, "cache-control"), "public, max-age=31536000, immutable");
+    // A plain answer: not the shop rendered as an error page.
+    let body = r.text().await.expect("body");
+    assert!(body.len() < 200 && !body.contains("<html"), "a short 404, not a page: {body:?}");
 
     // Files from public/ keep their names: an hour. Pages: private, revalidated, compressed per request.
     let r = get("/favicon.svg", "br").await;
@@ -75,4 +78,10 @@ async fn hashed_files_are_immutable_precompressed_copies_are_sent_as_built_and_p
     let plain = spawn_app_configured(TestDb::new().await, Limits::default(), move |c| c.leptos.site_root = root.into()).await;
     let r = plain.http.get(plain.url("/pkg/livecart.AbC.wasm")).send().await.expect("GET");
     assert_eq!(header(&r, "cache-control"), "no-cache");
+    // ... and one that has not changed is not sent again.
+    let modified = header(&r, "last-modified");
+    assert!(!modified.is_empty(), "a file says when it changed");
+    let again = plain.http.get(plain.url("/pkg/livecart.AbC.wasm")).header("if-modified-since", &modified).send().await.expect("GET");
+    assert_eq!(again.status(), 304, "revalidated, not downloaded again");
+    assert_eq!(header(&again, "cache-control"), "no-cache");
 }

@@ -121,29 +121,9 @@ fn follow_unread(
     seq: crate::protocol::Seq,
     orders: RwSignal<Vec<crate::model::UnreadOrder>>,
 ) -> Result<crate::live::SubscriptionId, leptos::wasm_split::SplitLoaderError> {
-    use crate::live::LiveEvent;
     use crate::model::{OrderSummary, UnreadOrder};
-    Ok(live.subscribe(crate::protocol::Topic::Orders(customer), Some(seq), move |event| match event {
-        LiveEvent::Snapshot(raw) => match crate::json::decode::<Vec<OrderSummary>>(raw.get()) {
-            Ok(all) => {
-                orders.try_set(all.iter().filter_map(UnreadOrder::of).collect());
-            }
-            Err(err) => leptos::logging::warn!("live feed: bad snapshot: {err}"),
-        },
-        LiveEvent::Change(raw) => match crate::json::decode::<OrderSummary>(raw.get()) {
-            Ok(order) => {
-                orders.try_update(|os| {
-                    os.retain(|o| o.order != order.id);
-                    os.extend(UnreadOrder::of(&order));
-                });
-            }
-            Err(err) => leptos::logging::warn!("live feed: bad change: {err}"),
-        },
-        LiveEvent::Removed(key) => {
-            orders.try_update(|os| os.retain(|o| o.order.0 != key));
-        }
-        LiveEvent::Typing { .. } | LiveEvent::Presence(_) => {}
-    }))
+    let topic = crate::protocol::Topic::Orders(customer);
+    Ok(crate::live::follow_collection(live, topic, Some(seq), orders, |o: OrderSummary| UnreadOrder::of(&o)))
 }
 
 #[component]

@@ -33,6 +33,12 @@ pub(super) struct Inner {
     /// Wakes the reconnect loop out of its backoff (the browser came back online).
     wake: Option<UnboundedSender<()>>,
     started: bool,
+    /// Pings sent and pongs received on the open socket: a view catches up
+    /// until the pong to the first ping sent after its subscribe (see `views`).
+    pings: u64,
+    pongs: u64,
+    /// A ping is queued to follow the subscribes being sent now.
+    ping_queued: bool,
 }
 
 /// What the socket task is asked to do.
@@ -54,16 +60,39 @@ fn send(client: LiveClient, msg: ClientMsg) {
     push(client, Outgoing::Send(msg));
 }
 
+/// Send a ping and count it (nothing when no socket is open).
+fn ping(client: LiveClient) {
+    client.inner.update_value(|inner| {
+        if let Some(out) = &inner.out {
+            let _ = out.unbounded_send(Outgoing::Send(ClientMsg::Ping));
+            inner.pings += 1;
+        }
+    });
+}
+
+/// One ping after the subscribes made together (a page subscribing to each
+/// of its cards), once they are queued, so their views know when they are answered.
+fn ping_after_subscribes(client: LiveClient) {
+    let first = client.inner.try_update_value(|inner| !std::mem::replace(&mut inner.ping_queued, true));
+    if first == Some(true) {
+        leptos::task::spawn_local(async move {
+            client.inner.update_value(|inner| inner.ping_queued = false);
+            ping(client);
+        });
+    }
+}
+
 pub(super) fn reconnect(client: LiveClient) {
     push(client, Outgoing::Reconnect);
 }
 
 pub(super) fn subscribe(client: LiveClient, topic: Topic, since: Option<Seq>, handler: impl Fn(LiveEvent<'_>) + 'static) -> SubscriptionId {
-    let id = client.inner.try_update_value(|inner| inner.views.add(topic.clone(), since, Rc::new(handler) as Handler));
     // Asked again from this view's position: the server replays from there and
-    // views that are further along drop what they already applied.
-    client.notice.set(None);
+    // views that are further along drop what they already applied. The view
+    // catches up until the pong to the next ping.
+    let id = client.inner.try_update_value(|inner| inner.views.add(topic.clone(), since, inner.pings + 1, Rc::new(handler) as Handler));
     send(client, ClientMsg::Subscribe { topic, since });
+    ping_after_subscribes(client);
     SubscriptionId(id.unwrap_or_default())
 }
 
@@ -72,9 +101,15 @@ pub(super) fn typing(client: LiveClient, topic: Topic) {
 }
 
 pub(super) fn unsubscribe(client: LiveClient, id: SubscriptionId) {
-    let emptied = client.inner.try_update_value(|inner| inner.views.remove(id.0));
-    if let Some(topic) = emptied.flatten() {
+    let Some((emptied, any_refused)) = client.inner.try_update_value(|inner| (inner.views.remove(id.0), inner.views.any_refused())) else {
+        return;
+    };
+    if let Some(topic) = emptied {
         send(client, ClientMsg::Unsubscribe { topic });
+    }
+    // The notice is about what is on screen: gone with the last refused view.
+    if !any_refused && client.notice.get_untracked().is_some() {
+        client.notice.set(None);
     }
 }
 
@@ -212,11 +247,15 @@ async fn session(client: LiveClient, mut ws: WebSocket) -> End {
     }
     let (mut sink, mut stream) = ws.split();
     let (out, mut outbox) = unbounded::<Outgoing>();
-    // Resume every topic from the last seq applied, then say hello.
+    // Say hello, resume every topic from the last seq applied, then ping
+    // again: views still catching up are answered by its pong.
     let resume: Vec<ClientMsg> = client
         .inner
         .try_update_value(|inner| {
             inner.out = Some(out.clone());
+            inner.pings = 2;
+            inner.pongs = 0;
+            inner.views.reticket(2);
             inner.views.resume_points().into_iter().map(|(topic, since)| ClientMsg::Subscribe { topic, since }).collect()
         })
         .unwrap_or_default();
@@ -224,6 +263,7 @@ async fn session(client: LiveClient, mut ws: WebSocket) -> End {
     for msg in resume {
         let _ = out.unbounded_send(Outgoing::Send(msg));
     }
+    let _ = out.unbounded_send(Outgoing::Send(ClientMsg::Ping));
 
     let mut ticks = gloo_timers::future::IntervalStream::new(PING_EVERY.as_millis() as u32);
     let mut live = false;
@@ -248,7 +288,7 @@ async fn session(client: LiveClient, mut ws: WebSocket) -> End {
                     break;
                 }
                 awaiting_pong = true;
-                let _ = out.unbounded_send(Outgoing::Send(ClientMsg::Ping));
+                ping(client);
             }
             Event::Incoming(Some(Ok(Message::Text(text)))) => {
                 awaiting_pong = false;
@@ -291,7 +331,10 @@ fn on_frame(client: LiveClient, text: &str) {
             signal(client, &topic, LiveEvent::Presence(&crate::protocol::PresenceFigure { count, carts, names }))
         }
         ServerMsg::Error { topic, code, message } => refused(client, topic, code, &message),
-        ServerMsg::Pong => {}
+        ServerMsg::Pong => client.inner.update_value(|inner| {
+            inner.pongs += 1;
+            inner.views.answered(inner.pongs);
+        }),
     }
 }
 
@@ -308,7 +351,7 @@ fn refused(client: LiveClient, topic: Option<String>, code: ErrorCode, message: 
         ErrorCode::UnknownTopic => "What this page shows no longer exists. Reload to see the latest.",
         _ => return,
     };
-    client.inner.update_value(|inner| inner.views.remove_topic(&topic));
+    client.inner.update_value(|inner| inner.views.refuse(&topic));
     client.notice.set(Some(notice.to_string()));
 }
 

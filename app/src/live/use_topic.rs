@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 use serde::de::DeserializeOwned;
 
-use super::{LiveClient, LiveEvent};
+use super::{LiveClient, LiveEvent, SubscriptionId};
 use crate::model::{Keyed, ProductId, ProductSummary};
-use crate::protocol::{PresenceFigure, Snapshot, Topic};
+use crate::protocol::{PresenceFigure, Seq, Snapshot, Topic};
 
 fn sorted<T: Keyed>(mut items: Vec<T>) -> Vec<T> {
     items.sort_by_cached_key(|i| (i.sort_key(), i.key()));
@@ -25,27 +25,49 @@ where
 {
     let items = RwSignal::new(sorted(snapshot.data));
     if let Some(live) = use_context::<LiveClient>() {
-        let id = live.subscribe(topic, Some(snapshot.seq), move |event| match event {
-            LiveEvent::Snapshot(raw) => match crate::json::decode::<Vec<T>>(raw.get()) {
-                Ok(all) => {
-                    items.try_set(sorted(all));
-                }
-                Err(err) => leptos::logging::warn!("live feed: bad snapshot: {err}"),
-            },
-            LiveEvent::Change(raw) => match crate::json::decode::<T>(raw.get()) {
-                Ok(item) => {
-                    items.try_update(|all| upsert(all, item));
-                }
-                Err(err) => leptos::logging::warn!("live feed: bad change: {err}"),
-            },
-            LiveEvent::Removed(key) => {
-                items.try_update(|all| all.retain(|i| i.key() != key));
-            }
-            LiveEvent::Typing { .. } | LiveEvent::Presence(_) => {}
-        });
+        let id = follow_collection(live, topic, Some(snapshot.seq), items, Some);
         on_cleanup(move || live.unsubscribe(id));
     }
     items.into()
+}
+
+/// Keep `items` current from collection `topic` after `since`: each item as
+/// `shown` makes it (`None`: not shown, so it leaves the list), in the
+/// list's order. The caller unsubscribes.
+pub fn follow_collection<T, U>(
+    live: LiveClient,
+    topic: Topic,
+    since: Option<Seq>,
+    items: RwSignal<Vec<U>>,
+    shown: impl Fn(T) -> Option<U> + 'static,
+) -> SubscriptionId
+where
+    T: Keyed + DeserializeOwned,
+    U: Keyed + Send + Sync + 'static,
+{
+    live.subscribe(topic, since, move |event| match event {
+        LiveEvent::Snapshot(raw) => match crate::json::decode::<Vec<T>>(raw.get()) {
+            Ok(all) => {
+                items.try_set(sorted(all.into_iter().filter_map(&shown).collect()));
+            }
+            Err(err) => leptos::logging::warn!("live feed: bad snapshot: {err}"),
+        },
+        LiveEvent::Change(raw) => match crate::json::decode::<T>(raw.get()) {
+            Ok(item) => {
+                let key = item.key();
+                let item = shown(item);
+                items.try_update(|all| match item {
+                    Some(item) => upsert(all, item),
+                    None => all.retain(|i| i.key() != key),
+                });
+            }
+            Err(err) => leptos::logging::warn!("live feed: bad change: {err}"),
+        },
+        LiveEvent::Removed(key) => {
+            items.try_update(|all| all.retain(|i| i.key() != key));
+        }
+        LiveEvent::Typing { .. } | LiveEvent::Presence(_) => {}
+    })
 }
 
 /// Some products, live: starts as `snapshot`, then follows each one's

@@ -52,6 +52,16 @@ impl UnreadOrder {
     }
 }
 
+impl Keyed for UnreadOrder {
+    type Sort = OrderId;
+    fn key(&self) -> i64 {
+        self.order.0
+    }
+    fn sort_key(&self) -> OrderId {
+        self.order
+    }
+}
+
 /// What an order's lists show of its conversation.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

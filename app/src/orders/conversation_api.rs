@@ -130,11 +130,7 @@ pub async fn my_unread() -> Result<Snapshot<Vec<UnreadOrder>>, AppError> {
             return Ok(Snapshot { seq: ctx.watermark.get(), data: Vec::new() });
         };
         let seq = ctx.watermark.get();
-        let rows = ctx.db.orders_with_unread(me).await.map_err(AppError::internal)?;
-        let mut data = Vec::with_capacity(rows.len());
-        for row in &rows {
-            data.extend(UnreadOrder::of(&row.summary().map_err(AppError::internal)?));
-        }
+        let data = ctx.db.orders_with_unread(me).await.map_err(AppError::internal)?;
         Ok(Snapshot { seq, data })
     };
     run.await.map_err(AppError::respond)

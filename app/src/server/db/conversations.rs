@@ -6,7 +6,7 @@
 use super::Db;
 use super::core::{placeholders, sql};
 use super::orders::OrderRecord;
-use crate::model::{CustomerId, Message, MessageId, OrderId};
+use crate::model::{CustomerId, Message, MessageId, OrderId, UnreadOrder};
 
 /// A message as stored, with its author as shown: the customer's username,
 /// or "The shop" for every staff member (customers never see staff names).
@@ -99,10 +99,12 @@ impl Db {
         Ok(self.write(sql(statement).bind(order).bind(!reader_is_staff)).await?)
     }
 
-    /// A customer's orders with messages from the shop they have not read.
-    pub async fn orders_with_unread(&self, customer: CustomerId) -> anyhow::Result<Vec<OrderRecord>> {
-        let query = format!("{} WHERE o.customer_id = $1 AND o.unread_by_customer > 0 ORDER BY o.id DESC", self.order_select());
-        Ok(sql(query).bind(customer).fetch_all(self).await?)
+    /// A customer's orders with messages from the shop they have not read,
+    /// and how many each (what the header's link shows), newest first.
+    pub async fn orders_with_unread(&self, customer: CustomerId) -> anyhow::Result<Vec<UnreadOrder>> {
+        let query = "SELECT id, unread_by_customer FROM orders WHERE customer_id = $1 AND unread_by_customer > 0 ORDER BY id DESC";
+        let rows: Vec<(OrderId, i64)> = sql(query).bind(customer).fetch_all(self).await?;
+        Ok(rows.into_iter().map(|(order, messages)| UnreadOrder { order, messages }).collect())
     }
 
     /// Orders with a conversation, newest message first (at most `limit`).
