@@ -1,7 +1,7 @@
 import { expect, test, type APIRequestContext, type Browser, type Page } from "@playwright/test";
 import { openLive, signUp } from "./fixtures/check";
 import { connection, productCard } from "./fixtures/find";
-import { createStaff, fillAddress, outsideSql } from "./fixtures/action";
+import { createStaff, fillAddress, insertedId, outsideSql } from "./fixtures/action";
 
 // The server under test runs with --fault-injection (scripts/test.sh), so
 // POST /_faults/* breaks it on purpose; see src/faults.rs.
@@ -304,10 +304,14 @@ test("a page that follows what the header already follows misses no change made 
   // B's while the page's subscribe is on its way (the page takes it live,
   // before the server's answer replays A's change to it).
   const page = await register(browser, "race");
+  const product = insertedId(
+    `INSERT INTO products (category_id, name, description, price_cents, stock) ` +
+      `SELECT id, 'Race Mug ${Date.now() % 1_000_000}', 'A mug.', 900, 10 FROM categories WHERE slug = 'home' RETURNING id`,
+  );
   const buy = async (): Promise<number> => {
     const response = await page.request.post("/api/checkout", {
       data: {
-        lines: [{ product_id: productId("Gummy Bears"), quantity: 1 }],
+        lines: [{ product_id: product, quantity: 1 }],
         idempotency_key: `race-${Date.now()}-${Math.floor(Math.random() * 1e9)}`,
         address: { name: "Ann Lee", street: "12 Market Street", city: "Springfield", region: "IL", postal_code: "62701", country: "United States" },
       },
@@ -317,25 +321,31 @@ test("a page that follows what the header already follows misses no change made 
   };
   const [a, b] = [await buy(), await buy()];
 
-  // The socket through a relay that can hold the page's subscribe.
+  // The socket through a relay that can hold the page's subscribe, and what
+  // the browser sends after it (a slow uplink: the order is kept).
   const followsOrders = (text: string) => text.includes('"subscribe"') && text.includes('"orders:');
   let subscribes = 0;
   let hold = false;
-  let held: (() => void) | undefined;
+  let held: string[] | undefined;
+  let release = () => {};
   const fromServer: string[] = [];
   await page.routeWebSocket(/\/ws$/, (ws) => {
     const server = ws.connectToServer();
+    release = () => {
+      for (const message of held ?? []) server.send(message);
+      held = undefined;
+    };
     ws.onMessage((message) => {
       const text = String(message);
       if (followsOrders(text)) {
         subscribes += 1;
         if (hold) {
           hold = false;
-          held = () => server.send(message);
-          return;
+          held = [];
         }
       }
-      server.send(message);
+      if (held) held.push(text);
+      else server.send(message);
     });
     server.onMessage((message) => {
       fromServer.push(String(message));
@@ -367,7 +377,7 @@ test("a page that follows what the header already follows misses no change made 
   await expect(row(a)).toContainText("Placed"); // as the list was read
   outsideSql(`UPDATE orders SET status = 'paid' WHERE id = ${b}`);
   await expect(row(b)).toContainText("Paid");
-  held?.();
+  release();
   await expect(row(a), "A's change, replayed after B's, is not taken for a duplicate").toContainText("Paid");
   await expect(row(b)).toContainText("Paid");
   await page.context().close();
