@@ -135,9 +135,11 @@ pub fn cache_policy(path: &str, pkg_dir: &str, hashed: bool, status: StatusCode,
 /// accepts; the file service does not say so (tower-http's `ServeDir` sets no
 /// `Vary` for its precompressed copies), and a shared cache would then hand a
 /// brotli body to a client that cannot read it. Files are told apart by the
-/// `Last-Modified` only the file service sets.
-pub fn vary_on_encoding(headers: &mut HeaderMap) {
-    if !headers.contains_key(header::LAST_MODIFIED) {
+/// `Last-Modified` only the file service sets, and by a 304 (only the file
+/// service revalidates; its 304 has no `Last-Modified` but must vary as the
+/// 200 did).
+pub fn vary_on_encoding(status: StatusCode, headers: &mut HeaderMap) {
+    if !headers.contains_key(header::LAST_MODIFIED) && status != StatusCode::NOT_MODIFIED {
         return;
     }
     let varies = headers.get_all(header::VARY).iter().any(|v| v.to_str().is_ok_and(|v| v.to_ascii_lowercase().contains("accept-encoding")));

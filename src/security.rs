@@ -58,7 +58,7 @@ pub async fn headers(State(state): State<AppState>, mut request: Request<Body>, 
     if let Some(policy) = crate::assets::cache_policy(&path, &options.site_pkg_dir, options.hash_files, status, h) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
-    crate::assets::vary_on_encoding(h);
+    crate::assets::vary_on_encoding(status, h);
     if state.config.secure_cookies {
         h.entry(header::STRICT_TRANSPORT_SECURITY).or_insert(HeaderValue::from_static("max-age=31536000; includeSubDomains"));
     }

@@ -362,7 +362,11 @@ test("a page that follows what the header already follows misses no change made 
     await handedOver;
     await route.fulfill({ response });
   });
-  const changed = (order: number) => fromServer.some((f) => f.includes('"type":"change"') && f.includes('"topic":"orders:') && f.includes(`"id":${order},`));
+  const changed = (order: number) =>
+    fromServer.some((f) => {
+      const frame = JSON.parse(f);
+      return frame.type === "change" && String(frame.topic).startsWith("orders:") && frame.data?.id === order;
+    });
   const row = (order: number) => page.locator(`[data-test-id="order-row"][data-order-id="${order}"]`);
 
   await openLive(page, "/");

@@ -330,6 +330,15 @@ impl Session {
                 }
             }
         }
+        // Already followed (a second view in the browser): frames queued for the
+        // first view but not sent yet are dropped once the answer covers
+        // them, so the answer starts where this socket's sending stopped when
+        // that is older than the new view's `since` (the browser's views each
+        // drop what they have already applied).
+        let since = match (self.subs.get(&topic), since) {
+            (Some(&sent), Some(since)) => Some(since.min(sent)),
+            (_, since) => since,
+        };
         // Register first, then read: anything committed after `position` is queued.
         let Some(position) = self.state.hub.subscribe(id, &topic) else {
             // The session signed out after this socket looked at the viewer.

@@ -84,4 +84,5 @@ async fn hashed_files_are_immutable_precompressed_copies_are_sent_as_built_and_p
     let again = plain.http.get(plain.url("/pkg/livecart.AbC.wasm")).header("if-modified-since", &modified).send().await.expect("GET");
     assert_eq!(again.status(), 304, "revalidated, not downloaded again");
     assert_eq!(header(&again, "cache-control"), "no-cache");
+    assert!(header(&again, "vary").to_lowercase().contains("accept-encoding"), "a 304 varies as its 200 did");
 }

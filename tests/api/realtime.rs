@@ -3,6 +3,8 @@ use std::time::{Duration, Instant};
 use app::model::{CategorySlug, Product, ProductId, ProductSummary};
 use app::protocol::{ClientMsg, ErrorCode, Seq, ServerMsg, Topic};
 
+use livecart::config::Limits;
+
 use crate::helpers::DbJson as _;
 use crate::helpers::{changed_product, spawn_app};
 
@@ -277,6 +279,43 @@ async fn a_slow_socket_is_resynced_with_a_snapshot_instead_of_buffering_forever(
     let expected: Vec<ProductSummary> = serde_json::from_str(&expected).expect("summaries");
     assert_eq!(expected.len(), 27, "the demo catalog");
     assert_eq!(snapshot, expected, "the re-sync snapshot is the current catalog");
+}
+
+#[tokio::test]
+async fn a_second_subscribe_to_a_followed_topic_still_sends_what_was_queued_for_the_first() {
+    // A tab follows a product; a page opened later follows it too, from the
+    // newer seq it was rendered at, while the socket still has a change queued
+    // for the first view. That change must still reach the socket. Which the
+    // server takes first, the queued frame or the subscribe, is up to its
+    // scheduler: six products make missing every loss unlikely (1 in 64).
+    let app =
+        crate::helpers::spawn_app_configured(crate::helpers::TestDb::new().await, Limits::default(), |c| c.fault_injection = true).await;
+    let mut ws = app.ws().await;
+    // Each batch of frames waits 300 ms before it is sent (after it was taken from the queue).
+    let r = app.http.post(app.url("/_faults/delay-frames?ms=300")).send().await.expect("fault");
+    assert!(r.status().is_success(), "{}", r.status());
+    for product in 1..=6_i64 {
+        let topic = Topic::Product(ProductId(product));
+        ws.send(&ClientMsg::Subscribe { topic: topic.clone(), since: None }).await;
+        assert!(matches!(ws.next().await, ServerMsg::Snapshot { .. }), "a snapshot first");
+        // The first change is taken and held by the fault; the second waits in the queue.
+        app.outside_sql(&format!("UPDATE products SET price_cents = 1001 WHERE id = {product}")).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        app.outside_sql(&format!("UPDATE products SET price_cents = 1002 WHERE id = {product}")).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        // The page was rendered with everything the feed has read.
+        let health: serde_json::Value = app.http.get(app.url("/healthz")).send().await.expect("healthz").json().await.expect("json");
+        let rendered = Seq(health["feed"]["seq"].as_i64().expect("the feed's seq"));
+        ws.send(&ClientMsg::Subscribe { topic: topic.clone(), since: Some(rendered) }).await;
+        let mut prices = Vec::new();
+        while let Some(msg) = ws.next_within(Duration::from_millis(1500)).await {
+            if let ServerMsg::Change { topic: t, data, .. } = msg {
+                assert_eq!(t, topic);
+                prices.push(serde_json::from_str::<Product>(data.get()).expect("product").summary.price.minor);
+            }
+        }
+        assert!(prices.ends_with(&[1002]), "product {product}: the queued change reached the socket ({prices:?})");
+    }
 }
 
 #[tokio::test]

@@ -87,9 +87,10 @@ pub(super) fn reconnect(client: LiveClient) {
 }
 
 pub(super) fn subscribe(client: LiveClient, topic: Topic, since: Option<Seq>, handler: impl Fn(LiveEvent<'_>) + 'static) -> SubscriptionId {
-    // Asked again from this view's position: the server replays from there and
-    // views that are further along drop what they already applied. The view
-    // catches up until the pong to the next ping.
+    // Asked again from this view's position: the server answers from there
+    // (or from where it stopped sending, when the topic is followed already
+    // and that is older), and each view drops what it already applied. The
+    // view catches up until the pong to the next ping (see `views`).
     let id = client.inner.try_update_value(|inner| inner.views.add(topic.clone(), since, inner.pings + 1, Rc::new(handler) as Handler));
     send(client, ClientMsg::Subscribe { topic, since });
     ping_after_subscribes(client);
@@ -351,8 +352,11 @@ fn refused(client: LiveClient, topic: Option<String>, code: ErrorCode, message: 
         ErrorCode::UnknownTopic => "What this page shows no longer exists. Reload to see the latest.",
         _ => return,
     };
-    client.inner.update_value(|inner| inner.views.refuse(&topic));
-    client.notice.set(Some(notice.to_string()));
+    // Said only while something on screen followed it (the page may have
+    // been left before the refusal came).
+    if client.inner.try_update_value(|inner| inner.views.refuse(&topic)) == Some(true) {
+        client.notice.set(Some(notice.to_string()));
+    }
 }
 
 /// An ephemeral frame: every view of the topic hears it; no position moves.

@@ -90,11 +90,12 @@ impl<H: Clone> Views<H> {
         None
     }
 
-    /// The server refused a topic: its views get nothing more.
-    pub fn refuse(&mut self, topic: &Topic) {
-        if let Some(views) = self.topics.remove(topic) {
-            self.refused.extend(views.iter().map(|v| v.id));
-        }
+    /// The server refused a topic: its views get nothing more. Whether any
+    /// was still on screen (the refusal may come after the page was left).
+    pub fn refuse(&mut self, topic: &Topic) -> bool {
+        let Some(views) = self.topics.remove(topic) else { return false };
+        self.refused.extend(views.iter().map(|v| v.id));
+        !views.is_empty()
     }
 
     /// Whether a view of a refused topic is still on screen.
@@ -158,7 +159,7 @@ impl<H: Clone> Views<H> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::ProductId;
+    use crate::model::{CustomerId, ProductId};
 
     /// A view already caught up at `since`.
     fn caught_up<H: Clone>(views: &mut Views<H>, topic: &Topic, since: Option<Seq>, handler: H) -> u64 {
@@ -191,7 +192,7 @@ mod tests {
         // rendered at seq 10, subscribes. Order 7 changed at 12 and 15 (the
         // tab saw it), then order 8 changes at 21: that frame is on the wire
         // before the server reads the page's subscribe.
-        let topic = Topic::Catalog;
+        let topic = Topic::Orders(CustomerId(1));
         let mut views = Views::default();
         caught_up(&mut views, &topic, Some(Seq(20)), "header");
         views.add(topic.clone(), Some(Seq(10)), 1, "page");
@@ -255,8 +256,9 @@ mod tests {
         let a = caught_up(&mut views, &topic, Some(Seq(1)), ());
         let b = caught_up(&mut views, &topic, Some(Seq(1)), ());
         let c = caught_up(&mut views, &other, Some(Seq(1)), ());
-        views.refuse(&topic);
+        assert!(views.refuse(&topic));
         assert!(views.any_refused());
+        assert!(!views.refuse(&topic), "refused again: nothing on screen follows it any more");
         assert!(views.deliver(&topic, Seq(2), false).is_empty(), "nothing more for a refused topic");
         assert_eq!(views.resume_points(), vec![(other, Some(Seq(1)))], "not asked for again on a reconnect");
         assert_eq!(views.remove(c), Some(Topic::Product(ProductId(1))));

@@ -100,9 +100,10 @@ impl Db {
     }
 
     /// A customer's orders with messages from the shop they have not read,
-    /// and how many each (what the header's link shows), newest first.
+    /// and how many each (what the header's link shows), in the order the
+    /// link's live list keeps them (`UnreadOrder`'s sort key, the id).
     pub async fn orders_with_unread(&self, customer: CustomerId) -> anyhow::Result<Vec<UnreadOrder>> {
-        let query = "SELECT id, unread_by_customer FROM orders WHERE customer_id = $1 AND unread_by_customer > 0 ORDER BY id DESC";
+        let query = "SELECT id, unread_by_customer FROM orders WHERE customer_id = $1 AND unread_by_customer > 0 ORDER BY id";
         let rows: Vec<(OrderId, i64)> = sql(query).bind(customer).fetch_all(self).await?;
         Ok(rows.into_iter().map(|(order, messages)| UnreadOrder { order, messages }).collect())
     }
