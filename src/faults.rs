@@ -7,6 +7,7 @@
 //! `POST /_faults/pause-feed?ms=N`        the feed reads nothing for N ms
 //! `POST /_faults/delay-frames?ms=N`      every frame sent waits N ms (0: off)
 //! `POST /_faults/fail-next-checkout`     the next checkout is placed, then answered 503
+//! `POST /_faults/fail-next-subscribe?topic=T`  the next subscribe to T fails, as when the database errs
 //! `POST /_faults/drop-listen`            PostgreSQL: end the LISTEN connection
 //! `POST /_faults/reset`                  back to normal
 //!
@@ -36,6 +37,8 @@ struct Inner {
     paused_until: std::sync::Mutex<Option<Instant>>,
     frame_delay_ms: AtomicU64,
     fail_checkouts: AtomicU32,
+    /// Topics whose next subscribe is to fail, once each.
+    fail_subscribes: std::sync::Mutex<Vec<String>>,
     drops: watch::Sender<u64>,
 }
 
@@ -50,6 +53,7 @@ impl Faults {
             paused_until: std::sync::Mutex::new(None),
             frame_delay_ms: AtomicU64::new(0),
             fail_checkouts: AtomicU32::new(0),
+            fail_subscribes: std::sync::Mutex::new(Vec::new()),
             drops: watch::channel(0).0,
         })))
     }
@@ -97,11 +101,26 @@ impl Faults {
         let Some(inner) = &self.0 else { return false };
         inner.fail_checkouts.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1)).is_ok()
     }
+
+    /// Whether this subscribe to `topic` is to fail (once per time asked).
+    pub fn take_subscribe_failure(&self, topic: &app::protocol::Topic) -> bool {
+        let Some(inner) = &self.0 else { return false };
+        let mut topics = inner.fail_subscribes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let topic = topic.to_string();
+        match topics.iter().position(|t| *t == topic) {
+            Some(at) => {
+                topics.swap_remove(at);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct Params {
     ms: Option<u64>,
+    topic: Option<String>,
 }
 
 /// `POST /_faults/{action}`.
@@ -134,6 +153,16 @@ pub async fn control(
             inner.fail_checkouts.fetch_add(1, Ordering::AcqRel);
             json!({"fail_checkouts": inner.fail_checkouts.load(Ordering::Acquire)})
         }
+        "fail-next-subscribe" => {
+            let Some(topic) = params.topic.as_deref().and_then(|t| t.parse::<app::protocol::Topic>().ok()) else {
+                return (StatusCode::BAD_REQUEST, Json(json!({"error": "name a topic: ?topic=product:1"}))).into_response();
+            };
+            let mut topics = inner.fail_subscribes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if topics.len() < 100 {
+                topics.push(topic.to_string());
+            }
+            json!({"failing": topics.len()})
+        }
         "drop-listen" => match state.db.drop_listen_connection().await {
             Ok(n) => json!({"ended": n}),
             Err(err) => return (StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": err.to_string()}))).into_response(),
@@ -142,6 +171,7 @@ pub async fn control(
             *inner.paused_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
             inner.frame_delay_ms.store(0, Ordering::Relaxed);
             inner.fail_checkouts.store(0, Ordering::Release);
+            inner.fail_subscribes.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
             json!({"reset": true})
         }
         other => return (StatusCode::NOT_FOUND, Json(json!({"error": format!("no fault '{other}'")}))).into_response(),

@@ -387,6 +387,25 @@ test("a page that follows what the header already follows misses no change made 
   await page.context().close();
 });
 
+test("a page whose subscribe the shop could not answer asks again and goes live", async ({ page, request }) => {
+  const name = `Retry Kettle ${Date.now() % 1_000_000}`;
+  const id = insertedId(
+    `INSERT INTO products (category_id, name, description, price_cents, stock) ` +
+      `SELECT id, '${name}', 'A kettle.', 4000, 5 FROM categories WHERE slug = 'home' RETURNING id`,
+  );
+  // The product page's subscribe fails once, as when the database errs.
+  await fault(request, `fail-next-subscribe?topic=product:${id}`);
+  const warnings: string[] = [];
+  page.on("console", (msg) => {
+    if (msg.type() === "warning") warnings.push(msg.text());
+  });
+  await openLive(page, `/products/${id}`);
+  await expect.poll(() => warnings.some((w) => w.includes(`product:${id}`) && w.includes("could not answer")), { message: "the subscribe was refused" }).toBe(true);
+  outsideSql(`UPDATE products SET name = '${name} (new)' WHERE id = ${id}`);
+  await expect(page.getByTestId("product-name")).toHaveText(`${name} (new)`);
+  await expect(page.getByTestId("live-notice")).toHaveCount(0);
+});
+
 test("the live feed recovers when its database wake-up connection drops", async ({ page, request }) => {
   const a = productId("Hand Grinder");
   await openLive(page, "/");

@@ -339,13 +339,19 @@ impl Session {
             (Some(&sent), Some(since)) => Some(since.min(sent)),
             (_, since) => since,
         };
+        let followed = self.subs.contains_key(&topic);
         // Register first, then read: anything committed after `position` is queued.
         let Some(position) = self.state.hub.subscribe(id, &topic) else {
             // The session signed out after this socket looked at the viewer.
             self.viewer = Viewer::Anonymous;
             return error(ErrorCode::Forbidden, format!("you signed out: {topic} is private"));
         };
-        match self.answer(&topic, since, position).await {
+        let answer = if self.state.faults.take_subscribe_failure(&topic) {
+            Err(anyhow::anyhow!("fault injected: this subscribe fails"))
+        } else {
+            self.answer(&topic, since, position).await
+        };
+        match answer {
             Ok(Some(frames)) => {
                 self.subs.insert(topic, position);
                 frames
@@ -357,8 +363,12 @@ impl Session {
             }
             Err(err) => {
                 tracing::error!(error = ?err, %topic, "answering a subscription failed");
-                self.state.hub.unsubscribe(id, &topic);
-                self.subs.remove(&topic);
+                // A topic the socket already followed stays followed (its other
+                // views in the browser keep getting frames); the browser asks again.
+                if !followed {
+                    self.state.hub.unsubscribe(id, &topic);
+                    self.subs.remove(&topic);
+                }
                 error(ErrorCode::BadRequest, "the shop could not answer this subscription; try again".into())
             }
         }

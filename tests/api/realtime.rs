@@ -319,6 +319,42 @@ async fn a_second_subscribe_to_a_followed_topic_still_sends_what_was_queued_for_
 }
 
 #[tokio::test]
+async fn a_subscribe_the_server_cannot_answer_leaves_what_the_socket_follows_flowing() {
+    let app =
+        crate::helpers::spawn_app_configured(crate::helpers::TestDb::new().await, Limits::default(), |c| c.fault_injection = true).await;
+    let mut ws = app.ws().await;
+    let topic = Topic::Product(ProductId(1));
+    ws.send(&ClientMsg::Subscribe { topic: topic.clone(), since: None }).await;
+    let ServerMsg::Snapshot { seq, .. } = ws.next().await else { panic!("a snapshot first") };
+    // A second view's subscribe fails, as when the database errs.
+    let r = app.http.post(app.url("/_faults/fail-next-subscribe?topic=product:1")).send().await.expect("fault");
+    assert!(r.status().is_success(), "{}", r.status());
+    ws.send(&ClientMsg::Subscribe { topic: topic.clone(), since: Some(seq) }).await;
+    match ws.next().await {
+        ServerMsg::Error { topic: Some(t), code: ErrorCode::BadRequest, message } => {
+            assert_eq!(t, "product:1");
+            assert!(message.contains("try again"), "{message}");
+        }
+        other => panic!("expected the subscribe refused, got {other:?}"),
+    }
+    // The first view still hears its product.
+    app.outside_sql("UPDATE products SET price_cents = 4242 WHERE id = 1").await;
+    let price = |msg: ServerMsg| match msg {
+        ServerMsg::Change { topic: t, data, .. } if t == topic => {
+            serde_json::from_str::<Product>(data.get()).expect("product").summary.price.minor
+        }
+        other => panic!("expected a change of {topic}, got {other:?}"),
+    };
+    assert_eq!(price(ws.next().await), 4242, "the topic stayed followed");
+    // Asked again, the subscribe is answered.
+    ws.send(&ClientMsg::Subscribe { topic: topic.clone(), since: Some(seq) }).await;
+    assert_eq!(price(ws.next().await), 4242, "the replay");
+    // Only loopback callers and only real topics.
+    let r = app.http.post(app.url("/_faults/fail-next-subscribe?topic=nonsense")).send().await.expect("fault");
+    assert_eq!(r.status(), 400);
+}
+
+#[tokio::test]
 async fn a_terminated_instance_drains_and_its_clients_resume_on_another_without_missing_anything() {
     use livecart::startup::Stop;
     let a = crate::helpers::spawn_app().await;

@@ -39,6 +39,8 @@ pub(super) struct Inner {
     pongs: u64,
     /// A ping is queued to follow the subscribes being sent now.
     ping_queued: bool,
+    /// Subscribes the server could not answer on this connection, per topic.
+    failures: std::collections::HashMap<Topic, u32>,
 }
 
 /// What the socket task is asked to do.
@@ -256,6 +258,7 @@ async fn session(client: LiveClient, mut ws: WebSocket) -> End {
             inner.out = Some(out.clone());
             inner.pings = 2;
             inner.pongs = 0;
+            inner.failures.clear();
             inner.views.reticket(2);
             inner.views.resume_points().into_iter().map(|(topic, since)| ClientMsg::Subscribe { topic, since }).collect()
         })
@@ -340,10 +343,15 @@ fn on_frame(client: LiveClient, text: &str) {
 }
 
 /// The server refused or dropped a topic: the page says so instead of going on
-/// as if live. (Rate limits and the like are only logged.)
+/// as if live. One it could not answer (its database, say) is asked for again.
+/// (Rate limits and the like are only logged.)
 fn refused(client: LiveClient, topic: Option<String>, code: ErrorCode, message: &str) {
     leptos::logging::warn!("live feed: {code:?} for {}: {message}", topic.as_deref().unwrap_or("-"));
     let Some(topic) = topic.and_then(|t| t.parse::<Topic>().ok()) else { return };
+    if code == ErrorCode::BadRequest {
+        ask_again(client, topic);
+        return;
+    }
     let notice = match code {
         ErrorCode::Forbidden if message.starts_with("you signed out") => {
             "You signed out, so this page no longer updates. Sign in again to follow it live."
@@ -357,6 +365,40 @@ fn refused(client: LiveClient, topic: Option<String>, code: ErrorCode, message: 
     if client.inner.try_update_value(|inner| inner.views.refuse(&topic)) == Some(true) {
         client.notice.set(Some(notice.to_string()));
     }
+}
+
+/// Subscribes to one topic the server could not answer, per connection, before
+/// the page says it stopped updating.
+const ASK_AGAIN: u32 = 5;
+
+/// Ask again for a topic the server could not answer: 1 s, 2 s, 4 s, ... later,
+/// from each of its views' positions, a few times; then say the page stopped.
+fn ask_again(client: LiveClient, topic: Topic) {
+    let Some(failures) = client.inner.try_update_value(|inner| {
+        let n = inner.failures.entry(topic.clone()).or_insert(0);
+        *n += 1;
+        *n
+    }) else {
+        return;
+    };
+    if failures > ASK_AGAIN {
+        if client.inner.try_update_value(|inner| inner.views.refuse(&topic)) == Some(true) {
+            client.notice.set(Some("This page stopped updating: the shop did not answer. Reload to see the latest.".to_string()));
+        }
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        gloo_timers::future::sleep(Duration::from_secs(1 << (failures - 1).min(4))).await;
+        let asked = client.inner.try_update_value(|inner| {
+            let ticket = inner.pings + 1;
+            inner.views.catch_up_again(&topic, ticket)
+        });
+        // Nothing to do when the page that followed it is gone.
+        if let Some(since) = asked.flatten() {
+            send(client, ClientMsg::Subscribe { topic, since });
+            ping_after_subscribes(client);
+        }
+    });
 }
 
 /// An ephemeral frame: every view of the topic hears it; no position moves.

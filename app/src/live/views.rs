@@ -143,6 +143,17 @@ impl<H: Clone> Views<H> {
         }
     }
 
+    /// `topic` is asked for again (the server could not answer it): its views
+    /// catch up again, each from where it would resume, until the pong to
+    /// ping number `ticket`. Where to ask from; `None` when nothing follows it.
+    pub fn catch_up_again(&mut self, topic: &Topic, ticket: u64) -> Option<Option<Seq>> {
+        let views = self.topics.get_mut(topic)?;
+        for view in views.iter_mut() {
+            view.catching_up = Some(CatchUp { from: view.resume_point(), ticket });
+        }
+        views.iter().map(View::resume_point).min()
+    }
+
     /// Every handler of a topic, positions unchanged (for ephemeral frames).
     pub fn handlers(&self, topic: &Topic) -> Vec<H> {
         self.topics.get(topic).map(|views| views.iter().map(|v| v.handler.clone()).collect()).unwrap_or_default()
@@ -246,6 +257,22 @@ mod tests {
         assert_eq!(views.resume_points(), vec![(topic.clone(), Some(Seq(10)))]);
         views.answered(2);
         assert_eq!(views.resume_points(), vec![(topic, Some(Seq(21)))]);
+    }
+
+    #[test]
+    fn a_topic_asked_for_again_is_caught_up_from_its_oldest_view() {
+        let topic = Topic::Catalog;
+        let mut views = Views::default();
+        caught_up(&mut views, &topic, Some(Seq(20)), "older");
+        views.add(topic.clone(), Some(Seq(25)), 1, "newer");
+        assert_eq!(views.catch_up_again(&topic, 3), Some(Some(Seq(20))));
+        assert_eq!(views.catch_up_again(&Topic::Product(ProductId(9)), 3), None, "nothing follows it");
+        // A live frame first, then the answer from 20: nothing in it is taken for a duplicate.
+        assert_eq!(views.deliver(&topic, Seq(30), false), vec!["older", "newer"]);
+        assert_eq!(views.deliver(&topic, Seq(22), false), vec!["older"], "the newer view rendered at 25 already has it");
+        assert_eq!(views.deliver(&topic, Seq(27), false), vec!["older", "newer"]);
+        views.answered(3);
+        assert!(views.deliver(&topic, Seq(30), false).is_empty());
     }
 
     #[test]
