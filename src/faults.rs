@@ -38,7 +38,7 @@ struct Inner {
     frame_delay_ms: AtomicU64,
     fail_checkouts: AtomicU32,
     /// Topics whose next subscribe is to fail, once each.
-    fail_subscribes: std::sync::Mutex<Vec<String>>,
+    fail_subscribes: std::sync::Mutex<Vec<app::protocol::Topic>>,
     drops: watch::Sender<u64>,
 }
 
@@ -106,8 +106,7 @@ impl Faults {
     pub fn take_subscribe_failure(&self, topic: &app::protocol::Topic) -> bool {
         let Some(inner) = &self.0 else { return false };
         let mut topics = inner.fail_subscribes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let topic = topic.to_string();
-        match topics.iter().position(|t| *t == topic) {
+        match topics.iter().position(|t| t == topic) {
             Some(at) => {
                 topics.swap_remove(at);
                 true
@@ -159,7 +158,7 @@ pub async fn control(
             };
             let mut topics = inner.fail_subscribes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             if topics.len() < 100 {
-                topics.push(topic.to_string());
+                topics.push(topic);
             }
             json!({"failing": topics.len()})
         }

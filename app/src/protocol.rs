@@ -211,6 +211,8 @@ pub enum ErrorCode {
     Forbidden,
     TooLarge,
     RateLimited,
+    /// The server could not answer (its database): ask again a little later.
+    Unavailable,
 }
 
 /// A frame from the server to the browser.

@@ -279,13 +279,14 @@ impl Session {
 
     async fn subscribe(&mut self, id: u64, topic: Topic, since: Option<Seq>) -> Vec<Utf8Bytes> {
         let error = |code, message: String| vec![encode(&ServerMsg::error(Some(topic.to_string()), code, message))];
+        let unavailable = || error(ErrorCode::Unavailable, "the shop could not answer this subscription; try again".into());
         let owner = match &topic {
             Topic::Order(order) | Topic::Conversation(order) if matches!(self.viewer, Viewer::Customer(_)) => {
                 match self.state.db.order_owner(*order).await {
                     Ok(owner) => owner,
                     Err(err) => {
                         tracing::error!(error = ?err, "looking up an order's owner failed");
-                        None
+                        return unavailable();
                     }
                 }
             }
@@ -326,7 +327,7 @@ impl Session {
                 Ok(_) => {}
                 Err(err) => {
                     tracing::error!(error = ?err, %topic, "counting a collection failed");
-                    return error(ErrorCode::BadRequest, "the shop could not answer this subscription; try again".into());
+                    return unavailable();
                 }
             }
         }
@@ -369,7 +370,7 @@ impl Session {
                     self.state.hub.unsubscribe(id, &topic);
                     self.subs.remove(&topic);
                 }
-                error(ErrorCode::BadRequest, "the shop could not answer this subscription; try again".into())
+                unavailable()
             }
         }
     }

@@ -331,7 +331,7 @@ async fn a_subscribe_the_server_cannot_answer_leaves_what_the_socket_follows_flo
     assert!(r.status().is_success(), "{}", r.status());
     ws.send(&ClientMsg::Subscribe { topic: topic.clone(), since: Some(seq) }).await;
     match ws.next().await {
-        ServerMsg::Error { topic: Some(t), code: ErrorCode::BadRequest, message } => {
+        ServerMsg::Error { topic: Some(t), code: ErrorCode::Unavailable, message } => {
             assert_eq!(t, "product:1");
             assert!(message.contains("try again"), "{message}");
         }
@@ -349,7 +349,7 @@ async fn a_subscribe_the_server_cannot_answer_leaves_what_the_socket_follows_flo
     // Asked again, the subscribe is answered.
     ws.send(&ClientMsg::Subscribe { topic: topic.clone(), since: Some(seq) }).await;
     assert_eq!(price(ws.next().await), 4242, "the replay");
-    // Only loopback callers and only real topics.
+    // The fault names a real topic.
     let r = app.http.post(app.url("/_faults/fail-next-subscribe?topic=nonsense")).send().await.expect("fault");
     assert_eq!(r.status(), 400);
 }

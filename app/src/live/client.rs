@@ -348,7 +348,7 @@ fn on_frame(client: LiveClient, text: &str) {
 fn refused(client: LiveClient, topic: Option<String>, code: ErrorCode, message: &str) {
     leptos::logging::warn!("live feed: {code:?} for {}: {message}", topic.as_deref().unwrap_or("-"));
     let Some(topic) = topic.and_then(|t| t.parse::<Topic>().ok()) else { return };
-    if code == ErrorCode::BadRequest {
+    if code == ErrorCode::Unavailable {
         ask_again(client, topic);
         return;
     }
@@ -367,14 +367,18 @@ fn refused(client: LiveClient, topic: Option<String>, code: ErrorCode, message: 
     }
 }
 
-/// Subscribes to one topic the server could not answer, per connection, before
-/// the page says it stopped updating.
+/// How often a topic the server could not answer is asked for again on one
+/// connection before the page says it stopped updating.
 const ASK_AGAIN: u32 = 5;
 
-/// Ask again for a topic the server could not answer: 1 s, 2 s, 4 s, ... later,
-/// from each of its views' positions, a few times; then say the page stopped.
+/// Ask again for a topic the server could not answer, after the reconnect's
+/// backoff (0.5 s, 1 s, 2 s, ... jittered, so tabs hit by one database blip do
+/// not ask together), from each of its views' positions, a few times; then
+/// say the page stopped updating.
 fn ask_again(client: LiveClient, topic: Topic) {
     let Some(failures) = client.inner.try_update_value(|inner| {
+        // Its views keep catching up from where they were until it is asked again.
+        inner.views.catch_up_again(&topic, u64::MAX);
         let n = inner.failures.entry(topic.clone()).or_insert(0);
         *n += 1;
         *n
@@ -383,12 +387,12 @@ fn ask_again(client: LiveClient, topic: Topic) {
     };
     if failures > ASK_AGAIN {
         if client.inner.try_update_value(|inner| inner.views.refuse(&topic)) == Some(true) {
-            client.notice.set(Some("This page stopped updating: the shop did not answer. Reload to see the latest.".to_string()));
+            client.notice.set(Some("This page stopped updating because the shop did not answer. Reload to see the latest.".to_string()));
         }
         return;
     }
     leptos::task::spawn_local(async move {
-        gloo_timers::future::sleep(Duration::from_secs(1 << (failures - 1).min(4))).await;
+        gloo_timers::future::sleep(backoff(failures - 1)).await;
         let asked = client.inner.try_update_value(|inner| {
             let ticket = inner.pings + 1;
             inner.views.catch_up_again(&topic, ticket)

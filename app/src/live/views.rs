@@ -143,13 +143,16 @@ impl<H: Clone> Views<H> {
         }
     }
 
-    /// `topic` is asked for again (the server could not answer it): its views
-    /// catch up again, each from where it would resume, until the pong to
-    /// ping number `ticket`. Where to ask from; `None` when nothing follows it.
+    /// `topic` is to be asked for again (the server could not answer it): its
+    /// views catch up until the pong to ping number `ticket`, a view already
+    /// catching up from where it started. Where to ask from; `None` when
+    /// nothing follows it. Called with `u64::MAX` when the refusal comes, so
+    /// the pong after it does not end a catch-up the answer never began.
     pub fn catch_up_again(&mut self, topic: &Topic, ticket: u64) -> Option<Option<Seq>> {
         let views = self.topics.get_mut(topic)?;
         for view in views.iter_mut() {
-            view.catching_up = Some(CatchUp { from: view.resume_point(), ticket });
+            let from = view.resume_point();
+            view.catching_up = Some(CatchUp { from, ticket });
         }
         views.iter().map(View::resume_point).min()
     }
@@ -273,6 +276,22 @@ mod tests {
         assert_eq!(views.deliver(&topic, Seq(27), false), vec!["older", "newer"]);
         views.answered(3);
         assert!(views.deliver(&topic, Seq(30), false).is_empty());
+    }
+
+    #[test]
+    fn a_view_whose_subscribe_was_not_answered_asks_again_from_its_since() {
+        // The header is at 30; the page subscribes from 25, and the server
+        // cannot answer (it keeps the header's subscription). The pong after
+        // the refusal and a live frame come before the page asks again.
+        let topic = Topic::Orders(CustomerId(1));
+        let mut views = Views::default();
+        caught_up(&mut views, &topic, Some(Seq(30)), "header");
+        views.add(topic.clone(), Some(Seq(25)), 1, "page");
+        views.catch_up_again(&topic, u64::MAX);
+        views.answered(1);
+        views.deliver(&topic, Seq(31), false);
+        assert_eq!(views.catch_up_again(&topic, 2), Some(Some(Seq(25))), "not from the live frame's 31");
+        assert_eq!(views.resume_points(), vec![(topic, Some(Seq(25)))]);
     }
 
     #[test]
